@@ -1,0 +1,114 @@
+"""The one place that configures DyNet.
+
+DyNet reads its settings (memory, random seed, autobatching, weight decay, GPUs) exactly once,
+when `dynet` is first imported.  Everything in dynlp therefore imports DyNet through `dynet()`
+below, after `configure()` has had its chance to set those options.  Calling `dynet()` without
+`configure()` gives DyNet's defaults with dynlp's default seed.
+"""
+import importlib.util
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+
+from .errors import ConfigError
+
+GPU_DOC = "docs/gpu.md"
+
+
+@dataclass
+class BackendConfig:
+    """How DyNet is initialised.  Field names double as CLI flags (see config.add_arguments)."""
+
+    seed: int = field(default=1, metadata={"help": "random seed (0 lets DyNet pick one)"})
+    mem: str = field(default="", metadata={"help": "DyNet memory in MB, e.g. 1024 or 512,512,256"})
+    autobatch: bool = field(default=False, metadata={"help": "DyNet's automatic batching"})
+    weight_decay: float = field(default=0.0, metadata={"help": "L2 weight decay applied by DyNet"})
+    gpus: int = field(default=0, metadata={"help": "number of GPUs (needs a CUDA build of DyNet)"})
+    devices: str = field(default="", metadata={"help": "DyNet devices, e.g. CPU or GPU:0,GPU:1"})
+
+
+_configured = None  # the BackendConfig DyNet was (or will be) initialised with
+
+
+def configure(config=None):
+    """Remember how DyNet must start; must run before the first `dynet()` call to take effect.
+
+    Returns True if the settings will be used, False if DyNet was already running (then the
+    earlier settings stay: DyNet cannot be re-initialised inside one process).
+    """
+    global _configured
+    config = config or BackendConfig()
+    _check_gpu_request(config)
+    if "dynet" in sys.modules:
+        return _configured == config
+    if config.autobatch and not config.mem:
+        # A growing memory pool and autobatching do not mix in DyNet: backward() fails.
+        config = BackendConfig(**{**asdict(config), "mem": "2048"})
+    _configured = config
+    return True
+
+
+def dynet():
+    """Import DyNet (initialising it from the configured settings on first use) and return it."""
+    if "dynet" not in sys.modules:
+        if _configured is None:
+            configure()
+        _apply(_configured)
+    import dynet as dy
+
+    return dy
+
+
+def _apply(config):
+    import dynet_config
+
+    dynet_config.set(
+        mem=config.mem or "512",
+        random_seed=config.seed,
+        autobatch=int(config.autobatch),
+        weight_decay=config.weight_decay,
+    )
+    if config.gpus or "GPU" in config.devices:
+        dynet_config.set_gpu()
+
+
+def have_cuda():
+    """Whether the installed DyNet was built with CUDA, found without initialising DyNet."""
+    if "dynet" in sys.modules:
+        return bool(getattr(sys.modules["dynet"], "HAVE_CUDA", False))
+    spec = importlib.util.find_spec("dynet")
+    if spec is None or not spec.origin:
+        return False
+    with open(spec.origin, encoding="utf-8") as source:
+        return re.search(r"^HAVE_CUDA\s*=\s*True", source.read(), re.MULTILINE) is not None
+
+
+def _check_gpu_request(config):
+    wants_gpu = config.gpus > 0 or "GPU" in config.devices.upper()
+    if wants_gpu and not have_cuda():
+        raise ConfigError(
+            "this DyNet was built without CUDA, so --gpus/--devices GPU cannot work; "
+            f"see {GPU_DOC} to build DyNet with GPU support"
+        )
+
+
+def info():
+    """A dict describing the DyNet in use: version, CUDA and MKL support, and its settings."""
+    dy = dynet()
+    library = sys.modules["_dynet"].__file__ if "_dynet" in sys.modules else ""
+    return {
+        "dynet_version": getattr(dy, "__gitversion__", getattr(dy, "__version__", "?")),
+        "cuda": bool(getattr(dy, "HAVE_CUDA", False)),
+        "mkl": _linked_with_mkl(),
+        "module": library,
+        "settings": asdict(_configured) if _configured else None,
+    }
+
+
+def _linked_with_mkl():
+    """MKL shows up as a linked library of DyNet's extension (best effort, Linux only)."""
+    try:
+        with open("/proc/self/maps", encoding="utf-8") as maps:
+            return "libmkl" in maps.read()
+    except OSError:
+        return False

@@ -1,0 +1,126 @@
+"""Typed settings for models and training, their JSON form, and the one argparse helper.
+
+Every setting is a dataclass field whose metadata carries its help text (and choices).  The
+CLI and the recipes call `add_arguments` to turn those fields into flags, so a flag is defined
+exactly once: `emb_dim` becomes `--emb-dim`, a bool `tie_weights` becomes
+`--tie-weights/--no-tie-weights`.
+"""
+import argparse
+from dataclasses import MISSING, asdict, dataclass, field, fields
+
+from .errors import ConfigError
+
+
+DEFAULT_LR = {"sgd": 1.0, "momentum": 0.1, "adam": 0.002}
+
+
+def option(default, help, **extra):
+    """A dataclass field with the help text (and optional `choices`/`flags`) of its CLI flag."""
+    return field(default=default, metadata={"help": help, **extra})
+
+
+@dataclass
+class LMConfig:
+    """What a language model is: how its text is read, its vocabulary cut, and its network."""
+
+    level: str = option("char", "model characters or words", choices=("char", "word"),
+                        flags={"--char": "char", "--word": "word"})
+    tokenized: bool = option(False, "input is already tokenised: split on whitespace only")
+    stream: bool = option(False, "treat the text as one stream (truncated BPTT across lines)")
+    min_count: int = option(1, "drop tokens seen fewer times than this from the vocabulary")
+    max_vocab: int = option(0, "keep at most this many tokens (0: no limit)")
+    cell: str = option("lstm", "recurrent cell", choices=("lstm", "gru", "rnn"))
+    layers: int = option(1, "number of stacked recurrent layers")
+    emb_dim: int = option(128, "token embedding size")
+    hidden_dim: int = option(256, "recurrent state size")
+    dropout: float = option(0.0, "dropout on embeddings, between layers and before the softmax")
+    tie_weights: bool = option(False, "share input embeddings and output weights "
+                                      "(needs --emb-dim equal to --hidden-dim)")
+
+    def check(self):
+        if self.tie_weights and self.emb_dim != self.hidden_dim:
+            raise ConfigError("--tie-weights needs --emb-dim equal to --hidden-dim "
+                              f"(got {self.emb_dim} and {self.hidden_dim})")
+        _check_positive(self, "layers", "emb_dim", "hidden_dim", "min_count")
+        _check_fraction(self, "dropout")
+
+
+@dataclass
+class TrainConfig:
+    """How to train: optimiser, schedule, batching and stopping rules (model-agnostic)."""
+
+    trainer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam"))
+    lr: float = option(0.0, "learning rate (0: the optimiser's usual default)")
+    clip: float = option(5.0, "clip the gradient norm at this value (0 disables)")
+    lr_decay: float = option(0.5, "multiply the learning rate by this when dev stops improving")
+    decay_after: int = option(0, "also decay the learning rate every epoch after this one "
+                                 "(Zaremba et al.'s schedule; 0: only when dev stalls)")
+    patience: int = option(3, "stop after this many epochs without dev improvement")
+    epochs: int = option(10, "maximum number of passes over the training data")
+    max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)")
+    batch_size: int = option(32, "sentences (or streams) per minibatch; 1 is pure per-sentence")
+    bptt: int = option(35, "segment length for truncated BPTT in --stream mode")
+    dev_fraction: float = option(0.05, "share of the training data held out when no --dev")
+
+    def check(self):
+        _check_positive(self, "epochs", "batch_size", "bptt")
+        _check_fraction(self, "dev_fraction")
+        if self.lr < 0 or self.clip < 0 or self.max_minutes < 0 or self.patience < 0:
+            raise ConfigError("--lr, --clip, --patience and --max-minutes cannot be negative")
+
+    def learning_rate(self):
+        return self.lr or DEFAULT_LR[self.trainer]
+
+
+def _check_positive(config, *names):
+    for name in names:
+        if getattr(config, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+
+
+def _check_fraction(config, *names):
+    for name in names:
+        if not 0 <= getattr(config, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be in [0, 1)")
+
+
+def to_dict(config):
+    return asdict(config)
+
+
+def from_dict(cls, data):
+    """Rebuild a config from JSON; unknown keys are an error, missing ones take defaults."""
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
+    return cls(**data)
+
+
+def add_arguments(parser, cls, defaults=None):
+    """Add one flag per field of dataclass `cls` to `parser`.
+
+    `defaults` overrides field defaults (a recipe may want a bigger model than the library).
+    """
+    defaults = defaults or {}
+    group = parser.add_argument_group(cls.__name__)
+    for f in fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = defaults.get(f.name, f.default if f.default is not MISSING else None)
+        kwargs = {"dest": f.name, "default": default, "help": f.metadata.get("help", "")}
+        if f.type is bool:
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs.update(type=f.type, metavar=f.name.upper())
+            if "choices" in f.metadata:
+                kwargs.update(choices=f.metadata["choices"], metavar=None)
+        group.add_argument(flag, **kwargs)
+        for shortcut, value in f.metadata.get("flags", {}).items():
+            group.add_argument(shortcut, dest=f.name, action="store_const", const=value,
+                               help=f"same as {flag} {value}")
+    return group
+
+
+def from_args(cls, namespace):
+    """Build a `cls` from the flags that `add_arguments` added."""
+    return cls(**{f.name: getattr(namespace, f.name) for f in fields(cls)})

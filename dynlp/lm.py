@@ -1,0 +1,160 @@
+"""RNNLanguageModel: predict each token from the ones before it.
+
+    x_t = E[w_t]                        embedding of the current token
+    h_t = RNN(x_t, h_{t-1})             LSTM, GRU or simple RNN, one or more layers
+    p(w_{t+1} | w_1..w_t) = softmax(W h_t + b)
+
+The loss of a sentence is -sum_t log p(w_{t+1} | w_1..w_t), from `<s>` up to and including
+`</s>`.  With `tie_weights`, the output matrix W is the embedding matrix E (Press & Wolf, 2017).
+
+`loss()` builds expressions in the current computation graph; the training loop owns the graph
+(`renew_cg`) and calls it once per minibatch.  `score()` and `sample()` return plain numbers and
+tokens, so they start a fresh graph of their own.
+"""
+import numpy as np
+
+from .backend import dynet
+from .batches import sentence_batch
+from .checkpoint import load as load_dir, populate, save as save_dir
+from .config import LMConfig, from_dict, to_dict
+from .errors import ConfigError
+from .layers import recurrent_builder, set_builder_dropout
+
+KIND = "language-model"
+
+
+class RNNLanguageModel:
+    def __init__(self, config, vocab, pc=None):
+        config.check()
+        dy = dynet()
+        self.config, self.vocab = config, vocab
+        self.pc = pc or dy.ParameterCollection()
+        size = len(vocab)
+        self.E = self.pc.add_lookup_parameters((size, config.emb_dim))
+        self.rnn = recurrent_builder(config.cell, config.layers, config.emb_dim,
+                                     config.hidden_dim, self.pc)
+        self.W = None if config.tie_weights else self.pc.add_parameters((size, config.hidden_dim))
+        self.b = self.pc.add_parameters(size, init=0)
+        self.training = False
+        self._carried = None  # final recurrent state of the last batch, for truncated BPTT
+        # A stream model reads `</s>` before every line, so `</s>` is also how it starts one.
+        self.start = vocab.eos if config.stream else vocab.bos
+
+    # ---- training ------------------------------------------------------------------------
+    def loss(self, batch):
+        """Summed negative log-likelihood of the batch's real (unmasked) target tokens."""
+        dy = dynet()
+        mask = dy.inputTensor(batch.mask.reshape(-1), batched=True)
+        return dy.sum_batches(dy.cmult(self._token_nll(batch), mask))
+
+    def _token_nll(self, batch):
+        """-log p(target) at every (time, sequence) position, as one batch of T*B scalars."""
+        dy = dynet()
+        state = self._initial_state(batch)
+        outputs = []
+        for ids in batch.inputs:  # one time step for the whole batch at once
+            state = state.add_input(self._embed(ids))
+            outputs.append(state.output())
+        if self.config.stream:
+            self._carried = [e.npvalue().reshape(e.dim()[0][0], -1) for e in state.s()]
+        # Fold time into the batch: one matrix product gives the logits of all T*B positions.
+        logits = self._logits(dy.concatenate_to_batch(outputs))
+        return dy.pickneglogsoftmax_batch(logits, batch.targets.reshape(-1).tolist())
+
+    def _initial_state(self, batch):
+        dy = dynet()
+        set_builder_dropout(self.rnn, self.config.dropout, self.training)
+        carried = self._carried if batch.carry else None
+        if carried is None or carried[0].shape[1] != batch.num_sequences:
+            return self.rnn.initial_state()
+        return self.rnn.initial_state([dy.inputTensor(v, batched=True) for v in carried])
+
+    def _embed(self, ids):
+        dy = dynet()
+        x = dy.lookup_batch(self.E, ids.tolist() if hasattr(ids, "tolist") else ids)
+        return dy.dropout(x, self.config.dropout) if self.training and self.config.dropout else x
+
+    def _logits(self, h):
+        dy = dynet()
+        if self.training and self.config.dropout:
+            h = dy.dropout(h, self.config.dropout)
+        # Tied: W is E as a (emb x V) matrix, transposed.  Unlike Parameters.expr(), the
+        # LookupParameters.expr() of this DyNet takes no flag and is trained (tests check it).
+        W = dy.transpose(self.E.expr()) if self.W is None else self.W
+        return dy.affine_transform([self.b, W, h])
+
+    # ---- scoring ---------------------------------------------------------------------------
+    def score(self, tokens):
+        """(total log-prob, per-token log-probs) of one sentence; the last token is `</s>`."""
+        return self.score_batch([tokens])[0]
+
+    def score_batch(self, sentences):
+        """Score several token lists in one graph; returns [(total, per_token), ...] in order."""
+        dy = dynet()
+        self.training = False
+        dy.renew_cg()
+        ids = [self.vocab.encode(tokens) for tokens in sentences]
+        batch = sentence_batch(ids, self.start, self.vocab.eos, self.vocab.pad)
+        log_probs = -self._token_nll(batch).npvalue().reshape(batch.inputs.shape)
+        results = []
+        for column, sentence in enumerate(ids):
+            per_token = log_probs[:len(sentence) + 1, column].astype(float).tolist()
+            results.append((float(sum(per_token)), per_token))
+        return results
+
+    # ---- sampling --------------------------------------------------------------------------
+    def sample(self, temperature=1.0, top_k=0, prefix=(), max_len=100, rng=None,
+               stop_at_eos=True):
+        """Generate tokens after `prefix` (a token list); stops at `</s>` unless told not to.
+
+        `<unk>` and the other special tokens are never emitted; `top_k` > 0 samples only among
+        the k likeliest tokens; `rng` is a numpy Generator (so samples are reproducible).
+        """
+        check_sampling(temperature, top_k, max_len)
+        dy = dynet()
+        rng = rng if rng is not None else np.random.default_rng()
+        self.training = False
+        set_builder_dropout(self.rnn, 0, False)
+        dy.renew_cg()
+        state = self.rnn.initial_state()
+        for token_id in [self.start] + self.vocab.encode(prefix):
+            state = state.add_input(self.E[token_id])
+        generated = []
+        while len(generated) < max_len:
+            logits = self._logits(state.output()).npvalue()
+            token_id = self._choose(logits, temperature, top_k, rng)
+            if token_id == self.vocab.eos and stop_at_eos:
+                break
+            generated.append(token_id)
+            state = state.add_input(self.E[token_id])
+        return self.vocab.decode(generated)
+
+    def _choose(self, logits, temperature, top_k, rng):
+        logits = logits.astype(np.float64) / temperature
+        never = [self.vocab.pad, self.vocab.unk, self.vocab.bos]
+        logits[never] = -np.inf
+        if 0 < top_k < len(logits):
+            cutoff = np.partition(logits, -top_k)[-top_k]
+            logits[logits < cutoff] = -np.inf
+        probs = np.exp(logits - logits.max())
+        return int(rng.choice(len(probs), p=probs / probs.sum()))
+
+    # ---- saving ----------------------------------------------------------------------------
+    def save(self, directory, extra=None):
+        save_dir(directory, KIND, to_dict(self.config), {"vocab": self.vocab}, self.pc, extra)
+
+    @classmethod
+    def load(cls, directory):
+        meta, vocabs, params = load_dir(directory, KIND)
+        model = cls(from_dict(LMConfig, meta["config"]), vocabs["vocab"])
+        populate(model.pc, params)
+        return model
+
+
+def check_sampling(temperature, top_k, max_len):
+    if not temperature > 0:
+        raise ConfigError(f"--temperature must be above 0 (got {temperature})")
+    if top_k < 0:
+        raise ConfigError(f"--top-k must be 0 (no limit) or more (got {top_k})")
+    if max_len < 1:
+        raise ConfigError(f"--max-len must be at least 1 (got {max_len})")

@@ -1,0 +1,96 @@
+"""From token lists to a trained model on disk: vocab, batches, the loop, the best checkpoint.
+
+These functions are what `dynlp train-lm` and `recipes/train_lm.py` call; a library user with
+sentences in memory can call them too.
+"""
+import logging
+import os
+
+import numpy as np
+
+from .batches import flatten_stream, sentence_batches, stream_batches
+from .errors import DataError, ModelDirError
+from .lm import RNNLanguageModel
+from .text import lines_from_tokens, read_sentences, tokenize
+from .train import fit, load_state
+from .vocab import Vocab
+
+EVAL_BATCH = 64  # sentences per batch when evaluating: no backward pass, so bigger is fine
+EVAL_STREAMS = 10  # parallel streams when evaluating a stream model (as PyTorch's example)
+log = logging.getLogger("dynlp")
+
+
+def read_lm_corpus(train_path, dev_path, config, dev_fraction):
+    """Read training (and dev) sentences; without a dev file, hold out the last lines."""
+    train = read_sentences(train_path, config.level, config.tokenized, config.stream)
+    if dev_path:
+        return train, read_sentences(dev_path, config.level, config.tokenized, config.stream)
+    return split_dev(train, dev_fraction, train_path)
+
+
+def split_dev(sentences, fraction, name="the corpus"):
+    """The last `fraction` of the sentences become dev (the tail, so streams stay contiguous)."""
+    held_out = max(1, round(len(sentences) * fraction))
+    if len(sentences) - held_out < 1 or fraction <= 0:
+        raise DataError(f"{name}: {len(sentences)} line(s) is too small to hold out a dev set "
+                        f"(--dev-fraction {fraction}); give --dev FILE or more text")
+    return sentences[:-held_out], sentences[-held_out:]
+
+
+def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training):
+    """Batches for one pass: a function of the epoch's rng when training, else a list."""
+    ids = [vocab.encode(sentence) for sentence in sentences]
+    if lm_config.stream:
+        stream = flatten_stream(ids, vocab.eos)
+        streams = batch_size if training else max(1, min(EVAL_STREAMS, (len(stream) - 1) // 2))
+        batches = stream_batches(stream, streams, bptt)
+        return (lambda rng: batches) if training else batches
+    if training:
+        return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng)
+    return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad)
+
+
+def log_sample(model, metrics):
+    """After each epoch, log one sample (the `dynlp` logger: stderr, when logging is on)."""
+    if log.isEnabledFor(logging.INFO):
+        rng = np.random.default_rng(metrics["epoch"])
+        log.info("sample: %s", sample_text(model, rng, max_len=120, temperature=0.8))
+
+
+def sample_text(model, rng, prefix="", **options):
+    """One sample as text, `prefix` included; a stream model's `</s>` reads as a line break."""
+    config = model.config
+    prefix_tokens = tokenize(prefix, config.level, config.tokenized) if prefix else []
+    tokens = prefix_tokens + model.sample(prefix=prefix_tokens, rng=rng,
+                                          stop_at_eos=not config.stream, **options)
+    return lines_from_tokens(tokens, config.level, config.tokenized)
+
+
+def train_language_model(train, dev, lm_config, train_config, out_dir, resume=False,
+                         progress=False, on_epoch_end=None, seed=1):
+    """Train on `train`/`dev` (token lists) into `out_dir`; returns the best model and the state.
+
+    With `resume`, the model, its vocabulary and the loop state come from `out_dir/last`, and
+    training continues after the last finished epoch.
+    """
+    os.makedirs(out_dir, exist_ok=True)
+    if resume:
+        model, state = _resume(out_dir)
+        lm_config = model.config
+    else:
+        vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
+        model, state = RNNLanguageModel(lm_config, vocab), None
+    size, bptt = train_config.batch_size, train_config.bptt
+    state = fit(model, lm_batches(train, model.vocab, lm_config, size, bptt, training=True),
+                lm_batches(dev, model.vocab, lm_config, size, bptt, training=False),
+                train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
+                progress=progress, state=state, seed=seed)
+    return RNNLanguageModel.load(out_dir), state
+
+
+def _resume(out_dir):
+    last = os.path.join(out_dir, "last")
+    if not os.path.isdir(last):
+        raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
+    return RNNLanguageModel.load(last), load_state(out_dir)
+

@@ -1,0 +1,111 @@
+"""Plain text to sentences of tokens (characters or words), and back.
+
+One line is one sentence.  Words come from nltk's `NLTKWordTokenizer`, which needs no
+downloaded data; with `tokenized=True` a line is split on whitespace only (PTB style, which is
+also how PTB's character files, `a e r _ b a n k`, are read).  Files are read as UTF-8 (a BOM
+is skipped, CRLF accepted); undecodable bytes raise `DataError` naming file and line.
+"""
+import os
+import sys
+
+from .errors import DataError
+from .vocab import EOS
+
+_word_tokenizer = None
+
+
+def tokenize(line, level="word", tokenized=False):
+    """Split one line into tokens: whitespace if `tokenized`, else characters or nltk words."""
+    if tokenized:
+        return line.split()
+    if level == "char":
+        return list(line)
+    return _nltk_tokenizer().tokenize(line)
+
+
+def detokenize(tokens, level="word", tokenized=False):
+    """Join tokens back into text (exact for raw characters, space-separated otherwise)."""
+    if level == "char" and not tokenized:
+        return "".join(tokens)
+    return " ".join(tokens)
+
+
+def lines_from_tokens(tokens, level="word", tokenized=False):
+    """Text of a token sequence in which `</s>` marks a line end (as in a stream model)."""
+    lines = [[]]
+    for token in tokens:
+        if token == EOS:
+            lines.append([])
+        else:
+            lines[-1].append(token)
+    return "\n".join(detokenize(line, level, tokenized) for line in lines)
+
+
+def _nltk_tokenizer():
+    global _word_tokenizer
+    if _word_tokenizer is None:
+        from nltk.tokenize import NLTKWordTokenizer
+
+        _word_tokenizer = NLTKWordTokenizer()
+    return _word_tokenizer
+
+
+def read_lines(path):
+    """Yield `(line_number, text)` for each line of a UTF-8 file ('-' is stdin), newline removed."""
+    if path == "-":
+        yield from _decode_lines(sys.stdin.buffer, "<stdin>")
+        return
+    try:
+        with open(path, "rb") as stream:
+            yield from _decode_lines(stream, path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a text file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+
+
+def _decode_lines(stream, name):
+    for number, raw in enumerate(stream, start=1):
+        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte-order mark is not text
+        if b"\x00" in raw:
+            raise DataError(f"{name}:{number}: contains NUL bytes; is this a binary file?")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(f"{name}:{number}: not valid UTF-8 (byte {error.start + 1}); "
+                            "convert the file to UTF-8") from None
+        yield number, text.rstrip("\r\n")
+
+
+def sentences_from_lines(lines, level="word", tokenized=False, keep_blank=False):
+    """Tokenise an iterable of strings, skipping blank ones unless `keep_blank` (streams keep
+    them: in running text an empty line is a paragraph break)."""
+    return [tokenize(line, level, tokenized) for line in lines if keep_blank or line.strip()]
+
+
+def read_sentences(path, level="word", tokenized=False, keep_blank=False):
+    """The lines of a file as token lists; a corpus without any text is a `DataError`."""
+    lines = (text for _, text in read_lines(path))
+    sentences = sentences_from_lines(lines, level, tokenized, keep_blank)
+    if not any(sentences):
+        raise DataError(f"{path}: no text (the file is empty or blank)")
+    return sentences
+
+
+def bundled_text():
+    """The quick-start corpus: the English prose of Python's own help topics (`pydoc_data`).
+
+    Every CPython ships it (about 465 kB), so no third-party text is copied into this project.
+    """
+    from pydoc_data.topics import topics
+
+    return "\n".join(topics[key] for key in sorted(topics)).split("\n")
+
+
+def data_dir():
+    """Where the shared benchmark corpora live: $DYNLP_DATA, else ../shared/data from the repo."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.environ.get("DYNLP_DATA") or os.path.join(repo, "..", "shared", "data")

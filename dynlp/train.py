@@ -1,0 +1,184 @@
+"""The training loop, shared by every model: it only ever calls `model.loss(batch)`.
+
+For each minibatch: a fresh computation graph, the loss, backprop, one optimiser step.
+After each epoch: evaluate on dev, write a line to `metrics.jsonl`, save the last checkpoint
+(with the loop's own state, for `--resume`) and, if dev improved, the best one; otherwise decay
+the learning rate, and stop after `patience` epochs without improvement.
+
+A model directory written by `fit` looks like this:
+
+    OUT/          the best model so far (what `dynlp sample -m OUT` loads)
+    OUT/last/     the model after the last finished epoch, plus the loop's state
+    OUT/metrics.jsonl
+
+Progress bars and epoch lines go to stderr (the `dynlp` logger) and are off unless asked for.
+"""
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from .backend import dynet
+from .checkpoint import read_config
+from .errors import TrainingError
+
+log = logging.getLogger("dynlp")
+
+
+@dataclass
+class LoopState:
+    """Everything the loop needs to continue after an interruption (saved with `last/`)."""
+
+    epoch: int = 0  # epochs finished
+    lr: float = 0.0
+    best: float = None  # best monitored dev value so far
+    bad_epochs: int = 0  # epochs since dev last improved
+    elapsed: float = 0.0  # seconds of training so far
+    history: list = field(default_factory=list)
+
+
+def mean_loss_metrics(model, batches):
+    """Default dev evaluation: mean loss per token, and its exponential (perplexity)."""
+    total, tokens = evaluate_loss(model, batches)
+    mean = total / max(tokens, 1)
+    return {"dev_loss": mean, "dev_ppl": math.exp(min(mean, 700)), "dev_tokens": tokens}
+
+
+def evaluate_loss(model, batches):
+    """Summed loss and token count over `batches`, without dropout or gradients."""
+    dy = dynet()
+    model.training = False
+    total, tokens = 0.0, 0
+    for batch in batches:
+        dy.renew_cg()
+        total += model.loss(batch).value()
+        tokens += batch.num_tokens
+    return total, tokens
+
+
+def make_trainer(pc, config, lr):
+    dy = dynet()
+    if config.trainer == "sgd":
+        trainer = dy.SimpleSGDTrainer(pc, lr)
+    elif config.trainer == "momentum":
+        trainer = dy.MomentumSGDTrainer(pc, lr, 0.9)
+    else:
+        trainer = dy.AdamTrainer(pc, alpha=lr)
+    trainer.set_clip_threshold(config.clip if config.clip > 0 else -1)
+    return trainer
+
+
+def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_metrics,
+        monitor="dev_loss", higher_is_better=False, on_epoch_end=None, progress=False,
+        state=None, seed=1):
+    """Train `model` and save checkpoints to `out_dir`; returns the final LoopState.
+
+    `train_batches(rng)` returns one epoch of batches (called anew each epoch, so it can
+    shuffle); `evaluate(model, dev_batches)` returns a dict of dev metrics that includes
+    `monitor`.  `state` (from `load_state`) resumes an interrupted run.
+    """
+    config.check()
+    dy = dynet()
+    state = state or LoopState(lr=config.learning_rate())
+    trainer = make_trainer(model.pc, config, state.lr)
+    rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
+    started = time.time() - state.elapsed
+    while state.epoch < config.epochs:
+        epoch_stats = _run_epoch(model, trainer, train_batches(rng), config, started, progress,
+                                 state.epoch + 1)
+        state.epoch += 1
+        state.elapsed = time.time() - started
+        metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
+                   **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
+        improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better)
+        _checkpoint(model, out_dir, state, metrics, improved)
+        log.info(_epoch_line(metrics))
+        if on_epoch_end:
+            on_epoch_end(model, metrics)
+        if _should_stop(state, config, started, epoch_stats):
+            break
+    return state
+
+
+def _run_epoch(model, trainer, batches, config, started, progress, epoch):
+    """One pass over `batches` (or less, if time runs out); returns loss and speed figures."""
+    dy = dynet()
+    model.training = True
+    total, tokens, begin = 0.0, 0, time.time()
+    limit = started + 60 * config.max_minutes if config.max_minutes else math.inf
+    bar = tqdm(batches, desc=f"epoch {epoch}", disable=not progress, leave=False, unit="batch")
+    for batch in bar:
+        dy.renew_cg()
+        loss = model.loss(batch)
+        value = loss.value()
+        if not math.isfinite(value):
+            raise TrainingError(f"the loss became {value} in epoch {epoch}; training stopped "
+                                "(the best model so far is kept); try a lower --lr or --clip")
+        # Sum over tokens, mean over sequences: the gradient scale of Zaremba et al.
+        (loss * (1.0 / batch.num_sequences)).backward()
+        trainer.update()
+        total, tokens = total + value, tokens + batch.num_tokens
+        speed = tokens / max(time.time() - begin, 1e-9)
+        bar.set_postfix(loss=f"{total / tokens:.3f}", ppl=f"{math.exp(min(total / tokens, 50)):.1f}",
+                        wps=f"{speed:.0f}", refresh=False)
+        if time.time() > limit:
+            break
+    bar.close()
+    model.training = False
+    mean = total / max(tokens, 1)
+    return {"train_loss": mean, "train_tokens": tokens,
+            "words_per_sec": round(tokens / max(time.time() - begin, 1e-9), 1)}
+
+
+def _update_schedule(state, trainer, config, value, higher_is_better):
+    """Track the best dev value; decay the learning rate when dev stalls (or on schedule).
+
+    Returns True if dev improved.
+    """
+    improved = state.best is None or (value > state.best if higher_is_better else value < state.best)
+    if improved:
+        state.best, state.bad_epochs = value, 0
+    else:
+        state.bad_epochs += 1
+    if not improved or (config.decay_after and state.epoch >= config.decay_after):
+        trainer.learning_rate = trainer.learning_rate * config.lr_decay
+    state.lr = trainer.learning_rate
+    return improved
+
+
+def _should_stop(state, config, started, epoch_stats):
+    if state.bad_epochs > config.patience:
+        log.info("stopping: dev has not improved for %d epochs", state.bad_epochs)
+        return True
+    if config.max_minutes and time.time() - started >= 60 * config.max_minutes:
+        log.info("stopping: --max-minutes %g reached", config.max_minutes)
+        return True
+    return False
+
+
+def _checkpoint(model, out_dir, state, metrics, improved):
+    """Append metrics, save `last/` (with loop state) and, if dev improved, the best model."""
+    state.history.append(metrics)
+    with open(os.path.join(out_dir, "metrics.jsonl"), "a", encoding="utf-8") as out:
+        out.write(json.dumps(metrics) + "\n")
+    model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
+    if improved:
+        model.save(out_dir, extra={"training": {"epoch": state.epoch, "metrics": metrics}})
+
+
+def load_state(model_dir):
+    """The loop state saved in `MODEL_DIR/last`, to pass to `fit(state=...)` when resuming."""
+    saved = read_config(os.path.join(model_dir, "last")).get("training", {})
+    return LoopState(**saved)
+
+
+def _epoch_line(metrics):
+    shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+    return "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in shown.items())
+

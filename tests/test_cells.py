@@ -1,0 +1,53 @@
+"""The DyNet builders behind --cell compute the textbook equations (checked with numpy)."""
+import numpy as np
+import pytest
+
+from dynlp.backend import dynet
+from dynlp.layers import recurrent_builder
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def one_step(cell, x, state):
+    """Run the builder of `cell` one step from `state`; returns (weights, new state values)."""
+    dy = dynet()
+    pc = dy.ParameterCollection()
+    builder = recurrent_builder(cell, 1, len(x), 4, pc)
+    weights = [p.as_array() for p in builder.get_parameters()[0]]
+    dy.renew_cg()
+    s = builder.initial_state([dy.inputTensor(v) for v in state])
+    s = s.add_input(dy.inputTensor(x))
+    return weights, [e.npvalue() for e in s.s()]
+
+
+@pytest.fixture
+def inputs():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=3), rng.normal(size=4), rng.normal(size=4)
+
+
+def test_lstm_matches_equations(inputs):
+    x, h, c = inputs
+    (W_x, W_h, b), (c_dy, h_dy) = one_step("lstm", x, [c, h])
+    a = W_x @ x + W_h @ h + b
+    i, f, o, g = sigmoid(a[0:4]), sigmoid(a[4:8] + 1), sigmoid(a[8:12]), np.tanh(a[12:16])
+    c_new = f * c + i * g
+    np.testing.assert_allclose(c_dy, c_new, atol=1e-5)
+    np.testing.assert_allclose(h_dy, o * np.tanh(c_new), atol=1e-5)
+
+
+def test_gru_matches_equations(inputs):
+    x, h, _ = inputs
+    (W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h), (h_dy,) = one_step("gru", x, [h])
+    z = sigmoid(W_xz @ x + W_hz @ h + b_z)
+    r = sigmoid(W_xr @ x + W_hr @ h + b_r)
+    candidate = np.tanh(W_xh @ x + W_hh @ (r * h) + b_h)
+    np.testing.assert_allclose(h_dy, (1 - z) * h + z * candidate, atol=1e-5)
+
+
+def test_simple_rnn_matches_equations(inputs):
+    x, h, _ = inputs
+    (W_x, W_h, b), (h_dy,) = one_step("rnn", x, [h])
+    np.testing.assert_allclose(h_dy, np.tanh(W_x @ x + W_h @ h + b), atol=1e-5)

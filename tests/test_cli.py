@@ -1,0 +1,75 @@
+"""The dynlp command, run in-process: train-lm, sample, score, info, and one-line errors."""
+import json
+
+import pytest
+
+from dynlp.cli import main, translate_dynet_flags
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("cli")
+    corpus = directory / "train.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 10, encoding="utf-8")
+    out = directory / "model"
+    status = main(["train-lm", str(corpus), "--word", "-o", str(out), "--epochs", "3",
+                   "--hidden-dim", "24", "--emb-dim", "12", "--batch-size", "4", "--quiet"])
+    assert status == 0
+    return out
+
+
+def test_train_lm_writes_a_model_directory(model_dir):
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["kind"] == "language-model" and config["config"]["level"] == "word"
+    assert len((model_dir / "metrics.jsonl").read_text().splitlines()) == 3
+    assert (model_dir / "last" / "config.json").exists()
+
+
+def test_sample_prints_n_lines_reproducibly(model_dir, capsys):
+    assert main(["sample", "-m", str(model_dir), "-n", "3", "--seed", "5", "--prefix", "the"]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert len(first) == 3 and all(line.startswith("the") for line in first)
+    main(["sample", "-m", str(model_dir), "-n", "3", "--seed", "5", "--prefix", "the"])
+    assert capsys.readouterr().out.splitlines() == first
+
+
+def test_score_prints_one_number_per_line_and_perplexity_on_stderr(model_dir, tmp_path, capsys):
+    text = tmp_path / "score.txt"
+    text.write_text("the cat sat on the log\n\nthe dog sat\n", encoding="utf-8")
+    assert main(["score", "-m", str(model_dir), str(text)]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.split("\n")[:3]
+    assert float(lines[0]) < 0 and lines[1] == "" and float(lines[2]) < 0
+    assert "perplexity" in captured.err
+    assert main(["score", "-m", str(model_dir), str(text), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["sentences"] == 2 and summary["tokens"] == 6 + 1 + 3 + 1
+    assert summary["log_prob"] == pytest.approx(float(lines[0]) + float(lines[2]), abs=1e-3)
+    assert summary["perplexity"] > 1 and summary["bits_per_token"] > 0
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sample", "-m", "/nonexistent/model"], "no such model directory"),
+    (["sample", "-m", "{model}", "--temperature", "0"], "--temperature"),
+    (["sample", "-m", "{model}", "--top-k", "-1"], "--top-k"),
+    (["sample", "-m", "{model}", "-n", "-1"], "-n"),
+    (["score", "-m", "{model}", "/nonexistent.txt"], "no such file"),
+    (["train-lm", "/nonexistent.txt", "-o", "{tmp}/m"], "no such file"),
+    (["train-lm", "{empty}", "-o", "{tmp}/m"], "no text"),
+    (["train-lm", "{one_line}", "-o", "{tmp}/m"], "too small"),
+    (["train-lm", "{one_line}", "-o", "{tmp}/m", "--tie-weights"], "--tie-weights"),
+    (["info", "--gpus", "1"], "docs/gpu.md"),
+])
+def test_bad_input_gives_one_line_and_status_2(argv, message, model_dir, tmp_path, capsys):
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "one.txt").write_text("just one line\n")
+    names = {"model": model_dir, "tmp": tmp_path, "empty": tmp_path / "empty.txt",
+             "one_line": tmp_path / "one.txt"}
+    assert main([arg.format(**names) for arg in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dynlp: error:") and message in err and len(err.splitlines()) == 1
+
+
+def test_dynet_flags_are_accepted_in_dynlps_spelling():
+    assert translate_dynet_flags(["--dynet-mem", "512", "--dynet-autobatch", "1", "x"]) == [
+        "--mem", "512", "--autobatch", "x"]

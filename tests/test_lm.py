@@ -1,0 +1,153 @@
+"""RNNLanguageModel: learning, scoring, sampling, batching and saving."""
+import math
+
+import numpy as np
+import pytest
+
+from dynlp import LMConfig, RNNLanguageModel, TrainConfig, Vocab, dynet
+from dynlp.batches import flatten_stream, sentence_batches, stream_batches
+from dynlp.errors import ConfigError, ModelDirError
+from dynlp.pipeline import train_language_model
+from dynlp.train import make_trainer
+from conftest import TINY_TEXT
+
+
+def char_data():
+    sentences = [list(line) for line in TINY_TEXT]
+    return sentences, Vocab.build(sentences)
+
+
+def train_steps(model, batches, steps, lr=0.01):
+    dy = dynet()
+    trainer = make_trainer(model.pc, TrainConfig(trainer="adam"), lr)
+    model.training = True
+    for step in range(steps):
+        batch = batches[step % len(batches)]
+        dy.renew_cg()
+        loss = model.loss(batch)
+        (loss * (1 / batch.num_sequences)).backward()
+        trainer.update()
+    model.training = False
+
+
+def mean_loss(model, batches):
+    dy = dynet()
+    total = sum((dy.renew_cg(), model.loss(b).value())[1] for b in batches)
+    return total / sum(b.num_tokens for b in batches)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_small_model_overfits_tiny_text(cell):
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(cell=cell, emb_dim=16, hidden_dim=48), vocab)
+    batches = sentence_batches([vocab.encode(s) for s in sentences], 5, vocab.bos, vocab.eos,
+                               vocab.pad)
+    before = mean_loss(model, batches)
+    train_steps(model, batches, 300)
+    after = mean_loss(model, batches)
+    assert before > math.log(len(vocab)) - 0.5  # starts near uniform guessing
+    assert after < 0.35, f"{cell} did not fit the tiny text: {before:.2f} -> {after:.2f} nats"
+
+
+def test_score_adds_up_and_prefers_seen_text():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(emb_dim=16, hidden_dim=32), vocab)
+    batches = sentence_batches([vocab.encode(s) for s in sentences], 5, vocab.bos, vocab.eos,
+                               vocab.pad)
+    train_steps(model, batches, 150)
+    total, per_token = model.score(list("the cat sat on the mat"))
+    assert len(per_token) == len("the cat sat on the mat") + 1  # every char and </s>
+    assert total == pytest.approx(sum(per_token))
+    assert all(p <= 0 for p in per_token)
+    assert total > model.score(list("tmo hte tas no cat eth"))[0]
+    batched = model.score_batch([list("a dog"), list("the cat sat on the mat")])
+    assert batched[1][0] == pytest.approx(total, abs=1e-4)
+
+
+def test_samples_stop_at_eos_never_emit_unk_and_respect_prefix():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(emb_dim=16, hidden_dim=32), vocab)
+    batches = sentence_batches([vocab.encode(s) for s in sentences], 5, vocab.bos, vocab.eos,
+                               vocab.pad)
+    train_steps(model, batches, 150)
+    rng = np.random.default_rng(0)
+    samples = [model.sample(rng=rng, max_len=60) for _ in range(30)]
+    assert not any({"<unk>", "<s>", "<pad>", "</s>"} & set(s) for s in samples)
+    assert sum(len(s) < 60 for s in samples) >= 25  # a fitted model ends its sentences
+    # Even with <unk> as the only likely token, it is never chosen.
+    logits = np.full(len(vocab), -10.0)
+    logits[vocab.unk] = 10.0
+    assert model._choose(logits, 1.0, 0, rng) != vocab.unk
+    greedy = model.sample(prefix=list("the d"), top_k=1, max_len=20)
+    assert "".join(greedy).startswith("og")  # the only continuation seen in training
+    with pytest.raises(ConfigError):
+        model.sample(temperature=0)
+
+
+def test_save_then_load_gives_identical_scores_and_samples(tmp_path):
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(cell="gru", layers=2, emb_dim=8, hidden_dim=16), vocab)
+    batches = sentence_batches([vocab.encode(s) for s in sentences], 2, vocab.bos, vocab.eos,
+                               vocab.pad)
+    train_steps(model, batches, 20)
+    model.save(str(tmp_path / "m"))
+    loaded = RNNLanguageModel.load(str(tmp_path / "m"))
+    assert loaded.config == model.config and loaded.vocab == model.vocab
+    text = list("the cat saw")
+    assert loaded.score(text) == model.score(text)
+    assert (loaded.sample(rng=np.random.default_rng(7), temperature=1.3)
+            == model.sample(rng=np.random.default_rng(7), temperature=1.3))
+
+
+def test_tied_weights_share_and_train_the_embedding():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(emb_dim=16, hidden_dim=16, tie_weights=True), vocab)
+    assert model.W is None
+    before = model.E.as_array().copy()
+    batch = sentence_batches([vocab.encode(sentences[0])], 1, vocab.bos, vocab.eos, vocab.pad)
+    train_steps(model, batch, 1)
+    unseen = [vocab.id(c) for c in "xyz" if c in vocab] + [vocab.pad]
+    # The pad row is never an input, so only the output (softmax) side can have moved it.
+    assert not np.allclose(model.E.as_array()[unseen], before[unseen])
+    with pytest.raises(ConfigError):
+        RNNLanguageModel(LMConfig(emb_dim=8, hidden_dim=16, tie_weights=True), vocab)
+
+
+def test_stream_batches_carry_state_across_segments():
+    ids = list(range(4, 4 + 41))
+    batches = stream_batches(ids, batch_size=2, bptt=7)
+    assert [b.carry for b in batches] == [False, True, True]
+    # Stream 0 reads ids[0:20], stream 1 ids[20:40]; targets are the next tokens.
+    assert batches[0].inputs[:, 1].tolist() == ids[20:27]
+    assert batches[1].targets[:, 0].tolist() == ids[8:15]
+    assert sum(b.num_tokens for b in batches) == 40
+    assert flatten_stream([[5, 6], [7]], eos=3) == [3, 5, 6, 3, 7, 3]
+
+
+def test_carried_state_changes_the_next_segment():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(emb_dim=8, hidden_dim=16, stream=True), vocab)
+    stream = flatten_stream([vocab.encode(s) for s in sentences], vocab.eos)
+    first, second = stream_batches(stream, 2, 10)[:2]
+    dy = dynet()
+    dy.renew_cg()
+    fresh = model.loss(second).value()  # nothing carried yet: starts from zeros
+    dy.renew_cg()
+    model.loss(first).value()
+    dy.renew_cg()
+    assert model.loss(second).value() != pytest.approx(fresh)
+
+
+def test_train_language_model_writes_best_last_and_metrics_and_resumes(tmp_path):
+    sentences, _ = char_data()
+    out = str(tmp_path / "lm")
+    config = TrainConfig(epochs=2, batch_size=2, patience=5)
+    model, state = train_language_model(sentences * 4, sentences, LMConfig(hidden_dim=16), config,
+                                        out)
+    assert state.epoch == 2 and len(open(f"{out}/metrics.jsonl").readlines()) == 2
+    assert RNNLanguageModel.load(f"{out}/last").config == model.config
+    model, state = train_language_model(sentences * 4, sentences, None, TrainConfig(epochs=3), out,
+                                        resume=True)
+    assert state.epoch == 3 and len(state.history) == 3
+    with pytest.raises(ModelDirError):
+        train_language_model(None, sentences, None, config, str(tmp_path / "none"), resume=True)
