@@ -1,4 +1,4 @@
-"""The `dynlp` command: train-lm, sample, score, info.
+"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, info.
 
 Each command is a small function over parsed arguments.  Data goes to stdout; progress, epoch
 lines and errors go to stderr.  A `DynlpError` becomes one line `dynlp: error: ...` and exit
@@ -6,16 +6,19 @@ status 2, never a traceback.  The flag definitions live in one place (`add_*_arg
 with the recipes.
 """
 import argparse
+import contextlib
 import json
 import logging
 import math
+import os
 import sys
+import tempfile
 
 import numpy as np
 
 from . import backend
-from .config import LMConfig, TrainConfig, add_arguments, from_args
-from .errors import DynlpError
+from .config import LMConfig, TaggerConfig, TrainConfig, add_arguments, from_args
+from .errors import DataError, DynlpError
 
 log = logging.getLogger("dynlp")
 
@@ -41,6 +44,24 @@ def add_train_lm_arguments(parser, defaults=None, train_required=True):
                         required=train_required, help="model directory to write")
     parser.add_argument("--resume", action="store_true", help="continue training in DIR")
     add_arguments(parser, LMConfig, defaults)
+    add_arguments(parser, TrainConfig, defaults)
+    add_common_arguments(parser)
+
+
+TAGGER_TRAINING = dict(epochs=20, patience=4)  # TrainConfig defaults that suit the tagger
+
+
+def add_train_tagger_arguments(parser, defaults=None, train_required=True):
+    """All flags of `dynlp train-tagger`; a recipe passes its own `defaults`."""
+    defaults = {**TAGGER_TRAINING, **(defaults or {})}
+    parser.add_argument("train", nargs=None if train_required else "?", metavar="TRAIN",
+                        help="training treebank (CoNLL-U)" +
+                             ("" if train_required else " (default: data/sample.conllu)"))
+    parser.add_argument("--dev", metavar="FILE", help="dev treebank (default: hold out the tail)")
+    parser.add_argument("-o", "--output", metavar="DIR", default=defaults.get("output"),
+                        required=train_required, help="model directory to write")
+    parser.add_argument("--resume", action="store_true", help="continue training in DIR")
+    add_arguments(parser, TaggerConfig, defaults)
     add_arguments(parser, TrainConfig, defaults)
     add_common_arguments(parser)
 
@@ -170,6 +191,105 @@ def _chunks(items, size):
         yield chunk
 
 
+def train_tagger(args):
+    from .pipeline import read_tagger_corpus, train_tagger as train
+
+    verbose = start(args)
+    tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
+    tagger_config.check()
+    train_config.check()
+    train_set, dev_set = read_tagger_corpus(args.train, args.dev, tagger_config.column,
+                                            train_config.dev_fraction)
+    _, state = train(train_set, dev_set, tagger_config, train_config, args.output,
+                     resume=args.resume, progress=verbose, seed=args.seed)
+    log.info("best dev accuracy %.4f; model in %s", state.best or 0.0, args.output)
+    return 0
+
+
+def tag(args):
+    from .tagger import BiLSTMTagger
+    from .treebank import write_conllu
+
+    start(args)
+    model = BiLSTMTagger.load(args.model)
+    column = model.config.column
+    count = 0
+    with output_file(args.output) as out:
+        for chunk in _chunks(_tagger_input(args.input, args.input_format, column), 512):
+            predicted = model.predict_many([s.forms for s in chunk])
+            write_conllu(out, [s.with_tags(tags, column) for s, tags in zip(chunk, predicted)])
+            count += len(chunk)
+        if count == 0:
+            raise DataError(f"{args.input}: no sentences to tag")
+    return 0
+
+
+def _tagger_input(path, input_format, column):
+    """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised)."""
+    from .text import read_lines, tokenize
+    from .treebank import read_conllu, sentence_from_forms
+
+    if input_format == "conllu":
+        yield from read_conllu(path, column)
+        return
+    number = 0
+    for _, line in read_lines(path):
+        if line.strip():
+            number += 1
+            yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())
+
+
+@contextlib.contextmanager
+def output_file(path):
+    """stdout for None or '-'; else a temporary file renamed into place only on success."""
+    if path in (None, "-"):
+        yield sys.stdout
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise DynlpError(f"{path}: the directory {directory} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=".dynlp-", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            yield out
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def evaluate(args):
+    from .pipeline import score_tagger
+    from .tagger import BiLSTMTagger
+    from .treebank import read_treebank
+
+    start(args)
+    model = BiLSTMTagger.load(args.model)
+    summary = score_tagger(model, read_treebank(args.gold, model.config.column)).summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(_evaluation_report(summary))
+    return 0
+
+
+def _evaluation_report(summary):
+    lines = [f"tokens {summary['tokens']}  accuracy {percent(summary['accuracy'])}",
+             f"unseen words {summary['oov_tokens']}  accuracy {percent(summary['oov_accuracy'])}",
+             "",
+             f"{'tag':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
+    for name, row in summary["per_tag"].items():
+        lines.append(f"{name:<8} {100 * row['precision']:>8.2f}% {100 * row['recall']:>6.2f}% "
+                     f"{100 * row['f1']:>6.2f}% {row['support']:>8}")
+    lines += ["", "most frequent confusions (gold -> predicted):"]
+    lines += [f"  {c['gold']} -> {c['predicted']}  {c['count']}" for c in summary["confusions"]]
+    return "\n".join(lines)
+
+
+def percent(fraction):
+    return "n/a" if fraction is None else f"{100 * fraction:.2f}%"
+
+
 def info(args):
     start(args)
     details = backend.info()
@@ -199,11 +319,25 @@ def build_parser():
     scoring.add_argument("input", nargs="?", default="-", metavar="FILE", help="text ('-': stdin)")
     scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
     add_common_arguments(scoring)
+    add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
+    tagging = commands.add_parser("tag", help="tag CoNLL-U or plain text, write CoNLL-U")
+    tagging.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    tagging.add_argument("input", nargs="?", default="-", metavar="FILE", help="input ('-': stdin)")
+    tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
+                         default="conllu", help="CoNLL-U, or text with one sentence per line")
+    tagging.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    add_common_arguments(tagging)
+    evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
+    evaluation.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    evaluation.add_argument("gold", metavar="GOLD", help="gold CoNLL-U file")
+    evaluation.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_common_arguments(evaluation)
     add_common_arguments(commands.add_parser("info", help="the DyNet in use: version, CUDA, MKL"))
     return parser
 
 
-COMMANDS = {"train-lm": train_lm, "sample": sample, "score": score, "info": info}
+COMMANDS = {"train-lm": train_lm, "sample": sample, "score": score,
+            "train-tagger": train_tagger, "tag": tag, "evaluate": evaluate, "info": info}
 
 
 def main(argv=None):

@@ -46,6 +46,29 @@ class LMConfig:
 
 
 @dataclass
+class TaggerConfig:
+    """What a tagger is: the column it predicts, its vocabulary cut and its network."""
+
+    column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or another name)")
+    min_count: int = option(1, "words seen fewer times than this become <unk>")
+    layers: int = option(2, "stacked BiLSTM layers")
+    emb_dim: int = option(100, "word embedding size")
+    char_dim: int = option(50, "character embedding size and character-LSTM state size")
+    hidden_dim: int = option(200, "BiLSTM state size per direction")
+    mlp_dim: int = option(100, "hidden layer of the MLP between BiLSTM and tag softmax")
+    dropout: float = option(0.25, "dropout on word vectors, between layers and in the MLP")
+    word_dropout: float = option(0.25, "alpha: a word seen c times becomes <unk> with "
+                                       "probability alpha/(alpha+c) in training")
+
+    def check(self):
+        _check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
+                        "min_count")
+        _check_fraction(self, "dropout")
+        if self.word_dropout < 0:
+            raise ConfigError("--word-dropout cannot be negative")
+
+
+@dataclass
 class TrainConfig:
     """How to train: optimiser, schedule, batching and stopping rules (model-agnostic)."""
 

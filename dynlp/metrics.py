@@ -14,4 +14,48 @@ def bits_per_token(nll, tokens):
 
 
 def accuracy(correct, total):
-    return correct / total if total else math.nan
+    """correct / total, or None when there is nothing to count (JSON has no NaN)."""
+    return correct / total if total else None
+
+
+class TaggingScores:
+    """Counts for tagging evaluation: accuracy overall and on out-of-vocabulary words,
+    per-tag precision/recall/F1, and the most frequent confusions."""
+
+    def __init__(self):
+        from collections import Counter
+
+        self.correct = self.total = self.oov_correct = self.oov_total = 0
+        self.gold, self.predicted, self.hits, self.confusions = (Counter() for _ in range(4))
+
+    def add(self, gold_tags, predicted_tags, oov_flags):
+        for gold, guess, oov in zip(gold_tags, predicted_tags, oov_flags):
+            right = gold == guess
+            self.total += 1
+            self.correct += right
+            self.oov_total += oov
+            self.oov_correct += right and oov
+            self.gold[gold] += 1
+            self.predicted[guess] += 1
+            if right:
+                self.hits[gold] += 1
+            else:
+                self.confusions[(gold, guess)] += 1
+
+    def per_tag(self):
+        """{tag: {"precision", "recall", "f1", "support"}} over gold and predicted tags."""
+        table = {}
+        for tag in sorted(set(self.gold) | set(self.predicted)):
+            p = self.hits[tag] / self.predicted[tag] if self.predicted[tag] else 0.0
+            r = self.hits[tag] / self.gold[tag] if self.gold[tag] else 0.0
+            f1 = 2 * p * r / (p + r) if p + r else 0.0
+            table[tag] = {"precision": p, "recall": r, "f1": f1, "support": self.gold[tag]}
+        return table
+
+    def summary(self, confusions=10):
+        return {"tokens": self.total, "accuracy": accuracy(self.correct, self.total),
+                "oov_tokens": self.oov_total,
+                "oov_accuracy": accuracy(self.oov_correct, self.oov_total),
+                "per_tag": self.per_tag(),
+                "confusions": [{"gold": g, "predicted": p, "count": n}
+                               for (g, p), n in self.confusions.most_common(confusions)]}

@@ -1,7 +1,7 @@
-"""From token lists to a trained model on disk: vocab, batches, the loop, the best checkpoint.
+"""From data to a trained model on disk: vocab, batches, the loop, the best checkpoint.
 
-These functions are what `dynlp train-lm` and `recipes/train_lm.py` call; a library user with
-sentences in memory can call them too.
+These functions are what `dynlp train-lm`/`train-tagger` and the recipes call; a library user
+with sentences in memory can call them too.
 """
 import logging
 import os
@@ -11,7 +11,10 @@ import numpy as np
 from .batches import flatten_stream, sentence_batches, stream_batches
 from .errors import DataError, ModelDirError
 from .lm import RNNLanguageModel
+from .metrics import TaggingScores
+from .tagger import BiLSTMTagger, tag_batches
 from .text import lines_from_tokens, read_sentences, tokenize
+from .treebank import read_treebank
 from .train import fit, load_state
 from .vocab import Vocab
 
@@ -75,7 +78,7 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
     """
     os.makedirs(out_dir, exist_ok=True)
     if resume:
-        model, state = _resume(out_dir)
+        model, state = _resume(out_dir, RNNLanguageModel)
         lm_config = model.config
     else:
         vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
@@ -88,9 +91,48 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
     return RNNLanguageModel.load(out_dir), state
 
 
-def _resume(out_dir):
+def _resume(out_dir, model_class):
     last = os.path.join(out_dir, "last")
     if not os.path.isdir(last):
         raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
-    return RNNLanguageModel.load(last), load_state(out_dir)
+    return model_class.load(last), load_state(out_dir)
 
+
+
+# ---- the tagger ---------------------------------------------------------------------------------
+def read_tagger_corpus(train_path, dev_path, column, dev_fraction):
+    """Training and dev Sentences from CoNLL-U; without a dev file, hold out the tail."""
+    train = read_treebank(train_path, column)
+    if dev_path:
+        return train, read_treebank(dev_path, column)
+    return split_dev(train, dev_fraction, train_path)
+
+
+def score_tagger(model, sentences):
+    """TaggingScores of `model` on gold Sentences (OOV: words outside the model's vocabulary)."""
+    scores = TaggingScores()
+    predictions = model.predict_many([s.forms for s in sentences])
+    for sentence, predicted in zip(sentences, predictions):
+        scores.add(sentence.tags, predicted, [form not in model.words for form in sentence.forms])
+    return scores
+
+
+def tagger_dev_metrics(model, dev_sentences):
+    summary = score_tagger(model, dev_sentences).summary()
+    return {"dev_accuracy": summary["accuracy"], "dev_oov_accuracy": summary["oov_accuracy"]}
+
+
+def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
+                 seed=1):
+    """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev accuracy)."""
+    os.makedirs(out_dir, exist_ok=True)
+    pairs = [(s.forms, s.tags) for s in train]
+    if resume:
+        model, state = _resume(out_dir, BiLSTMTagger)
+    else:
+        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs), None
+    size = train_config.batch_size
+    state = fit(model, lambda rng: tag_batches(pairs, model.tags, size, rng), dev, train_config,
+                out_dir, evaluate=tagger_dev_metrics, monitor="dev_accuracy",
+                higher_is_better=True, progress=progress, state=state, seed=seed)
+    return BiLSTMTagger.load(out_dir), state

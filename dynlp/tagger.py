@@ -1,0 +1,202 @@
+"""BiLSTMTagger: a part-of-speech tagger in the style of the DyNet tagger lecture.
+
+For each word w_i of a sentence:
+
+    c_i = [LSTM_f(chars of w_i) ; LSTM_b(chars of w_i)]   so unseen words get a vector too
+    x_i = [E[w_i] ; c_i]                                   word embedding and character view
+    h_i = BiLSTM(x_1..x_n)_i                               stacked, both directions joined
+    p(tag_i | sentence) = softmax(W2 tanh(W1 h_i + b1) + b2)
+
+The loss is -sum_i log p(gold tag_i).  In training, a word seen c times is replaced by `<unk>`
+with probability alpha/(alpha + c) (word dropout), so `<unk>` learns to stand for rare words.
+
+`loss()` and `predict_batch()` share one encoder; sentences of a batch are padded, and the
+recurrent state is held still on padding (layers.masked_transduce).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .backend import dynet
+from .batches import bucketed
+from .checkpoint import load as load_dir, populate, save as save_dir
+from .config import TaggerConfig, from_dict, to_dict
+from .layers import MLP, bilstm, masked_transduce, recurrent_builder, step_masks
+from .vocab import SPECIALS, Vocab
+
+KIND = "tagger"
+MAX_WORD_CHARS = 30  # longer words (URLs) keep their first and last 15 characters
+
+
+@dataclass
+class TagBatch:
+    sentences: list  # B lists of word forms
+    tags: np.ndarray  # (T, B) gold tag ids (pad where there is no word)
+    mask: np.ndarray  # (T, B) 1.0 for real words
+
+    @property
+    def num_sequences(self):
+        return len(self.sentences)
+
+    @property
+    def num_tokens(self):
+        return int(self.mask.sum())
+
+
+def tag_batch(sentences, tag_ids, pad):
+    """Pad word-form lists and their tag ids into a time-major TagBatch."""
+    length = max(len(s) for s in sentences)
+    tags = np.full((length, len(sentences)), pad, dtype=np.int64)
+    mask = np.zeros(tags.shape, dtype=np.float32)
+    for column, ids in enumerate(tag_ids):
+        tags[:len(ids), column] = ids
+        mask[:len(ids), column] = 1.0
+    return TagBatch(list(sentences), tags, mask)
+
+
+def tag_batches(pairs, tags, batch_size, rng=None):
+    """Length-bucketed batches from (forms, tag strings) pairs."""
+    return [tag_batch([forms for forms, _ in chunk], [tags.encode(t) for _, t in chunk], tags.pad)
+            for chunk in bucketed(pairs, batch_size, lambda pair: len(pair[0]), rng)]
+
+
+class BiLSTMTagger:
+    def __init__(self, config, words, chars, tags, pc=None, seed=1):
+        config.check()
+        dy = dynet()
+        self.config, self.words, self.chars, self.tags = config, words, chars, tags
+        self.pc = pc or dy.ParameterCollection()
+        self.E = self.pc.add_lookup_parameters((len(words), config.emb_dim))
+        self.C = self.pc.add_lookup_parameters((len(chars), config.char_dim))
+        self.char_forward, self.char_backward = self._lstm_pair(config.char_dim, config.char_dim)
+        self.layers = []  # (forward, backward) LSTMs of each BiLSTM layer
+        input_dim = config.emb_dim + 2 * config.char_dim
+        for _ in range(config.layers):
+            self.layers.append(self._lstm_pair(input_dim, config.hidden_dim))
+            input_dim = 2 * config.hidden_dim
+        self.mlp = MLP(self.pc, input_dim, config.mlp_dim, len(tags))
+        self.training = False
+        self.rng = np.random.default_rng(seed)  # for word dropout
+
+    def _lstm_pair(self, input_dim, hidden_dim):
+        return (recurrent_builder("lstm", 1, input_dim, hidden_dim, self.pc),
+                recurrent_builder("lstm", 1, input_dim, hidden_dim, self.pc))
+
+    # ---- the encoder shared by loss and predict ---------------------------------------------
+    def _encode(self, sentences):
+        """BiLSTM states for every position of the padded batch: a list of T (2H,)xB vectors."""
+        dy = dynet()
+        lengths = [len(s) for s in sentences]
+        masks = step_masks(lengths)
+        forms = sorted({form for sentence in sentences for form in sentence}, key=len)
+        char_vectors = self._char_encode(forms)
+        position = {form: i for i, form in enumerate(forms)}
+        xs = []
+        for t in range(max(lengths)):
+            at_t = [s[t] if t < len(s) else s[-1] for s in sentences]  # padding: any real word
+            word = dy.lookup_batch(self.E, [self._word_id(form) for form in at_t])
+            chars = dy.pick_batch_elems(char_vectors, [position[form] for form in at_t])
+            xs.append(self._dropout(dy.concatenate([word, chars])))
+        for forward, backward in self.layers:
+            xs = [self._dropout(h) for h in bilstm(forward, backward, xs, masks)]
+        return xs
+
+    def _char_encode(self, forms, groups=4):
+        """[final forward state ; final backward state] over each form's characters, batched.
+
+        `forms` come sorted by length and are encoded in a few groups of similar length, so a
+        long URL does not make every short word run thirty steps of padding.
+        """
+        dy = dynet()
+        size = -(-len(forms) // groups)
+        return dy.concatenate_to_batch([self._char_encode_group(forms[i:i + size])
+                                        for i in range(0, len(forms), size)])
+
+    def _char_encode_group(self, forms):
+        dy = dynet()
+        sequences = [[self.chars.bos] + self.chars.encode(_clip(form)) + [self.chars.eos]
+                     for form in forms]
+        masks = step_masks(len(s) for s in sequences)
+        xs = [dy.lookup_batch(self.C, [s[t] if t < len(s) else self.chars.pad for s in sequences])
+              for t in range(len(masks))]
+        ahead = masked_transduce(self.char_forward, xs, masks)[-1]
+        behind = masked_transduce(self.char_backward, xs[::-1], masks[::-1])[-1]
+        return dy.concatenate([ahead, behind])
+
+    def _word_id(self, form):
+        word_id = self.words.id(form)
+        alpha = self.config.word_dropout
+        if self.training and alpha and word_id != self.words.unk:
+            count = self.words.count(form)
+            if self.rng.random() < alpha / (alpha + count):
+                return self.words.unk
+        return word_id
+
+    def _dropout(self, x):
+        rate = self.config.dropout
+        return dynet().dropout(x, rate) if self.training and rate else x
+
+    def _logits(self, sentences):
+        """Tag scores of all T*B positions at once (time folded into the batch)."""
+        dy = dynet()
+        states = dy.concatenate_to_batch(self._encode(sentences))
+        return self.mlp(states, self.config.dropout if self.training else 0.0)
+
+    # ---- training and prediction ----------------------------------------------------------
+    def loss(self, batch):
+        """Summed -log p(gold tag) over the real words of a TagBatch."""
+        dy = dynet()
+        nll = dy.pickneglogsoftmax_batch(self._logits(batch.sentences),
+                                         batch.tags.reshape(-1).tolist())
+        mask = dy.inputTensor(batch.mask.reshape(-1), batched=True)
+        return dy.sum_batches(dy.cmult(nll, mask))
+
+    def predict(self, forms):
+        """The most likely tag of each word of one sentence (a list of forms)."""
+        return self.predict_batch([forms])[0]
+
+    def predict_batch(self, sentences):
+        """Tags for several sentences, in one graph; never a special token such as `<unk>`."""
+        dy = dynet()
+        self.training = False
+        dy.renew_cg()
+        scores = self._logits(sentences).npvalue().reshape(len(self.tags), -1)
+        scores[:len(SPECIALS)] = -np.inf
+        best = scores.argmax(axis=0).reshape(-1, len(sentences))  # (T, B)
+        return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]
+
+    def predict_many(self, sentences, batch_size=128):
+        """Tags for any number of sentences, batched by length; returned in input order."""
+        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
+        tags = [None] * len(sentences)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start:start + batch_size]
+            for i, predicted in zip(chunk, self.predict_batch([sentences[i] for i in chunk])):
+                tags[i] = predicted
+        return tags
+
+    # ---- saving ----------------------------------------------------------------------------
+    def save(self, directory, extra=None):
+        save_dir(directory, KIND, to_dict(self.config),
+                 {"words": self.words, "chars": self.chars, "tags": self.tags}, self.pc, extra)
+
+    @classmethod
+    def load(cls, directory):
+        meta, vocabs, params = load_dir(directory, KIND)
+        model = cls(from_dict(TaggerConfig, meta["config"]), vocabs["words"], vocabs["chars"],
+                    vocabs["tags"])
+        populate(model.pc, params)
+        return model
+
+    @classmethod
+    def from_training_data(cls, config, pairs):
+        """A new tagger with vocabularies built from (forms, tags) pairs."""
+        words = Vocab.build([forms for forms, _ in pairs], config.min_count)
+        chars = Vocab.build([_clip(form) for forms, _ in pairs for form in forms])
+        tags = Vocab.build([tags for _, tags in pairs])
+        return cls(config, words, chars, tags)
+
+
+def _clip(form):
+    half = MAX_WORD_CHARS // 2
+    return form if len(form) <= MAX_WORD_CHARS else form[:half] + form[-half:]

@@ -1,0 +1,97 @@
+"""BiLSTMTagger: learning the sample treebank, saving, and the tagging commands."""
+import json
+
+import pytest
+
+from dynlp.cli import main
+from dynlp.config import TaggerConfig, TrainConfig
+from dynlp.pipeline import score_tagger, train_tagger
+from dynlp.tagger import BiLSTMTagger
+from dynlp.treebank import read_treebank
+from conftest import shared_data
+
+SAMPLE = "data/sample.conllu"
+SMALL = TaggerConfig(layers=1, emb_dim=32, char_dim=16, hidden_dim=48, mlp_dim=32, dropout=0.1,
+                     word_dropout=0.1)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    sentences = read_treebank(SAMPLE)
+    out = str(tmp_path_factory.mktemp("tagger") / "model")
+    config = TrainConfig(epochs=12, batch_size=2, lr=0.01, patience=12)
+    model, _ = train_tagger(sentences, sentences, SMALL, config, out)
+    return model, out, sentences
+
+
+def test_learns_the_sample_treebank(trained):
+    model, _, sentences = trained
+    assert score_tagger(model, sentences).summary()["accuracy"] >= 0.95
+
+
+def test_save_then_load_predicts_the_same(trained):
+    model, out, sentences = trained
+    loaded = BiLSTMTagger.load(out)
+    forms = [s.forms for s in sentences] + [["Unseen", "words", "like", "Zyx", "tag", "too"]]
+    assert loaded.predict_many(forms) == model.predict_many(forms)
+    assert loaded.predict(forms[-1]) == model.predict(forms[-1])
+
+
+def test_predictions_never_contain_special_tokens(trained):
+    model, _, _ = trained
+    tags = model.predict(["<unk>", "qqqq", "!!!"])
+    assert not {"<pad>", "<unk>", "<s>", "</s>"} & set(tags) and len(tags) == 3
+
+
+def test_tag_command_changes_only_the_tag_column(trained, tmp_path):
+    _, out, _ = trained
+    tagged = tmp_path / "tagged.conllu"
+    assert main(["tag", "-m", out, SAMPLE, "-o", str(tagged)]) == 0
+    original = open(SAMPLE, encoding="utf-8").read().splitlines()
+    result = tagged.read_text(encoding="utf-8").splitlines()
+    assert len(result) == len(original)
+    for old, new in zip(original, result):
+        a, b = old.split("\t"), new.split("\t")
+        assert a[:3] + a[4:] == b[:3] + b[4:]  # every column but UPOS as it was
+
+
+def test_tag_plain_text_writes_fresh_conllu(trained, tmp_path, capsys):
+    _, out, _ = trained
+    text = tmp_path / "plain.txt"
+    text.write_text("The dog sat on the mat.\n\nMy sister reads books.\n", encoding="utf-8")
+    assert main(["tag", "-m", out, str(text), "--input", "text"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    words = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    assert [w[1] for w in words[:7]] == ["The", "dog", "sat", "on", "the", "mat", "."]
+    assert "# text = My sister reads books." in lines and words[0][3] == "DET"
+
+
+def test_evaluate_prints_report_and_json(trained, capsys):
+    _, out, _ = trained
+    assert main(["evaluate", "-m", out, SAMPLE]) == 0
+    report = capsys.readouterr().out
+    assert "accuracy" in report and "NOUN" in report and "confusions" in report
+    assert main(["evaluate", "-m", out, SAMPLE, "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert 0.95 <= summary["accuracy"] <= 1 and summary["tokens"] == 301
+    assert summary["oov_tokens"] == 0 and summary["oov_accuracy"] is None  # trained on it
+
+
+def test_train_tagger_command_and_bad_output_path(tmp_path, capsys):
+    out = tmp_path / "cli-tagger"
+    assert main(["train-tagger", SAMPLE, "-o", str(out), "--epochs", "1", "--layers", "1",
+                 "--hidden-dim", "16", "--quiet"]) == 0
+    assert (out / "config.json").exists() and (out / "last" / "config.json").exists()
+    assert main(["tag", "-m", str(out), SAMPLE, "-o", str(tmp_path / "no" / "x.conllu")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["sample", "-m", str(out)]) == 2  # a tagger is not a language model
+    assert "not a language-model" in capsys.readouterr().err
+
+
+def test_one_epoch_on_ewt_reaches_85_percent(tmp_path):
+    train = read_treebank(shared_data("ud_en_ewt", "en_ewt-ud-train.conllu"))[:2000]
+    dev = read_treebank(shared_data("ud_en_ewt", "en_ewt-ud-dev.conllu"))
+    config = TaggerConfig(layers=1, dropout=0.1, word_dropout=0.1)
+    _, state = train_tagger(train, dev, config, TrainConfig(epochs=1, batch_size=4, lr=0.005),
+                            str(tmp_path / "ewt"))
+    assert state.history[-1]["dev_accuracy"] >= 0.85
