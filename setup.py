@@ -8,7 +8,7 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["dynlp", "dynlp.*"]),
-    python_requires=">=3.8",
+    python_requires=">=3.9",
     # dynet38 is the maintained DyNet 2.x wheel; it provides `import dynet`.
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
     install_requires=["dynet38>=2.2", "numpy", "nltk", "conllu>=6", "tqdm"],

@@ -1,17 +1,21 @@
 """dynlp: readable recurrent language models and taggers on DyNet's dynamic computation graphs.
 
     import dynlp
-    dy = dynlp.dynet()                      # DyNet, configured by dynlp.configure(...) if called
+    dy = dynlp.dynet()          # DyNet itself, set up by dynlp.configure(...) if that ran first
     model = dynlp.RNNLanguageModel(dynlp.LMConfig(level="char"), vocab)
+    tagger = dynlp.BiLSTMTagger.load("models/ewt")
 """
 from .backend import BackendConfig, configure, dynet
 from .batches import Batch, sentence_batches, stream_batches
-from .config import LMConfig, TrainConfig
+from .config import LMConfig, TaggerConfig, TrainConfig
 from .errors import ConfigError, DataError, DynlpError, ModelDirError, TrainingError
 from .lm import RNNLanguageModel
-from .metrics import bits_per_token, perplexity
-from .pipeline import read_lm_corpus, train_language_model
+from .metrics import TaggingScores, bits_per_token, perplexity
+from .pipeline import (read_lm_corpus, read_tagger_corpus, score_tagger, train_language_model,
+                       train_tagger)
+from .tagger import BiLSTMTagger, tag_batches
 from .text import read_sentences, sentences_from_lines, tokenize
+from .treebank import read_conllu, read_treebank, write_conllu
 from .train import evaluate_loss, fit, make_trainer
 from .vocab import Vocab
 

@@ -19,7 +19,8 @@ GPU_DOC = "docs/gpu.md"
 class BackendConfig:
     """How DyNet is initialised.  Field names double as CLI flags (see config.add_arguments)."""
 
-    seed: int = field(default=1, metadata={"help": "random seed (0 lets DyNet pick one)"})
+    seed: int = field(default=1, metadata={"help": "random seed for DyNet (where 0 means a "
+                                                   "random one), shuffling and sampling"})
     mem: str = field(default="", metadata={"help": "DyNet memory in MB, e.g. 1024 or 512,512,256"})
     autobatch: bool = field(default=False, metadata={"help": "DyNet's automatic batching"})
     weight_decay: float = field(default=0.0, metadata={"help": "L2 weight decay applied by DyNet"})
@@ -39,6 +40,8 @@ def configure(config=None):
     global _configured
     config = config or BackendConfig()
     _check_gpu_request(config)
+    if config.mem and not re.fullmatch(r"\d+(,\d+){0,3}", config.mem):
+        raise ConfigError(f"--mem must be megabytes like 1024 or 512,512,256 (got {config.mem!r})")
     if "dynet" in sys.modules:
         return _configured == config
     if config.autobatch and not config.mem:
@@ -62,14 +65,28 @@ def dynet():
 def _apply(config):
     import dynet_config
 
+    gpus = config.gpus or len(_gpu_ids(config.devices))
     dynet_config.set(
         mem=config.mem or "512",
         random_seed=config.seed,
         autobatch=int(config.autobatch),
         weight_decay=config.weight_decay,
+        requested_gpus=gpus,
+        gpu_mask=_gpu_mask(config.devices),
     )
-    if config.gpus or "GPU" in config.devices:
+    if gpus:  # only reached with a CUDA build of DyNet (see _check_gpu_request)
         dynet_config.set_gpu()
+
+
+def _gpu_ids(devices):
+    """GPU numbers named in a --devices string such as 'CPU,GPU:0,GPU:1'."""
+    return [int(d.split(":")[1]) for d in devices.upper().split(",")
+            if re.fullmatch(r"GPU:\d+", d.strip())]
+
+
+def _gpu_mask(devices):
+    ids = _gpu_ids(devices)
+    return [1 if i in ids else 0 for i in range(max(ids) + 1)] if ids else None
 
 
 def have_cuda():

@@ -9,15 +9,14 @@ Nothing is pickled, and loading never executes code: the model is rebuilt from i
 (creating parameters in the same order) and `ParameterCollection.populate` fills in the values.
 
 Saving is atomic.  A new directory is written under a temporary name and renamed into place.
-An existing one (say a training run's output directory) gets its new files under a fresh
-generation number first; then `config.json`, which names those files, is atomically replaced
-(it is the commit point); only then are the old files removed.  So a
-crash or Ctrl-C at any instant leaves a loadable model.
+An existing one (say a training run's output directory) gets its new files under the next
+generation number first, each flushed to disk; then `config.json`, which names those files, is
+atomically replaced (it is the commit point); only then are the previous generation's files
+removed.  So a crash, Ctrl-C or power cut at any instant leaves a loadable model.
 """
 import hashlib
 import json
 import os
-import re
 import shutil
 import tempfile
 
@@ -26,7 +25,9 @@ from .vocab import Vocab
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
-_OURS = re.compile(r"\.tmp-.*|params\.\d+\.dy|\w+\.\d+\.json")  # files save() may leave
+_FIELDS = (("format_version", int), ("kind", str), ("config", dict), ("files", dict),
+           ("sha256", dict), ("vocabs", list))
+TEMPORARY = ".tmp-dynlp-"  # prefix of half-written files; any left by a crash are removed
 
 
 def save(directory, kind, config, vocabs, pc, extra=None):
@@ -34,17 +35,18 @@ def save(directory, kind, config, vocabs, pc, extra=None):
     directory = os.path.abspath(directory)
     if os.path.isdir(directory):
         previous = read_config(directory) if _has_config(directory) else {}
-        _write_generation(directory, previous.get("generation", 0) + 1, kind, config, vocabs,
-                          pc, extra)
-        _remove_unreferenced(directory)
+        generation = previous.get("generation", 0) + 1
+        written = _write_generation(directory, generation, kind, config, vocabs, pc, extra)
+        _remove_leftovers(directory, set(previous.get("files", {}).values()) - written)
         return
     parent = os.path.dirname(directory)
     if not os.path.isdir(parent):
         raise ModelDirError(f"{parent}: no such directory to save the model in")
-    staging = tempfile.mkdtemp(prefix=".saving-", dir=parent)
+    staging = tempfile.mkdtemp(prefix=TEMPORARY, dir=parent)
     try:
         _write_generation(staging, 1, kind, config, vocabs, pc, extra)
         os.rename(staging, directory)
+        _fsync_directory(parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -54,8 +56,11 @@ def _has_config(directory):
 
 
 def _write_generation(directory, generation, kind, config, vocabs, pc, extra):
+    """Write the files of one generation, then commit them in config.json; returns their names."""
     files = {"params": f"params.{generation}.dy"}
-    pc.save(os.path.join(directory, files["params"]))
+    params = os.path.join(directory, files["params"])
+    pc.save(params)
+    _fsync_file(params)
     for name, vocab in vocabs.items():
         files[name] = f"{name}.{generation}.json"
         _write_json(os.path.join(directory, files[name]), vocab.to_dict())
@@ -70,16 +75,28 @@ def _write_generation(directory, generation, kind, config, vocabs, pc, extra):
         **(extra or {}),
     }
     _write_json(os.path.join(directory, CONFIG_FILE), meta)  # the commit point
+    _fsync_directory(directory)
+    return set(files.values())
 
 
 def _write_json(path, data):
-    """Write JSON to `path` atomically: a temporary file, flushed to disk, then renamed."""
-    handle, temporary = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(path))
+    _atomic_write(path, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def write_lines_atomically(path, lines):
+    """Replace a text file by `lines` in one step (temporary file, fsync, rename)."""
+    _atomic_write(path, "".join(line + "\n" for line in lines))
+
+
+def _atomic_write(path, text):
+    """Write `text` to `path` atomically: a temporary file, flushed to disk, then renamed."""
+    handle, temporary = tempfile.mkstemp(prefix=TEMPORARY, dir=os.path.dirname(path))
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(data, out, ensure_ascii=False, indent=1)
+            out.write(text)
             out.flush()
             os.fsync(out.fileno())
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -87,12 +104,30 @@ def _write_json(path, data):
         raise
 
 
-def _remove_unreferenced(directory):
-    """Delete files of older generations (and leftovers of interrupted saves)."""
-    keep = set(read_config(directory)["files"].values()) | {CONFIG_FILE}
+def _fsync_file(path):
+    with open(path, "rb") as written:
+        os.fsync(written.fileno())
+
+
+def _fsync_directory(path):
+    """Make renames inside `path` survive a power cut (POSIX; a no-op where unsupported)."""
+    try:
+        handle = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def _remove_leftovers(directory, stale):
+    """Delete the previous generation's files and half-written files of interrupted saves."""
     for name in os.listdir(directory):
         path = os.path.join(directory, name)
-        if name not in keep and _OURS.fullmatch(name) and os.path.isfile(path):
+        if (name in stale or name.startswith(TEMPORARY)) and os.path.isfile(path):
             os.remove(path)
 
 
@@ -116,8 +151,8 @@ def read_config(directory):
             meta = json.load(source)
     except (ValueError, UnicodeDecodeError) as error:
         raise ModelDirError(f"{path}: damaged ({error})") from None
-    if not isinstance(meta, dict) or not {"format_version", "kind", "files"} <= set(meta):
-        raise ModelDirError(f"{path}: not a dynlp model config")
+    if not isinstance(meta, dict) or not all(isinstance(meta.get(k), t) for k, t in _FIELDS):
+        raise ModelDirError(f"{path}: not a dynlp model config (fields missing or mistyped)")
     if meta["format_version"] > FORMAT_VERSION:
         raise ModelDirError(f"{path}: format version {meta['format_version']} is newer than "
                             f"this dynlp understands ({FORMAT_VERSION}); upgrade dynlp")
@@ -132,15 +167,19 @@ def load(directory, kind):
     meta = read_config(directory)
     if meta["kind"] != kind:
         raise ModelDirError(f"{directory}: holds a {meta['kind']} model, not a {kind} model")
-    for key, name in meta["files"].items():
+    files = meta["files"]
+    plain = all(isinstance(n, str) and n == os.path.basename(n) for n in files.values())
+    if not plain or "params" not in files or not set(meta["vocabs"]) <= set(files):
+        raise ModelDirError(f"{directory}: config.json does not list the model's files")
+    for key, name in files.items():
         path = os.path.join(directory, name)
         if not os.path.isfile(path):
             raise ModelDirError(f"{directory}: missing file {name}")
         if _sha256(path) != meta.get("sha256", {}).get(key):
             raise ModelDirError(f"{path}: checksum mismatch; the file is damaged or was altered")
-    vocabs = {name: _read_vocab(os.path.join(directory, meta["files"][name]))
+    vocabs = {name: _read_vocab(os.path.join(directory, files[name]))
               for name in meta["vocabs"]}
-    return meta, vocabs, os.path.join(directory, meta["files"]["params"])
+    return meta, vocabs, os.path.join(directory, files["params"])
 
 
 def _read_vocab(path):

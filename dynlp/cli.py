@@ -89,6 +89,24 @@ def start(args):
     return verbose
 
 
+def settings(args, model_config_class):
+    """(model config, TrainConfig) from the flags, checked.
+
+    Resuming continues the saved model: its own settings (not the flags) say how to read the
+    data, so a resumed run cannot silently read text differently from the first one.
+    """
+    from .pipeline import saved_config
+
+    if getattr(args, "resume", False):
+        model_config = saved_config(args.output, model_config_class)
+    else:
+        model_config = from_args(model_config_class, args)
+    train_config = from_args(TrainConfig, args)
+    model_config.check()
+    train_config.check()
+    return model_config, train_config
+
+
 class _TqdmHandler(logging.Handler):
     """Log lines that do not break the progress bar."""
 
@@ -117,9 +135,7 @@ def train_lm(args):
     from .pipeline import read_lm_corpus, train_language_model
 
     verbose = start(args)
-    lm_config, train_config = from_args(LMConfig, args), from_args(TrainConfig, args)
-    lm_config.check()
-    train_config.check()
+    lm_config, train_config = settings(args, LMConfig)
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,
                                         resume=args.resume, progress=verbose, seed=args.seed)
@@ -195,9 +211,7 @@ def train_tagger(args):
     from .pipeline import read_tagger_corpus, train_tagger as train
 
     verbose = start(args)
-    tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
-    tagger_config.check()
-    train_config.check()
+    tagger_config, train_config = settings(args, TaggerConfig)
     train_set, dev_set = read_tagger_corpus(args.train, args.dev, tagger_config.column,
                                             train_config.dev_fraction)
     _, state = train(train_set, dev_set, tagger_config, train_config, args.output,
@@ -343,17 +357,30 @@ COMMANDS = {"train-lm": train_lm, "sample": sample, "score": score,
 def main(argv=None):
     argv = translate_dynet_flags(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
+    return run(COMMANDS[args.command], args)
+
+
+def run(command, *args):
+    """Run a command (or a recipe's main): errors become one line on stderr and status 2."""
     try:
-        return COMMANDS[args.command](args)
+        return command(*args) or 0
     except DynlpError as error:
-        print(f"dynlp: error: {error}", file=sys.stderr)
-        return 2
+        return _fail(error)
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):  # e.g. `dynlp sample -n 1000 | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}")
     except KeyboardInterrupt:
-        print("dynlp: interrupted; every saved model is complete (train-lm: continue with "
-              "--resume)", file=sys.stderr)
+        print("dynlp: interrupted; saved models are complete (continue training with --resume)",
+              file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _fail(message):
+    print(f"dynlp: error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

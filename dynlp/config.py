@@ -113,11 +113,18 @@ def to_dict(config):
 
 def from_dict(cls, data):
     """Rebuild a config from JSON; unknown keys are an error, missing ones take defaults."""
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
+    known = {f.name: f.type for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"unknown {cls.__name__} settings: {', '.join(unknown)}")
-    return cls(**data)
+    for name, value in data.items():
+        wanted = (int, float) if known[name] is float else known[name]
+        if not isinstance(value, wanted) or (known[name] is int and isinstance(value, bool)):
+            raise ConfigError(f"{cls.__name__} setting {name} should be a "
+                              f"{known[name].__name__}, not {value!r}")
+    config = cls(**data)
+    config.check()
+    return config
 
 
 def add_arguments(parser, cls, defaults=None):

@@ -13,6 +13,8 @@ The recurrent cells are DyNet's own builders:
 
 (tests/test_cells.py checks these equations against numpy using the builders' own weights.)
 """
+import contextlib
+
 from .backend import dynet
 
 CELLS = {"lstm": "VanillaLSTMBuilder", "gru": "GRUBuilder", "rnn": "SimpleRNNBuilder"}
@@ -23,19 +25,14 @@ def recurrent_builder(cell, layers, input_dim, hidden_dim, pc):
     return getattr(dynet(), CELLS[cell])(layers, input_dim, hidden_dim, pc)
 
 
-def set_builder_dropout(builder, rate, training):
-    """Turn a builder's dropout on (training) or off; call it before `initial_state()`.
-
-    Only the inputs of each layer are dropped, never the recurrent connection (Zaremba et al.,
-    2014).  The LSTM samples one mask per sequence (variational dropout); DyNet's GRU and simple
-    RNN builders only offer fresh masks at every step.
-    """
-    if training and rate > 0 and hasattr(builder, "set_dropouts"):
-        builder.set_dropouts(rate, 0.0)
-    elif training and rate > 0:
-        builder.set_dropout(rate)
-    else:
-        builder.disable_dropout()
+@contextlib.contextmanager
+def inference(model):
+    """Switch a model's dropout off for a block, then restore what it was."""
+    was_training, model.training = model.training, False
+    try:
+        yield model
+    finally:
+        model.training = was_training
 
 
 class MLP:

@@ -6,6 +6,8 @@
 
 The loss of a sentence is -sum_t log p(w_{t+1} | w_1..w_t), from `<s>` up to and including
 `</s>`.  With `tie_weights`, the output matrix W is the embedding matrix E (Press & Wolf, 2017).
+Dropout (training only) is applied to the input of every layer and to the top layer's output,
+never to the recurrent connection h_{t-1} -> h_t (Zaremba et al., 2014).
 
 `loss()` builds expressions in the current computation graph; the training loop owns the graph
 (`renew_cg`) and calls it once per minibatch.  `score()` and `sample()` return plain numbers and
@@ -18,7 +20,7 @@ from .batches import sentence_batch
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import LMConfig, from_dict, to_dict
 from .errors import ConfigError
-from .layers import recurrent_builder, set_builder_dropout
+from .layers import inference, recurrent_builder
 
 KIND = "language-model"
 
@@ -31,12 +33,14 @@ class RNNLanguageModel:
         self.pc = pc or dy.ParameterCollection()
         size = len(vocab)
         self.E = self.pc.add_lookup_parameters((size, config.emb_dim))
-        self.rnn = recurrent_builder(config.cell, config.layers, config.emb_dim,
-                                     config.hidden_dim, self.pc)
+        # One single-layer builder per layer, so that dropout sits visibly between layers.
+        self.rnns = [recurrent_builder(config.cell, 1, config.emb_dim if layer == 0 else
+                                       config.hidden_dim, config.hidden_dim, self.pc)
+                     for layer in range(config.layers)]
         self.W = None if config.tie_weights else self.pc.add_parameters((size, config.hidden_dim))
         self.b = self.pc.add_parameters(size, init=0)
         self.training = False
-        self._carried = None  # final recurrent state of the last batch, for truncated BPTT
+        self._carried = None  # final state of each layer after the last batch (truncated BPTT)
         # A stream model reads `</s>` before every line, so `</s>` is also how it starts one.
         self.start = vocab.eos if config.stream else vocab.bos
 
@@ -50,34 +54,36 @@ class RNNLanguageModel:
     def _token_nll(self, batch):
         """-log p(target) at every (time, sequence) position, as one batch of T*B scalars."""
         dy = dynet()
-        state = self._initial_state(batch)
-        outputs = []
-        for ids in batch.inputs:  # one time step for the whole batch at once
-            state = state.add_input(self._embed(ids))
-            outputs.append(state.output())
-        if self.config.stream:
-            self._carried = [e.npvalue().reshape(e.dim()[0][0], -1) for e in state.s()]
+        # Row t of batch.inputs holds the t-th token of every sequence: one lookup for all.
+        xs = [dy.lookup_batch(self.E, ids.tolist()) for ids in batch.inputs]
+        finals = []
+        for rnn, initial in zip(self.rnns, self._initial_states(batch)):
+            state, outputs = rnn.initial_state(initial), []
+            for x in xs:
+                state = state.add_input(self._dropout(x))  # dropout between layers, not in time
+                outputs.append(state.output())
+            finals.append(state.s())
+            xs = outputs
+        if self.config.stream:  # remember the values (not the expressions: the graph goes)
+            self._carried = [[e.npvalue().reshape(e.dim()[0][0], -1) for e in s] for s in finals]
         # Fold time into the batch: one matrix product gives the logits of all T*B positions.
-        logits = self._logits(dy.concatenate_to_batch(outputs))
+        logits = self._logits(self._dropout(dy.concatenate_to_batch(xs)))
         return dy.pickneglogsoftmax_batch(logits, batch.targets.reshape(-1).tolist())
 
-    def _initial_state(self, batch):
+    def _initial_states(self, batch):
+        """Per layer: None (zeros), or the state carried over from the previous segment."""
         dy = dynet()
-        set_builder_dropout(self.rnn, self.config.dropout, self.training)
         carried = self._carried if batch.carry else None
-        if carried is None or carried[0].shape[1] != batch.num_sequences:
-            return self.rnn.initial_state()
-        return self.rnn.initial_state([dy.inputTensor(v, batched=True) for v in carried])
+        if carried is None or carried[0][0].shape[1] != batch.num_sequences:
+            return [None] * len(self.rnns)
+        return [[dy.inputTensor(v, batched=True) for v in layer] for layer in carried]
 
-    def _embed(self, ids):
-        dy = dynet()
-        x = dy.lookup_batch(self.E, ids.tolist() if hasattr(ids, "tolist") else ids)
-        return dy.dropout(x, self.config.dropout) if self.training and self.config.dropout else x
+    def _dropout(self, x):
+        rate = self.config.dropout
+        return dynet().dropout(x, rate) if self.training and rate else x
 
     def _logits(self, h):
         dy = dynet()
-        if self.training and self.config.dropout:
-            h = dy.dropout(h, self.config.dropout)
         # Tied: W is E as a (emb x V) matrix, transposed.  Unlike Parameters.expr(), the
         # LookupParameters.expr() of this DyNet takes no flag and is trained (tests check it).
         W = dy.transpose(self.E.expr()) if self.W is None else self.W
@@ -91,11 +97,11 @@ class RNNLanguageModel:
     def score_batch(self, sentences):
         """Score several token lists in one graph; returns [(total, per_token), ...] in order."""
         dy = dynet()
-        self.training = False
-        dy.renew_cg()
         ids = [self.vocab.encode(tokens) for tokens in sentences]
         batch = sentence_batch(ids, self.start, self.vocab.eos, self.vocab.pad)
-        log_probs = -self._token_nll(batch).npvalue().reshape(batch.inputs.shape)
+        with inference(self):
+            dy.renew_cg()
+            log_probs = -self._token_nll(batch).npvalue().reshape(batch.inputs.shape)
         results = []
         for column, sentence in enumerate(ids):
             per_token = log_probs[:len(sentence) + 1, column].astype(float).tolist()
@@ -113,21 +119,29 @@ class RNNLanguageModel:
         check_sampling(temperature, top_k, max_len)
         dy = dynet()
         rng = rng if rng is not None else np.random.default_rng()
-        self.training = False
-        set_builder_dropout(self.rnn, 0, False)
-        dy.renew_cg()
-        state = self.rnn.initial_state()
-        for token_id in [self.start] + self.vocab.encode(prefix):
-            state = state.add_input(self.E[token_id])
-        generated = []
-        while len(generated) < max_len:
-            logits = self._logits(state.output()).npvalue()
-            token_id = self._choose(logits, temperature, top_k, rng)
-            if token_id == self.vocab.eos and stop_at_eos:
-                break
-            generated.append(token_id)
-            state = state.add_input(self.E[token_id])
+        with inference(self):
+            dy.renew_cg()
+            states = [rnn.initial_state() for rnn in self.rnns]
+            for token_id in [self.start] + self.vocab.encode(prefix):
+                states = self._step(states, token_id)
+            generated = []
+            while len(generated) < max_len:
+                logits = self._logits(states[-1].output()).npvalue()
+                token_id = self._choose(logits, temperature, top_k, rng)
+                if token_id == self.vocab.eos and stop_at_eos:
+                    break
+                generated.append(token_id)
+                states = self._step(states, token_id)
         return self.vocab.decode(generated)
+
+    def _step(self, states, token_id):
+        """Feed one token through every layer; returns the new state of each layer."""
+        x, new_states = self.E[token_id], []
+        for state in states:
+            state = state.add_input(x)
+            new_states.append(state)
+            x = state.output()
+        return new_states
 
     def _choose(self, logits, temperature, top_k, rng):
         logits = logits.astype(np.float64) / temperature

@@ -9,6 +9,8 @@ import os
 import numpy as np
 
 from .batches import flatten_stream, sentence_batches, stream_batches
+from .checkpoint import read_config
+from .config import from_dict
 from .errors import DataError, ModelDirError
 from .lm import RNNLanguageModel
 from .metrics import TaggingScores
@@ -89,6 +91,14 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
                 train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
                 progress=progress, state=state, seed=seed)
     return RNNLanguageModel.load(out_dir), state
+
+
+def saved_config(out_dir, config_class):
+    """The model config of the run to be resumed in `out_dir` (so data is read the same way)."""
+    last = os.path.join(out_dir, "last")
+    if not os.path.isdir(last):
+        raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
+    return from_dict(config_class, read_config(last)["config"])
 
 
 def _resume(out_dir, model_class):

@@ -21,7 +21,7 @@ from .backend import dynet
 from .batches import bucketed
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
-from .layers import MLP, bilstm, masked_transduce, recurrent_builder, step_masks
+from .layers import MLP, bilstm, inference, masked_transduce, recurrent_builder, step_masks
 from .vocab import SPECIALS, Vocab
 
 KIND = "tagger"
@@ -158,9 +158,9 @@ class BiLSTMTagger:
     def predict_batch(self, sentences):
         """Tags for several sentences, in one graph; never a special token such as `<unk>`."""
         dy = dynet()
-        self.training = False
-        dy.renew_cg()
-        scores = self._logits(sentences).npvalue().reshape(len(self.tags), -1)
+        with inference(self):
+            dy.renew_cg()
+            scores = self._logits(sentences).npvalue().reshape(len(self.tags), -1)
         scores[:len(SPECIALS)] = -np.inf
         best = scores.argmax(axis=0).reshape(-1, len(sentences))  # (T, B)
         return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]

@@ -24,8 +24,8 @@ import numpy as np
 from tqdm import tqdm
 
 from .backend import dynet
-from .checkpoint import read_config
-from .errors import TrainingError
+from .checkpoint import read_config, write_lines_atomically
+from .errors import ModelDirError, TrainingError
 
 log = logging.getLogger("dynlp")
 
@@ -83,16 +83,15 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     `monitor`.  `state` (from `load_state`) resumes an interrupted run.
     """
     config.check()
-    dy = dynet()
     state = state or LoopState(lr=config.learning_rate())
     trainer = make_trainer(model.pc, config, state.lr)
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
-    started = time.time() - state.elapsed
-    while state.epoch < config.epochs:
+    started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
+    while state.epoch < config.epochs and not _out_of_patience(state, config):
         epoch_stats = _run_epoch(model, trainer, train_batches(rng), config, started, progress,
                                  state.epoch + 1)
         state.epoch += 1
-        state.elapsed = time.time() - started
+        state.elapsed += epoch_stats.pop("seconds")
         metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
                    **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
         improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better)
@@ -100,7 +99,8 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
         log.info(_epoch_line(metrics))
         if on_epoch_end:
             on_epoch_end(model, metrics)
-        if _should_stop(state, config, started, epoch_stats):
+        if config.max_minutes and time.time() - started >= 60 * config.max_minutes:
+            log.info("stopping: --max-minutes %g reached", config.max_minutes)
             break
     return state
 
@@ -130,9 +130,9 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
             break
     bar.close()
     model.training = False
-    mean = total / max(tokens, 1)
-    return {"train_loss": mean, "train_tokens": tokens,
-            "words_per_sec": round(tokens / max(time.time() - begin, 1e-9), 1)}
+    seconds = time.time() - begin
+    return {"train_loss": total / max(tokens, 1), "train_tokens": tokens,
+            "words_per_sec": round(tokens / max(seconds, 1e-9), 1), "seconds": seconds}
 
 
 def _update_schedule(state, trainer, config, value, higher_is_better):
@@ -151,30 +151,34 @@ def _update_schedule(state, trainer, config, value, higher_is_better):
     return improved
 
 
-def _should_stop(state, config, started, epoch_stats):
-    if state.bad_epochs > config.patience:
+def _out_of_patience(state, config):
+    if state.bad_epochs >= config.patience:
         log.info("stopping: dev has not improved for %d epochs", state.bad_epochs)
-        return True
-    if config.max_minutes and time.time() - started >= 60 * config.max_minutes:
-        log.info("stopping: --max-minutes %g reached", config.max_minutes)
         return True
     return False
 
 
 def _checkpoint(model, out_dir, state, metrics, improved):
-    """Append metrics, save `last/` (with loop state) and, if dev improved, the best model."""
+    """Save the best model (if dev improved), then `last/` with the loop state, then metrics.
+
+    In this order a crash anywhere leaves `last/` no newer than the best model, and
+    metrics.jsonl is rewritten from the saved history, so it always matches `last/`.
+    """
     state.history.append(metrics)
-    with open(os.path.join(out_dir, "metrics.jsonl"), "a", encoding="utf-8") as out:
-        out.write(json.dumps(metrics) + "\n")
-    model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
     if improved:
         model.save(out_dir, extra={"training": {"epoch": state.epoch, "metrics": metrics}})
+    model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
+    write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
+                           [json.dumps(m) for m in state.history])
 
 
 def load_state(model_dir):
     """The loop state saved in `MODEL_DIR/last`, to pass to `fit(state=...)` when resuming."""
-    saved = read_config(os.path.join(model_dir, "last")).get("training", {})
-    return LoopState(**saved)
+    last = os.path.join(model_dir, "last")
+    try:
+        return LoopState(**read_config(last)["training"])
+    except (KeyError, TypeError) as error:
+        raise ModelDirError(f"{last}: no usable training state to resume from ({error})") from None
 
 
 def _epoch_line(metrics):

@@ -1,9 +1,10 @@
-"""CoNLL-U in and out, keeping every byte the tagger does not own.
+"""CoNLL-U in and out, keeping everything the tagger does not own.
 
 A sentence is kept as its raw lines (comments, multiword-token lines `1-2`, empty nodes `8.1`,
-all ten columns, even the line ends), plus the word forms and tags the tagger needs.  Writing
-replaces only the predicted column of the word lines, so a tagged file differs from its input
-in that column alone.
+all ten columns), plus the word forms and tags the tagger needs.  Writing replaces only the
+predicted column of the word lines.  For a well-formed UD file (LF line ends, one blank line
+after each sentence) the output differs from the input in that column alone; a BOM, CRLF line
+ends and runs of blank lines are normalised.
 
 Each line is checked here, before the `conllu` package parses ids and comments: `conllu` reports
 errors without line numbers and splits fields on two spaces.  Every error is a `DataError` that

@@ -8,11 +8,12 @@ library's `pydoc_data`), holding out the last 5% of lines to measure perplexity.
 `dynlp train-lm` works here too; only the defaults differ (small and quick).
 """
 import argparse
+import sys
 
 import numpy as np
 
-from dynlp.cli import add_train_lm_arguments, start
-from dynlp.config import LMConfig, TrainConfig, from_args
+from dynlp.cli import add_train_lm_arguments, run, settings, start, translate_dynet_flags
+from dynlp.config import LMConfig
 from dynlp.pipeline import read_lm_corpus, sample_text, split_dev, train_language_model
 from dynlp.text import bundled_text, sentences_from_lines
 
@@ -20,13 +21,13 @@ QUICK = dict(output="models/lm", emb_dim=64, hidden_dim=256, batch_size=32, epoc
              max_minutes=1.5, trainer="adam", lr=0.003)
 
 
-def main():
+def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_train_lm_arguments(parser, defaults=QUICK, train_required=False)
     parser.add_argument("--samples", type=int, default=5, help="samples to print at the end")
-    args = parser.parse_args()
+    args = parser.parse_args(translate_dynet_flags(argv))
     verbose = start(args)
-    lm_config, train_config = from_args(LMConfig, args), from_args(TrainConfig, args)
+    lm_config, train_config = settings(args, LMConfig)
 
     if args.train:
         train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
@@ -45,4 +46,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run(main, sys.argv[1:]))

@@ -8,20 +8,24 @@ Without --dev, the last 5% of the training sentences are held out.  Every flag o
 """
 import argparse
 import os
+import sys
 
-from dynlp.cli import add_train_tagger_arguments, percent, start
-from dynlp.config import TaggerConfig, TrainConfig, from_args
+from dynlp.cli import (add_train_tagger_arguments, percent, run, settings, start,
+                       translate_dynet_flags)
+from dynlp.config import TaggerConfig
 from dynlp.pipeline import read_tagger_corpus, score_tagger, train_tagger
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
+# Small batches and a steady learning rate: the sample is tiny and its dev split is noisy.
+QUICK = dict(output="models/tagger", batch_size=4, lr=0.005, lr_decay=1.0, epochs=20, patience=20)
 
 
-def main():
+def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_train_tagger_arguments(parser, defaults={"output": "models/tagger"}, train_required=False)
-    args = parser.parse_args()
+    add_train_tagger_arguments(parser, defaults=QUICK, train_required=False)
+    args = parser.parse_args(translate_dynet_flags(argv))
     verbose = start(args)
-    tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
+    tagger_config, train_config = settings(args, TaggerConfig)
 
     train, dev = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config.column,
                                     train_config.dev_fraction)
@@ -35,4 +39,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run(main, sys.argv[1:]))

@@ -73,3 +73,30 @@ def test_bad_input_gives_one_line_and_status_2(argv, message, model_dir, tmp_pat
 def test_dynet_flags_are_accepted_in_dynlps_spelling():
     assert translate_dynet_flags(["--dynet-mem", "512", "--dynet-autobatch", "1", "x"]) == [
         "--mem", "512", "--autobatch", "x"]
+
+
+def test_resume_reads_data_with_the_saved_settings(tmp_path, capsys):
+    corpus = tmp_path / "words.txt"
+    corpus.write_text("alpha beta gamma\nbeta gamma delta\n" * 6, encoding="utf-8")
+    out = tmp_path / "m"
+    common = ["--epochs", "1", "--hidden-dim", "8", "--emb-dim", "8", "--quiet"]
+    assert main(["train-lm", str(corpus), "--word", "--tokenized", "-o", str(out)] + common) == 0
+    # Resumed without --word: the saved model, not the flags, decides how the text is read.
+    assert main(["train-lm", str(corpus), "-o", str(out), "--resume", "--epochs", "2"]) == 0
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config["level"] == "word"
+    assert json.loads(lines[1])["dev_ppl"] < 20  # words, not characters mapped to <unk>
+
+
+def test_os_errors_and_bad_memory_are_one_line(tmp_path, capsys):
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("a b c\nd e f\n" * 5)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["train-lm", str(corpus), "-o", str(blocker / "sub")]) == 2
+    assert main(["info", "--mem", "lots"]) == 2
+    errors = capsys.readouterr().err.splitlines()
+    assert len(errors) == 2 and all(e.startswith("dynlp: error:") for e in errors)
+    assert "--mem" in errors[1]

@@ -151,3 +151,24 @@ def test_train_language_model_writes_best_last_and_metrics_and_resumes(tmp_path)
     assert state.epoch == 3 and len(state.history) == 3
     with pytest.raises(ModelDirError):
         train_language_model(None, sentences, None, config, str(tmp_path / "none"), resume=True)
+
+
+def test_scoring_inside_a_training_loop_keeps_dropout_on():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(emb_dim=8, hidden_dim=16, dropout=0.5), vocab)
+    model.training = True
+    model.score(list("a cat"))
+    model.sample(max_len=5, rng=np.random.default_rng(0))
+    assert model.training  # inference switched dropout off only while it ran
+
+
+def test_dropout_changes_training_loss_but_not_scores():
+    sentences, vocab = char_data()
+    model = RNNLanguageModel(LMConfig(layers=2, emb_dim=8, hidden_dim=16, dropout=0.5), vocab)
+    batch = sentence_batches([vocab.encode(sentences[0])], 1, vocab.bos, vocab.eos, vocab.pad)[0]
+    dy = dynet()
+    model.training = True
+    losses = {(dy.renew_cg(), model.loss(batch).value())[1] for _ in range(3)}
+    assert len(losses) == 3  # a fresh dropout mask each time
+    model.training = False
+    assert model.score(sentences[0]) == model.score(sentences[0])
