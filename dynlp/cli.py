@@ -70,7 +70,7 @@ def add_sampling_arguments(parser):
     parser.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
     parser.add_argument("-n", type=int, default=1, help="number of samples")
     parser.add_argument("--temperature", type=float, default=1.0, help="<1 sharper, >1 wilder")
-    parser.add_argument("--top-k", type=int, default=0, help="sample among the k likeliest (0: all)")
+    parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
     parser.add_argument("--prefix", default="", help="text the samples continue")
     parser.add_argument("--max-len", type=int, default=200, help="tokens per sample at most")
     add_common_arguments(parser)

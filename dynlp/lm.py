@@ -109,12 +109,12 @@ class RNNLanguageModel:
         return results
 
     # ---- sampling --------------------------------------------------------------------------
-    def sample(self, temperature=1.0, top_k=0, prefix=(), max_len=100, rng=None,
+    def sample(self, temperature=1.0, top_k=None, prefix=(), max_len=100, rng=None,
                stop_at_eos=True):
         """Generate tokens after `prefix` (a token list); stops at `</s>` unless told not to.
 
-        `<unk>` and the other special tokens are never emitted; `top_k` > 0 samples only among
-        the k likeliest tokens; `rng` is a numpy Generator (so samples are reproducible).
+        `<unk>` and the other special tokens are never emitted; `top_k` samples only among
+        the k likeliest tokens (None: all); `rng` is a numpy Generator (so samples are reproducible).
         """
         check_sampling(temperature, top_k, max_len)
         dy = dynet()
@@ -147,7 +147,7 @@ class RNNLanguageModel:
         logits = logits.astype(np.float64) / temperature
         never = [self.vocab.pad, self.vocab.unk, self.vocab.bos]
         logits[never] = -np.inf
-        if 0 < top_k < len(logits):
+        if top_k and top_k < len(logits):
             cutoff = np.partition(logits, -top_k)[-top_k]
             logits[logits < cutoff] = -np.inf
         probs = np.exp(logits - logits.max())
@@ -168,7 +168,7 @@ class RNNLanguageModel:
 def check_sampling(temperature, top_k, max_len):
     if not temperature > 0:
         raise ConfigError(f"--temperature must be above 0 (got {temperature})")
-    if top_k < 0:
-        raise ConfigError(f"--top-k must be 0 (no limit) or more (got {top_k})")
+    if top_k is not None and top_k < 1:
+        raise ConfigError(f"--top-k must be at least 1 (got {top_k}); leave it out for no limit")
     if max_len < 1:
         raise ConfigError(f"--max-len must be at least 1 (got {max_len})")

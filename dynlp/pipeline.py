@@ -71,6 +71,16 @@ def sample_text(model, rng, prefix="", **options):
     return lines_from_tokens(tokens, config.level, config.tokenized)
 
 
+def make_output_dir(out_dir):
+    """Create the model directory; its parent must exist (a typo should not build a tree)."""
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if not os.path.isdir(parent):
+        raise ModelDirError(f"{out_dir}: cannot create it, {parent} does not exist")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ModelDirError(f"{out_dir}: exists and is not a directory")
+    os.makedirs(out_dir, exist_ok=True)
+
+
 def train_language_model(train, dev, lm_config, train_config, out_dir, resume=False,
                          progress=False, on_epoch_end=None, seed=1):
     """Train on `train`/`dev` (token lists) into `out_dir`; returns the best model and the state.
@@ -78,7 +88,7 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
     With `resume`, the model, its vocabulary and the loop state come from `out_dir/last`, and
     training continues after the last finished epoch.
     """
-    os.makedirs(out_dir, exist_ok=True)
+    make_output_dir(out_dir)
     if resume:
         model, state = _resume(out_dir, RNNLanguageModel)
         lm_config = model.config
@@ -135,7 +145,7 @@ def tagger_dev_metrics(model, dev_sentences):
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
                  seed=1):
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev accuracy)."""
-    os.makedirs(out_dir, exist_ok=True)
+    make_output_dir(out_dir)
     pairs = [(s.forms, s.tags) for s in train]
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)

@@ -9,6 +9,8 @@ import os
 import sys
 
 from .errors import DataError
+
+MAX_LINE_BYTES = 1_000_000  # a longer "line" is a missing line break or not text at all
 from .vocab import EOS
 
 _word_tokenizer = None
@@ -68,6 +70,9 @@ def read_lines(path):
 
 def _decode_lines(stream, name):
     for number, raw in enumerate(stream, start=1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise DataError(f"{name}:{number}: line of {len(raw):,} bytes, longer than "
+                            f"{MAX_LINE_BYTES:,}; is this one sentence per line?")
         if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
             raw = raw[3:]  # a UTF-8 byte-order mark is not text
         if b"\x00" in raw:

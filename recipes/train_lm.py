@@ -8,6 +8,7 @@ library's `pydoc_data`), holding out the last 5% of lines to measure perplexity.
 `dynlp train-lm` works here too; only the defaults differ (small and quick).
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -27,6 +28,7 @@ def main(argv):
     parser.add_argument("--samples", type=int, default=5, help="samples to print at the end")
     args = parser.parse_args(translate_dynet_flags(argv))
     verbose = start(args)
+    os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     lm_config, train_config = settings(args, LMConfig)
 
     if args.train:

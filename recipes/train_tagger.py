@@ -25,6 +25,7 @@ def main(argv):
     add_train_tagger_arguments(parser, defaults=QUICK, train_required=False)
     args = parser.parse_args(translate_dynet_flags(argv))
     verbose = start(args)
+    os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     tagger_config, train_config = settings(args, TaggerConfig)
 
     train, dev = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config.column,
