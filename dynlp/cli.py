@@ -66,6 +66,17 @@ def add_train_tagger_arguments(parser, defaults=None, train_required=True):
     add_common_arguments(parser)
 
 
+def add_workers_argument(parser):
+    parser.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                        help="worker processes, each loading the model once (default: 1)")
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def add_sampling_arguments(parser):
     parser.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
     parser.add_argument("-n", type=int, default=1, help="number of samples")
@@ -130,6 +141,9 @@ def translate_dynet_flags(argv):
     return out
 
 
+CHUNK = 256  # sentences (lines) per unit of work for tag and score
+
+
 # ---- commands --------------------------------------------------------------------------------
 def train_lm(args):
     from .pipeline import read_lm_corpus, train_language_model
@@ -161,25 +175,25 @@ def sample(args):
 
 
 def score(args):
-    from .lm import RNNLanguageModel
     from .metrics import bits_per_token, perplexity
-    from .text import read_lines, tokenize
+    from .text import read_lines
+    from .work import chunked, run_chunks, score_chunk
 
     start(args)
-    model = RNNLanguageModel.load(args.model)
-    config = model.config
+    backend_config = from_args(backend.BackendConfig, args)
+    config = _check_model(args.model, "language-model")
+    lines = (text for _, text in read_lines(args.input))
     totals = {"sentences": 0, "tokens": 0, "log_prob": 0.0}
-    for chunk in _chunks(read_lines(args.input), 64):
-        sentences = [tokenize(text, config.level, config.tokenized) for _, text in chunk]
-        scored = iter(model.score_batch([s for s in sentences if s]) if any(sentences) else [])
-        for sentence in sentences:
-            if not sentence:  # a blank line: keep the output aligned with the input
+    for results in run_chunks(score_chunk, args.model, chunked(lines, CHUNK), args.workers,
+                              backend_config):
+        for result in results:
+            if result is None:  # a blank line: keep the output aligned with the input
                 if not args.json:
                     print("")
                 continue
-            total, per_token = next(scored)
+            total, tokens = result
             totals["sentences"] += 1
-            totals["tokens"] += len(per_token)
+            totals["tokens"] += tokens
             totals["log_prob"] += total
             if not args.json:
                 print(f"{total:.4f}")
@@ -189,22 +203,19 @@ def score(args):
     if args.json:
         print(json.dumps(summary))
     else:
-        unit = "char" if config.level == "char" else "word"
+        unit = "char" if config["level"] == "char" else "word"
         print(f"{summary['sentences']} sentences, {summary['tokens']} tokens: perplexity "
               f"{summary['perplexity']:.3f}, {summary['bits_per_token']:.4f} bits per {unit}",
               file=sys.stderr)
     return 0
 
 
-def _chunks(items, size):
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+def _check_model(model_dir, kind):
+    """Check a model directory up front (one clear error, before any worker starts)."""
+    from .checkpoint import load
+
+    meta, _, _ = load(model_dir, kind)
+    return meta["config"]
 
 
 def train_tagger(args):
@@ -221,18 +232,18 @@ def train_tagger(args):
 
 
 def tag(args):
-    from .tagger import BiLSTMTagger
-    from .treebank import write_conllu
+    from .work import chunked, run_chunks, tag_chunk
 
     start(args)
-    model = BiLSTMTagger.load(args.model)
-    column = model.config.column
+    backend_config = from_args(backend.BackendConfig, args)
+    column = _check_model(args.model, "tagger")["column"]
+    sentences = _tagger_input(args.input, args.input_format, column)
     count = 0
     with output_file(args.output) as out:
-        for chunk in _chunks(_tagger_input(args.input, args.input_format, column), 512):
-            predicted = model.predict_many([s.forms for s in chunk])
-            write_conllu(out, [s.with_tags(tags, column) for s, tags in zip(chunk, predicted)])
-            count += len(chunk)
+        for chunk in run_chunks(tag_chunk, args.model, chunked(sentences, CHUNK), args.workers,
+                                backend_config):
+            out.write(chunk)
+            count += 1
         if count == 0:
             raise DataError(f"{args.input}: no sentences to tag")
     return 0
@@ -323,8 +334,15 @@ def _version():
 
 
 # ---- entry point -------------------------------------------------------------------------------
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other dynlp error."""
+
+    def error(self, message):
+        self.exit(2, f"dynlp: error: {self.prog.split()[-1]}: {message} (see --help)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="dynlp", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="dynlp", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_train_lm_arguments(commands.add_parser("train-lm", help="train a language model"))
     add_sampling_arguments(commands.add_parser("sample", help="sample text from a model"))
@@ -332,6 +350,7 @@ def build_parser():
     scoring.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
     scoring.add_argument("input", nargs="?", default="-", metavar="FILE", help="text ('-': stdin)")
     scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
+    add_workers_argument(scoring)
     add_common_arguments(scoring)
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
     tagging = commands.add_parser("tag", help="tag CoNLL-U or plain text, write CoNLL-U")
@@ -340,6 +359,7 @@ def build_parser():
     tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
                          default="conllu", help="CoNLL-U, or text with one sentence per line")
     tagging.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    add_workers_argument(tagging)
     add_common_arguments(tagging)
     evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
     evaluation.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")

@@ -51,6 +51,8 @@ class TaggerConfig:
 
     column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or another name)")
     min_count: int = option(1, "words seen fewer times than this become <unk>")
+    lowercase: bool = option(False, "look word embeddings up by lowercased form (the "
+                                    "character BiLSTM still sees the case)")
     layers: int = option(2, "stacked BiLSTM layers")
     emb_dim: int = option(100, "word embedding size")
     char_dim: int = option(50, "character embedding size and character-LSTM state size")

@@ -133,7 +133,7 @@ def score_tagger(model, sentences):
     scores = TaggingScores()
     predictions = model.predict_many([s.forms for s in sentences])
     for sentence, predicted in zip(sentences, predictions):
-        scores.add(sentence.tags, predicted, [form not in model.words for form in sentence.forms])
+        scores.add(sentence.tags, predicted, [not model.knows(form) for form in sentence.forms])
     return scores
 
 

@@ -124,13 +124,22 @@ class BiLSTMTagger:
         return dy.concatenate([ahead, behind])
 
     def _word_id(self, form):
-        word_id = self.words.id(form)
+        key = self.word_key(form)
+        word_id = self.words.id(key)
         alpha = self.config.word_dropout
         if self.training and alpha and word_id != self.words.unk:
-            count = self.words.count(form)
+            count = self.words.count(key)
             if self.rng.random() < alpha / (alpha + count):
                 return self.words.unk
         return word_id
+
+    def word_key(self, form):
+        """The form under which a word's embedding is stored."""
+        return form.lower() if self.config.lowercase else form
+
+    def knows(self, form):
+        """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
+        return self.word_key(form) in self.words
 
     def _dropout(self, x):
         rate = self.config.dropout
@@ -191,7 +200,8 @@ class BiLSTMTagger:
     @classmethod
     def from_training_data(cls, config, pairs):
         """A new tagger with vocabularies built from (forms, tags) pairs."""
-        words = Vocab.build([forms for forms, _ in pairs], config.min_count)
+        key = str.lower if config.lowercase else str
+        words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
         chars = Vocab.build([_clip(form) for forms, _ in pairs for form in forms])
         tags = Vocab.build([tags for _, tags in pairs])
         return cls(config, words, chars, tags)

@@ -56,6 +56,20 @@ def test_sigkill_mid_training_leaves_a_loadable_model_that_resumes(tmp_path):
     assert epochs == list(range(1, epochs[-1] + 1)) and epochs[-1] >= 4
 
 
+def test_ctrl_c_stops_with_one_line_and_a_loadable_model(tmp_path):
+    out = str(tmp_path / "model")
+    process = dynlp("train-lm", corpus(tmp_path), "-o", out, "--epochs", "50", "--hidden-dim",
+                    "32", "--batch-size", "4", "--quiet")
+    deadline = time.time() + 90
+    while epochs_done(out) < 1 and time.time() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and err.startswith("dynlp: interrupted")
+    assert len(err.splitlines()) == 1
+    assert RNNLanguageModel.load(out).score(list("a stitch"))[0] < 0
+
+
 def test_same_seed_same_parameters_and_samples(tmp_path):
     text = corpus(tmp_path, copies=5)
     results = []

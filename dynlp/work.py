@@ -1,0 +1,88 @@
+"""Tagging and scoring in chunks, in this process or in a pool of worker processes.
+
+The per-chunk work is plain functions over plain Python data (lists of sentences in, text out),
+so any runner can call them: `run_chunks` below (one process, or a local pool), and later a
+cluster runner.  Each worker process loads the model from its directory once, on its first
+chunk.  Chunks are submitted a few at a time and their results come back in input order, so
+memory stays flat however large the input is, and the output does not depend on the number
+of workers.
+"""
+import concurrent.futures
+import multiprocessing
+
+from .backend import BackendConfig, configure
+
+_models = {}  # model directory -> loaded model, one per worker process
+IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
+
+
+def _model(kind, model_dir):
+    if model_dir not in _models:
+        if kind == "tagger":
+            from .tagger import BiLSTMTagger as model_class
+        else:
+            from .lm import RNNLanguageModel as model_class
+        _models[model_dir] = model_class.load(model_dir)
+    return _models[model_dir]
+
+
+def tag_chunk(model_dir, sentences):
+    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's column predicted."""
+    model = _model("tagger", model_dir)
+    column = model.config.column
+    predicted = model.predict_many([s.forms for s in sentences])
+    return "".join("\n".join(s.with_tags(tags, column)) + "\n\n"
+                   for s, tags in zip(sentences, predicted))
+
+
+def score_chunk(model_dir, lines):
+    """(log-prob, tokens) of each line (None for blank lines) under a language model."""
+    from .text import tokenize
+
+    model = _model("lm", model_dir)
+    config = model.config
+    sentences = [tokenize(line, config.level, config.tokenized) for line in lines]
+    scored = iter(model.score_batch([s for s in sentences if s]) if any(sentences) else [])
+    results = []
+    for sentence in sentences:
+        if sentence:
+            total, per_token = next(scored)
+            results.append((total, len(per_token)))
+        else:
+            results.append(None)
+    return results
+
+
+def chunked(items, size):
+    """Lists of up to `size` consecutive items, read lazily."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_chunks(function, model_dir, chunks, workers=1, backend=None):
+    """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield function(model_dir, chunk)
+        return
+    context = multiprocessing.get_context("spawn")  # a fresh DyNet in each worker
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                initializer=_start_worker,
+                                                initargs=(backend or BackendConfig(),)) as pool:
+        pending = []
+        for chunk in chunks:
+            pending.append(pool.submit(function, model_dir, chunk))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+
+
+def _start_worker(backend):
+    configure(backend)
