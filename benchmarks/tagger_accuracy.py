@@ -21,9 +21,9 @@ from dynlp.pipeline import score_tagger, train_tagger
 from dynlp.text import data_dir
 from dynlp.treebank import read_treebank
 
-DEFAULTS = dict(layers=2, emb_dim=100, char_dim=50, hidden_dim=200, mlp_dim=100, dropout=0.33,
-                word_dropout=0.25, trainer="adam", lr=0.002, batch_size=16, epochs=40,
-                patience=6, max_minutes=29)
+DEFAULTS = dict(lowercase=True, layers=2, emb_dim=100, char_dim=100, hidden_dim=200, mlp_dim=100,
+                dropout=0.33, word_dropout=0.25, trainer="adam", lr=0.002, batch_size=16,
+                epochs=40, patience=6, max_minutes=29)
 
 
 def main():
