@@ -197,6 +197,8 @@ def score(args):
             totals["log_prob"] += total
             if not args.json:
                 print(f"{total:.4f}")
+    if not totals["tokens"]:
+        raise DataError(f"{args.input}: no text to score")
     nll = -totals["log_prob"]
     summary = {**totals, "perplexity": perplexity(nll, totals["tokens"]),
                "bits_per_token": bits_per_token(nll, totals["tokens"])}
@@ -277,6 +279,7 @@ def output_file(path):
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             yield out
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; an output file is not
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -300,7 +303,8 @@ def evaluate(args):
 
 def _evaluation_report(summary):
     lines = [f"tokens {summary['tokens']}  accuracy {percent(summary['accuracy'])}",
-             f"unseen words {summary['oov_tokens']}  accuracy {percent(summary['oov_accuracy'])}",
+             f"out-of-vocabulary words {summary['oov_tokens']}  accuracy "
+             f"{percent(summary['oov_accuracy'])}",
              "",
              f"{'tag':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
     for name, row in summary["per_tag"].items():
@@ -393,8 +397,9 @@ def run(command, *args):
         where = f"{error.filename}: " if error.filename else ""
         return _fail(f"{where}{error.strerror or error}")
     except KeyboardInterrupt:
-        print("dynlp: interrupted; saved models are complete (continue training with --resume)",
-              file=sys.stderr)
+        training = command.__name__.startswith("train") or command.__module__ == "__main__"
+        hint = "; saved models are complete (continue training with --resume)" if training else ""
+        print(f"dynlp: interrupted{hint}", file=sys.stderr)
         return 130
 
 

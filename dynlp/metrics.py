@@ -29,6 +29,8 @@ class TaggingScores:
         self.gold, self.predicted, self.hits, self.confusions = (Counter() for _ in range(4))
 
     def add(self, gold_tags, predicted_tags, oov_flags):
+        if not len(gold_tags) == len(predicted_tags) == len(oov_flags):
+            raise ValueError("gold tags, predicted tags and OOV flags differ in length")
         for gold, guess, oov in zip(gold_tags, predicted_tags, oov_flags):
             right = gold == guess
             self.total += 1

@@ -137,6 +137,14 @@ def score_tagger(model, sentences):
     return scores
 
 
+def _check_known_tags(model, sentences):
+    for sentence in sentences:
+        unknown = [tag for tag in sentence.tags if tag not in model.tags]
+        if unknown:
+            raise DataError(f"sentence at line {sentence.line_number}: tag {unknown[0]!r} is not "
+                            "in the tag set of the model being resumed")
+
+
 def tagger_dev_metrics(model, dev_sentences):
     summary = score_tagger(model, dev_sentences).summary()
     return {"dev_accuracy": summary["accuracy"], "dev_oov_accuracy": summary["oov_accuracy"]}
@@ -149,8 +157,10 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
     pairs = [(s.forms, s.tags) for s in train]
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)
+        _check_known_tags(model, train + dev)
+        model.rng = np.random.default_rng([seed, state.epoch])  # word dropout draws
     else:
-        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs), None
+        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs, seed), None
     size = train_config.batch_size
     state = fit(model, lambda rng: tag_batches(pairs, model.tags, size, rng), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_accuracy",

@@ -139,7 +139,7 @@ class BiLSTMTagger:
 
     def knows(self, form):
         """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
-        return self.word_key(form) in self.words
+        return self.words.id(self.word_key(form)) >= len(SPECIALS)
 
     def _dropout(self, x):
         rate = self.config.dropout
@@ -162,10 +162,11 @@ class BiLSTMTagger:
 
     def predict(self, forms):
         """The most likely tag of each word of one sentence (a list of forms)."""
-        return self.predict_batch([forms])[0]
+        return self.predict_many([forms])[0]
 
     def predict_batch(self, sentences):
-        """Tags for several sentences, in one graph; never a special token such as `<unk>`."""
+        """Tags for several (non-empty) sentences, in a fresh graph of their own; never a
+        special token such as `<unk>`."""
         dy = dynet()
         with inference(self):
             dy.renew_cg()
@@ -176,8 +177,8 @@ class BiLSTMTagger:
 
     def predict_many(self, sentences, batch_size=128):
         """Tags for any number of sentences, batched by length; returned in input order."""
-        order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
-        tags = [None] * len(sentences)
+        order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
+        tags = [[] for _ in sentences]  # an empty sentence gets no tags
         for start in range(0, len(order), batch_size):
             chunk = order[start:start + batch_size]
             for i, predicted in zip(chunk, self.predict_batch([sentences[i] for i in chunk])):
@@ -198,13 +199,13 @@ class BiLSTMTagger:
         return model
 
     @classmethod
-    def from_training_data(cls, config, pairs):
+    def from_training_data(cls, config, pairs, seed=1):
         """A new tagger with vocabularies built from (forms, tags) pairs."""
         key = str.lower if config.lowercase else str
         words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
         chars = Vocab.build([_clip(form) for forms, _ in pairs for form in forms])
         tags = Vocab.build([tags for _, tags in pairs])
-        return cls(config, words, chars, tags)
+        return cls(config, words, chars, tags, seed=seed)
 
 
 def _clip(form):

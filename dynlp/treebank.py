@@ -50,8 +50,11 @@ def column_index(column):
     return COLUMNS.index(column)
 
 
-def read_conllu(path, column="upos"):
-    """Yield the Sentences of a CoNLL-U file ('-' is stdin), checked line by line."""
+def read_conllu(path, column="upos", gold=False):
+    """Yield the Sentences of a CoNLL-U file ('-' is stdin), checked line by line.
+
+    With `gold`, every word must have a tag in `column` (training and evaluation data).
+    """
     index = column_index(column)
     block, start = [], 0
     for number, line in read_lines(path):
@@ -59,21 +62,21 @@ def read_conllu(path, column="upos"):
             start = start or number
             block.append(line)
         elif block:
-            yield _sentence(block, index, path, start)
+            yield _sentence(block, index, path, start, gold)
             block, start = [], 0
     if block:
-        yield _sentence(block, index, path, start)
+        yield _sentence(block, index, path, start, gold)
 
 
-def read_treebank(path, column="upos"):
-    """All sentences of a file; a file without any word is a `DataError`."""
-    sentences = list(read_conllu(path, column))
+def read_treebank(path, column="upos", gold=True):
+    """All sentences of a gold file; a file without any word is a `DataError`."""
+    sentences = list(read_conllu(path, column, gold))
     if not sentences:
         raise DataError(f"{path}: no sentences (empty, or comments only)")
     return sentences
 
 
-def _sentence(lines, index, path, start):
+def _sentence(lines, index, path, start, gold=False):
     sentence = Sentence(lines=lines, line_number=start)
     for offset, line in enumerate(lines):
         where = f"{path}:{start + offset}"
@@ -87,6 +90,9 @@ def _sentence(lines, index, path, start):
             if int(cells[0]) != len(sentence.forms) + 1:
                 raise DataError(f"{where}{_in(sentence)}: word id {cells[0]} out of order "
                                 f"(expected {len(sentence.forms) + 1})")
+            if gold and cells[index] == "_":
+                raise DataError(f"{where}{_in(sentence)}: no {COLUMNS[index]} tag ('_') to "
+                                "learn from or evaluate against")
             sentence.word_lines.append(offset)
             sentence.forms.append(cells[1])
             sentence.tags.append(cells[index])

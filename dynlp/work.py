@@ -9,21 +9,33 @@ of workers.
 """
 import concurrent.futures
 import multiprocessing
+import os
 
 from .backend import BackendConfig, configure
+from .errors import DynlpError
 
-_models = {}  # model directory -> loaded model, one per worker process
+_models = {}  # (model directory, config.json mtime) -> loaded model, in each process
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
 
 
 def _model(kind, model_dir):
-    if model_dir not in _models:
+    """The model in `model_dir`, loaded once per process (again if it was saved anew)."""
+    key = (os.path.abspath(model_dir), _modified(model_dir))
+    if key not in _models:
         if kind == "tagger":
             from .tagger import BiLSTMTagger as model_class
         else:
             from .lm import RNNLanguageModel as model_class
-        _models[model_dir] = model_class.load(model_dir)
-    return _models[model_dir]
+        _models.clear()
+        _models[key] = model_class.load(model_dir)
+    return _models[key]
+
+
+def _modified(model_dir):
+    try:
+        return os.stat(os.path.join(model_dir, "config.json")).st_mtime_ns
+    except OSError:
+        return None  # load() will say what is wrong
 
 
 def tag_chunk(model_dir, sentences):
@@ -72,9 +84,10 @@ def run_chunks(function, model_dir, chunks, workers=1, backend=None):
             yield function(model_dir, chunk)
         return
     context = multiprocessing.get_context("spawn")  # a fresh DyNet in each worker
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                initializer=_start_worker,
-                                                initargs=(backend or BackendConfig(),)) as pool:
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                  initializer=_start_worker,
+                                                  initargs=(backend or BackendConfig(),))
+    try:
         pending = []
         for chunk in chunks:
             pending.append(pool.submit(function, model_dir, chunk))
@@ -82,6 +95,11 @@ def run_chunks(function, model_dir, chunks, workers=1, backend=None):
                 yield pending.pop(0).result()
         for future in pending:
             yield future.result()
+    except concurrent.futures.BrokenExecutor:
+        raise DynlpError("a worker process died (out of memory?); try fewer --workers "
+                         "or --workers 1") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on error, do not finish queued work
 
 
 def _start_worker(backend):

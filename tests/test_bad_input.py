@@ -1,4 +1,5 @@
 """Bad input through the real command line: one line on stderr, status 2, nothing left behind."""
+import json
 import os
 import subprocess
 import sys
@@ -16,6 +17,7 @@ CONLLU_FILES = {
     "tab.conllu": "1\tNew\tYork\t_\tPROPN\t_\t_\t_\t_\t_\t_\n",
     "notokens.conllu": GOOD_WORD + "\n2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_\n",
     "empty.conllu": "",
+    "untagged.conllu": "1\tdog\t_\t_\t_\t_\t_\t_\t_\t_\n",
     "comments.conllu": "# just a comment\n# and another\n",
 }
 BINARY = {
@@ -33,6 +35,8 @@ CASES = [  # (arguments, what the one-line message must mention)
     (["train-tagger", "{tab.conllu}", "-o", "{tmp}/m"], "tab.conllu:1: expected 10"),
     (["tag", "-m", "{tagger}", "{notokens.conllu}", "-o", "{tmp}/out"], "notokens.conllu:3"),
     (["train-tagger", "{empty.conllu}", "-o", "{tmp}/m"], "no sentences"),
+    (["train-tagger", "{untagged.conllu}", "-o", "{tmp}/m"], "untagged.conllu:1: no upos tag"),
+    (["score", "-m", "{lm}", "{empty.conllu}", "--json"], "no text to score"),
     (["evaluate", "-m", "{tagger}", "{comments.conllu}"], "comments.conllu:1: comments only"),
     (["tag", "-m", "{tagger}", "{latin1.conllu}", "-o", "{tmp}/out"], "latin1.conllu:3: not valid UTF-8"),
     (["train-lm", "{long.txt}", "-o", "{tmp}/m"], "long.txt:1: line of 12,000,001 bytes"),
@@ -107,7 +111,19 @@ def test_unseen_gold_tags_count_as_errors(place, tmp_path):
     gold.write_text("1\tdog\t_\tNEWTAG\t_\t_\t_\t_\t_\t_\n2\tsat\t_\tVERB\t_\t_\t_\t_\t_\t_\n\n")
     result = dynlp("evaluate", "-m", place["tagger"], str(gold), "--json")
     assert result.returncode == 0, result.stderr
-    assert '"tokens": 2' in result.stdout
+    summary = json.loads(result.stdout)
+    assert summary["tokens"] == 2 and summary["accuracy"] <= 0.5
+    assert "NEWTAG" in {c["gold"] for c in summary["confusions"]}
+
+
+def test_an_error_late_in_a_big_file_leaves_no_output_even_with_workers(place, tmp_path):
+    big = tmp_path / "late.conllu"
+    good = open(place["sample"], encoding="utf-8").read()
+    big.write_text(good * 10 + "1\tbroken\n\n", encoding="utf-8")  # 400 good sentences first
+    out = tmp_path / "out.conllu"
+    result = dynlp("tag", "-m", place["tagger"], str(big), "-o", str(out), "--workers", "2")
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert "late.conllu:" in result.stderr and os.listdir(tmp_path) == ["late.conllu"]
 
 
 def test_bom_and_crlf_are_read(place, tmp_path):

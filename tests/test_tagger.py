@@ -1,6 +1,7 @@
 """BiLSTMTagger: learning the sample treebank, saving, and the tagging commands."""
 import json
 
+import numpy as np
 import pytest
 
 from dynlp.cli import main
@@ -29,17 +30,38 @@ def test_learns_the_sample_treebank(trained):
     assert score_tagger(model, sentences).summary()["accuracy"] >= 0.95
 
 
-def test_save_then_load_predicts_the_same(trained):
-    model, out, sentences = trained
-    loaded = BiLSTMTagger.load(out)
+def test_save_then_load_predicts_the_same(tmp_path):
+    sentences = read_treebank(SAMPLE)
+    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    model.save(str(tmp_path / "untrained"))  # random weights: any save/load slip shows
+    loaded = BiLSTMTagger.load(str(tmp_path / "untrained"))
     forms = [s.forms for s in sentences] + [["Unseen", "words", "like", "Zyx", "tag", "too"]]
     assert loaded.predict_many(forms) == model.predict_many(forms)
     assert loaded.predict(forms[-1]) == model.predict(forms[-1])
 
 
+def test_a_sentence_is_tagged_the_same_alone_or_padded_in_a_batch():
+    sentences = read_treebank(SAMPLE)
+    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    long_word = "https://example.org/a/very/long/address/indeed"  # over 30 characters
+    batch = [["A"], ["dog", long_word, "barked", "."], sentences[0].forms, ["x", "y"]]
+    together = model._logits(batch).npvalue().reshape(len(model.tags), -1, len(batch))
+    for b, forms in enumerate(batch):
+        alone = model._logits([forms]).npvalue().reshape(len(model.tags), -1)
+        np.testing.assert_allclose(together[:, :len(forms), b], alone, atol=1e-5)
+    assert model.predict([]) == [] and model.predict_many([["a"], []])[1] == []
+
+
 def test_predictions_never_contain_special_tokens(trained):
     model, _, _ = trained
-    tags = model.predict(["<unk>", "qqqq", "!!!"])
+    bias = model.mlp.b2.as_array()
+    bias[:4] = 100.0  # make the special "tags" by far the likeliest
+    model.mlp.b2.set_value(bias)
+    try:
+        tags = model.predict(["<unk>", "qqqq", "!!!"])
+    finally:
+        bias[:4] = 0.0
+        model.mlp.b2.set_value(bias)
     assert not {"<pad>", "<unk>", "<s>", "</s>"} & set(tags) and len(tags) == 3
 
 
@@ -53,6 +75,10 @@ def test_tag_command_changes_only_the_tag_column(trained, tmp_path):
     for old, new in zip(original, result):
         a, b = old.split("\t"), new.split("\t")
         assert a[:3] + a[4:] == b[:3] + b[4:]  # every column but UPOS as it was
+    expected = [tag for tags in trained[0].predict_many([s.forms for s in trained[2]])
+                for tag in tags]
+    written = [line.split("\t")[3] for line in result if line.split("\t")[0].isdigit()]
+    assert written == expected
 
 
 def test_tag_plain_text_writes_fresh_conllu(trained, tmp_path, capsys):
@@ -95,3 +121,18 @@ def test_one_epoch_on_ewt_reaches_85_percent(tmp_path):
     _, state = train_tagger(train, dev, config, TrainConfig(epochs=1, batch_size=4, lr=0.005),
                             str(tmp_path / "ewt"))
     assert state.history[-1]["dev_accuracy"] >= 0.85
+
+
+def test_scores_by_hand():
+    from dynlp.metrics import TaggingScores
+
+    scores = TaggingScores()
+    scores.add(["NOUN", "VERB", "NOUN", "DET"], ["NOUN", "NOUN", "NOUN", "DET"],
+               [False, True, True, False])
+    summary = scores.summary()
+    assert summary["accuracy"] == 0.75 and summary["oov_accuracy"] == 0.5
+    noun = summary["per_tag"]["NOUN"]  # predicted 3 times, right twice; gold twice, found both
+    assert noun["precision"] == pytest.approx(2 / 3) and noun["recall"] == 1.0
+    assert noun["f1"] == pytest.approx(0.8)
+    assert summary["per_tag"]["VERB"]["recall"] == 0.0
+    assert summary["confusions"] == [{"gold": "VERB", "predicted": "NOUN", "count": 1}]
