@@ -48,7 +48,7 @@ def add_train_lm_arguments(parser, defaults=None, train_required=True):
     add_common_arguments(parser)
 
 
-TAGGER_TRAINING = dict(epochs=20, patience=4)  # TrainConfig defaults that suit the tagger
+TAGGER_TRAINING = dict(epochs=30, patience=6, batch_size=16)  # as benchmarks/tagger_accuracy.py
 
 
 def add_train_tagger_arguments(parser, defaults=None, train_required=True):

@@ -51,14 +51,14 @@ class TaggerConfig:
 
     column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or another name)")
     min_count: int = option(1, "words seen fewer times than this become <unk>")
-    lowercase: bool = option(False, "look word embeddings up by lowercased form (the "
+    lowercase: bool = option(True, "look word embeddings up by lowercased form (the "
                                     "character BiLSTM still sees the case)")
     layers: int = option(2, "stacked BiLSTM layers")
     emb_dim: int = option(100, "word embedding size")
-    char_dim: int = option(50, "character embedding size and character-LSTM state size")
+    char_dim: int = option(100, "character embedding size and character-LSTM state size")
     hidden_dim: int = option(200, "BiLSTM state size per direction")
     mlp_dim: int = option(100, "hidden layer of the MLP between BiLSTM and tag softmax")
-    dropout: float = option(0.25, "dropout on word vectors, between layers and in the MLP")
+    dropout: float = option(0.33, "dropout on word vectors, between layers and in the MLP")
     word_dropout: float = option(0.25, "alpha: a word seen c times becomes <unk> with "
                                        "probability alpha/(alpha+c) in training")
 
