@@ -20,3 +20,16 @@ from .train import evaluate_loss, fit, make_trainer
 from .vocab import Vocab
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "BackendConfig", "configure", "dynet",
+    "LMConfig", "TaggerConfig", "TrainConfig",
+    "Vocab", "read_sentences", "sentences_from_lines", "tokenize",
+    "read_conllu", "read_treebank", "write_conllu",
+    "Batch", "sentence_batches", "stream_batches", "tag_batches",
+    "RNNLanguageModel", "BiLSTMTagger",
+    "fit", "make_trainer", "evaluate_loss",
+    "read_lm_corpus", "train_language_model", "read_tagger_corpus", "train_tagger", "score_tagger",
+    "perplexity", "bits_per_token", "TaggingScores",
+    "DynlpError", "DataError", "ModelDirError", "ConfigError", "TrainingError",
+]

@@ -130,7 +130,10 @@ def sentence_from_forms(forms, number, text=None):
                     tags=["_"] * len(forms), sent_id=str(number))
 
 
+def conllu_text(sentence_lines):
+    """CoNLL-U text of sentences given as lists of lines: each followed by one blank line."""
+    return "".join("\n".join(lines) + "\n\n" for lines in sentence_lines)
+
+
 def write_conllu(out, sentence_lines):
-    """Write sentences (lists of lines) as CoNLL-U: each followed by one blank line."""
-    for lines in sentence_lines:
-        out.write("\n".join(lines) + "\n\n")
+    out.write(conllu_text(sentence_lines))

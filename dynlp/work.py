@@ -40,11 +40,12 @@ def _modified(model_dir):
 
 def tag_chunk(model_dir, sentences):
     """CoNLL-U text of `sentences` (treebank.Sentence) with the model's column predicted."""
+    from .treebank import conllu_text
+
     model = _model("tagger", model_dir)
     column = model.config.column
     predicted = model.predict_many([s.forms for s in sentences])
-    return "".join("\n".join(s.with_tags(tags, column)) + "\n\n"
-                   for s, tags in zip(sentences, predicted))
+    return conllu_text(s.with_tags(tags, column) for s, tags in zip(sentences, predicted))
 
 
 def score_chunk(model_dir, lines):

@@ -4,7 +4,7 @@ import io
 import pytest
 
 from dynlp.errors import DataError
-from dynlp.treebank import read_conllu, read_treebank, sentence_from_forms, write_conllu
+from dynlp.treebank import read_treebank, sentence_from_forms, write_conllu
 
 SAMPLE = "data/sample.conllu"
 GOOD = ("# sent_id = a\n# text = I don't\n1\tI\tI\tPRON\tPRP\t_\t2\tnsubj\t_\t_\n"
