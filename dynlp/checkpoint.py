@@ -139,8 +139,9 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def read_config(directory):
-    """Read and check `config.json` of a model directory; errors are one-line ModelDirErrors."""
+def read_config(directory, kind=None):
+    """Read and check `config.json` of a model directory (of `kind`, if given); errors are
+    one-line ModelDirErrors."""
     path = os.path.join(directory, CONFIG_FILE)
     if not os.path.isdir(directory):
         raise ModelDirError(f"{directory}: no such model directory")
@@ -156,6 +157,8 @@ def read_config(directory):
     if meta["format_version"] > FORMAT_VERSION:
         raise ModelDirError(f"{path}: format version {meta['format_version']} is newer than "
                             f"this dynlp understands ({FORMAT_VERSION}); upgrade dynlp")
+    if kind is not None and meta["kind"] != kind:
+        raise ModelDirError(f"{directory}: holds a {meta['kind']} model, not a {kind} model")
     return meta
 
 
@@ -164,9 +167,7 @@ def load(directory, kind):
 
     Every file is checked against the SHA-256 recorded at save time before it is used.
     """
-    meta = read_config(directory)
-    if meta["kind"] != kind:
-        raise ModelDirError(f"{directory}: holds a {meta['kind']} model, not a {kind} model")
+    meta = read_config(directory, kind)
     files = meta["files"]
     plain = all(isinstance(n, str) and n == os.path.basename(n) for n in files.values())
     if not plain or "params" not in files or not set(meta["vocabs"]) <= set(files):

@@ -36,16 +36,8 @@ def add_common_arguments(parser):
 
 def add_train_lm_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-lm`; a recipe passes its own `defaults`."""
-    parser.add_argument("train", nargs=None if train_required else "?", metavar="TRAIN",
-                        help="training text, one sentence per line" +
-                             ("" if train_required else " (default: a bundled corpus)"))
-    parser.add_argument("--dev", metavar="FILE", help="dev text (default: hold out the tail)")
-    parser.add_argument("-o", "--output", metavar="DIR", default=(defaults or {}).get("output"),
-                        required=train_required, help="model directory to write")
-    parser.add_argument("--resume", action="store_true", help="continue training in DIR")
-    add_arguments(parser, LMConfig, defaults)
-    add_arguments(parser, TrainConfig, defaults)
-    add_common_arguments(parser)
+    _add_training_arguments(parser, LMConfig, defaults, train_required,
+                            "training text, one sentence per line", "a bundled corpus")
 
 
 TAGGER_TRAINING = dict(epochs=30, patience=6, batch_size=16)  # as benchmarks/tagger_accuracy.py
@@ -53,15 +45,21 @@ TAGGER_TRAINING = dict(epochs=30, patience=6, batch_size=16)  # as benchmarks/ta
 
 def add_train_tagger_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-tagger`; a recipe passes its own `defaults`."""
-    defaults = {**TAGGER_TRAINING, **(defaults or {})}
+    _add_training_arguments(parser, TaggerConfig, {**TAGGER_TRAINING, **(defaults or {})},
+                            train_required, "training treebank (CoNLL-U)", "data/sample.conllu")
+
+
+def _add_training_arguments(parser, model_config_class, defaults, train_required, what,
+                            fallback):
+    """TRAIN, --dev, -o, --resume, the model's and the loop's settings, and the common flags."""
+    defaults = defaults or {}
     parser.add_argument("train", nargs=None if train_required else "?", metavar="TRAIN",
-                        help="training treebank (CoNLL-U)" +
-                             ("" if train_required else " (default: data/sample.conllu)"))
-    parser.add_argument("--dev", metavar="FILE", help="dev treebank (default: hold out the tail)")
+                        help=what + ("" if train_required else f" (default: {fallback})"))
+    parser.add_argument("--dev", metavar="FILE", help="dev data (default: hold out the tail)")
     parser.add_argument("-o", "--output", metavar="DIR", default=defaults.get("output"),
                         required=train_required, help="model directory to write")
     parser.add_argument("--resume", action="store_true", help="continue training in DIR")
-    add_arguments(parser, TaggerConfig, defaults)
+    add_arguments(parser, model_config_class, defaults)
     add_arguments(parser, TrainConfig, defaults)
     add_common_arguments(parser)
 
@@ -213,11 +211,11 @@ def score(args):
 
 
 def _check_model(model_dir, kind):
-    """Check a model directory up front (one clear error, before any worker starts)."""
-    from .checkpoint import load
+    """The model's config, read up front: a missing or wrong-kind directory is one clear
+    error before any worker starts (files and checksums are checked when a worker loads it)."""
+    from .checkpoint import read_config
 
-    meta, _, _ = load(model_dir, kind)
-    return meta["config"]
+    return read_config(model_dir, kind)["config"]
 
 
 def train_tagger(args):
