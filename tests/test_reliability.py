@@ -58,8 +58,10 @@ def test_sigkill_mid_training_leaves_a_loadable_model_that_resumes(tmp_path):
 
 def test_ctrl_c_stops_with_one_line_and_a_loadable_model(tmp_path):
     out = str(tmp_path / "model")
-    process = dynlp("train-lm", corpus(tmp_path), "-o", out, "--epochs", "50", "--hidden-dim",
-                    "32", "--batch-size", "4", "--quiet")
+    # Training must not end on its own before the signal comes: this tiny corpus converges in a
+    # few epochs, so early stopping is switched off and the epoch budget is out of reach.
+    process = dynlp("train-lm", corpus(tmp_path), "-o", out, "--epochs", "100000", "--patience",
+                    "100000", "--hidden-dim", "32", "--batch-size", "4", "--quiet")
     deadline = time.time() + 90
     while epochs_done(out) < 1 and time.time() < deadline:
         time.sleep(0.05)
