@@ -12,6 +12,7 @@ setup(
     # dynet38 is the maintained DyNet 2.x wheel; it provides `import dynet`.
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
     install_requires=["dynet38>=2.2", "numpy", "nltk", "conllu>=6", "tqdm"],
-    extras_require={"test": ["pytest", "hypothesis"]},
+    # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
+    extras_require={"test": ["pytest", "hypothesis"], "ray": ["ray[data]>=2.40"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli:main"]},
 )

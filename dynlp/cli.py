@@ -64,9 +64,17 @@ def _add_training_arguments(parser, model_config_class, defaults, train_required
     add_common_arguments(parser)
 
 
-def add_workers_argument(parser):
-    parser.add_argument("--workers", type=_positive_int, default=1, metavar="N",
-                        help="worker processes, each loading the model once (default: 1)")
+def add_workers_arguments(parser):
+    """--workers and --ray, and the output file, for the commands that work in chunks."""
+    parser.add_argument("output_positional", nargs="?", metavar="OUT",
+                        help="output file (default: stdout); same as -o")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="worker processes, each loading the model once (default: 1; "
+                             "with --ray: one per CPU of the cluster)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run on a Ray cluster: 'auto' (the running one), an address such "
+                             "as ray://head:10001, or 'local' (start one here); needs dynlp[ray]")
 
 
 def _positive_int(text):
@@ -139,9 +147,6 @@ def translate_dynet_flags(argv):
     return out
 
 
-CHUNK = 256  # sentences (lines) per unit of work for tag and score
-
-
 # ---- commands --------------------------------------------------------------------------------
 def train_lm(args):
     from .pipeline import read_lm_corpus, train_language_model
@@ -174,40 +179,66 @@ def sample(args):
 
 def score(args):
     from .metrics import bits_per_token, perplexity
-    from .text import read_lines
-    from .work import chunked, run_chunks, score_chunk
 
-    start(args)
-    backend_config = from_args(backend.BackendConfig, args)
+    verbose = start(args)
     config = _check_model(args.model, "language-model")
-    lines = (text for _, text in read_lines(args.input))
     totals = {"sentences": 0, "tokens": 0, "log_prob": 0.0}
-    for results in run_chunks(score_chunk, args.model, chunked(lines, CHUNK), args.workers,
-                              backend_config):
-        for result in results:
-            if result is None:  # a blank line: keep the output aligned with the input
+    with output_file(_output_path(args)) as out:
+        for results in _chunk_results("score", args, verbose):
+            for result in results:
+                if result is None:  # a blank line: keep the output aligned with the input
+                    if not args.json:
+                        out.write("\n")
+                    continue
+                total, tokens = result
+                totals["sentences"] += 1
+                totals["tokens"] += tokens
+                totals["log_prob"] += total
                 if not args.json:
-                    print("")
-                continue
-            total, tokens = result
-            totals["sentences"] += 1
-            totals["tokens"] += tokens
-            totals["log_prob"] += total
-            if not args.json:
-                print(f"{total:.4f}")
-    if not totals["tokens"]:
-        raise DataError(f"{args.input}: no text to score")
-    nll = -totals["log_prob"]
-    summary = {**totals, "perplexity": perplexity(nll, totals["tokens"]),
-               "bits_per_token": bits_per_token(nll, totals["tokens"])}
-    if args.json:
-        print(json.dumps(summary))
-    else:
+                    out.write(f"{total:.4f}\n")
+        if not totals["tokens"]:
+            raise DataError(f"{args.input}: no text to score")
+        nll = -totals["log_prob"]
+        summary = {**totals, "perplexity": perplexity(nll, totals["tokens"]),
+                   "bits_per_token": bits_per_token(nll, totals["tokens"])}
+        if args.json:
+            out.write(json.dumps(summary) + "\n")
+    if not args.json:
         unit = "char" if config["level"] == "char" else "word"
         print(f"{summary['sentences']} sentences, {summary['tokens']} tokens: perplexity "
               f"{summary['perplexity']:.3f}, {summary['bits_per_token']:.4f} bits per {unit}",
               file=sys.stderr)
     return 0
+
+
+def _chunk_results(job, args, verbose, **options):
+    """The results of `job` ("tag" or "score") for each chunk of the input, in input order:
+    from this process or a local pool (`--workers`), or from a Ray cluster (`--ray`)."""
+    from .work import CHUNK, chunked, run_chunks, score_chunk, tag_chunk, tagger_input
+    from .text import read_lines
+
+    backend_config = from_args(backend.BackendConfig, args)
+    if args.ray:
+        from .cluster import run_on_ray
+
+        if args.input == "-":
+            raise DynlpError("--ray: every worker reads the input file itself; give a file "
+                             "on a shared path, not stdin")
+        return run_on_ray(job, os.path.abspath(args.model), os.path.abspath(args.input),
+                          args.ray, args.workers, backend_config, quiet=not verbose, **options)
+    if job == "tag":
+        function, items = tag_chunk, tagger_input(args.input, **options)
+    else:
+        function, items = score_chunk, (text for _, text in read_lines(args.input))
+    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers or 1,
+                      backend_config)
+
+
+def _output_path(args):
+    """OUT given as `-o OUT` or as the second positional argument (not both)."""
+    if args.output and args.output_positional and args.output != args.output_positional:
+        raise DynlpError("give the output file once: as -o OUT or as the second argument")
+    return args.output or args.output_positional
 
 
 def _check_model(model_dir, kind):
@@ -232,36 +263,17 @@ def train_tagger(args):
 
 
 def tag(args):
-    from .work import chunked, run_chunks, tag_chunk
-
-    start(args)
-    backend_config = from_args(backend.BackendConfig, args)
+    verbose = start(args)
     column = _check_model(args.model, "tagger")["column"]
-    sentences = _tagger_input(args.input, args.input_format, column)
     count = 0
-    with output_file(args.output) as out:
-        for chunk in run_chunks(tag_chunk, args.model, chunked(sentences, CHUNK), args.workers,
-                                backend_config):
+    with output_file(_output_path(args)) as out:
+        for chunk in _chunk_results("tag", args, verbose, input_format=args.input_format,
+                                    column=column):
             out.write(chunk)
             count += 1
         if count == 0:
             raise DataError(f"{args.input}: no sentences to tag")
     return 0
-
-
-def _tagger_input(path, input_format, column):
-    """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised)."""
-    from .text import read_lines, tokenize
-    from .treebank import read_conllu, sentence_from_forms
-
-    if input_format == "conllu":
-        yield from read_conllu(path, column)
-        return
-    number = 0
-    for _, line in read_lines(path):
-        if line.strip():
-            number += 1
-            yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())
 
 
 @contextlib.contextmanager
@@ -352,7 +364,7 @@ def build_parser():
     scoring.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
     scoring.add_argument("input", nargs="?", default="-", metavar="FILE", help="text ('-': stdin)")
     scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
-    add_workers_argument(scoring)
+    add_workers_arguments(scoring)
     add_common_arguments(scoring)
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
     tagging = commands.add_parser("tag", help="tag CoNLL-U or plain text, write CoNLL-U")
@@ -360,8 +372,7 @@ def build_parser():
     tagging.add_argument("input", nargs="?", default="-", metavar="FILE", help="input ('-': stdin)")
     tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
                          default="conllu", help="CoNLL-U, or text with one sentence per line")
-    tagging.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
-    add_workers_argument(tagging)
+    add_workers_arguments(tagging)
     add_common_arguments(tagging)
     evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
     evaluation.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")

@@ -7,6 +7,7 @@ is skipped, CRLF accepted); undecodable bytes raise `DataError` naming file and 
 """
 import os
 import sys
+from typing import NamedTuple
 
 from .errors import DataError
 
@@ -52,14 +53,30 @@ def _nltk_tokenizer():
     return _word_tokenizer
 
 
-def read_lines(path):
-    """Yield `(line_number, text)` for each line of a UTF-8 file ('-' is stdin), newline removed."""
+class Span(NamedTuple):
+    """Part of a file: the lines that start in bytes [start, end), the first being `first_line`."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def read_lines(path, span=None):
+    """Yield `(line_number, text)` for each line of a UTF-8 file ('-' is stdin), newline removed.
+
+    With a `Span`, only that part of the file is read (a worker's share of a large input).
+    """
     if path == "-":
         yield from _decode_lines(sys.stdin.buffer, "<stdin>")
         return
     try:
         with open(path, "rb") as stream:
-            yield from _decode_lines(stream, path)
+            if span is None:
+                yield from _decode_lines(stream, path)
+            else:
+                stream.seek(span.start)
+                yield from _decode_lines(_lines_before(stream, span.end - span.start), path,
+                                         span.first_line)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -68,21 +85,35 @@ def read_lines(path):
         raise DataError(f"{path}: permission denied") from None
 
 
-def _decode_lines(stream, name):
-    for number, raw in enumerate(stream, start=1):
-        if len(raw) > MAX_LINE_BYTES:
-            raise DataError(f"{name}:{number}: line of {len(raw):,} bytes, longer than "
-                            f"{MAX_LINE_BYTES:,}; is this one sentence per line?")
-        if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]  # a UTF-8 byte-order mark is not text
-        if b"\x00" in raw:
-            raise DataError(f"{name}:{number}: contains NUL bytes; is this a binary file?")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise DataError(f"{name}:{number}: not valid UTF-8 (byte {error.start + 1}); "
-                            "convert the file to UTF-8") from None
-        yield number, text.rstrip("\r\n")
+def _lines_before(stream, size):
+    """The raw lines of `stream` that start within its next `size` bytes."""
+    for raw in stream:
+        if size <= 0:
+            return
+        size -= len(raw)
+        yield raw
+
+
+def _decode_lines(stream, name, first_line=1):
+    for number, raw in enumerate(stream, start=first_line):
+        yield number, decode_line(raw, name, number)
+
+
+def decode_line(raw, name, number):
+    """The text of one raw line (bytes), checked: not too long, no NUL, valid UTF-8."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise DataError(f"{name}:{number}: line of {len(raw):,} bytes, longer than "
+                        f"{MAX_LINE_BYTES:,}; is this one sentence per line?")
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark is not text
+    if b"\x00" in raw:
+        raise DataError(f"{name}:{number}: contains NUL bytes; is this a binary file?")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{name}:{number}: not valid UTF-8 (byte {error.start + 1}); "
+                        "convert the file to UTF-8") from None
+    return text.rstrip("\r\n")
 
 
 def sentences_from_lines(lines, level="word", tokenized=False, keep_blank=False):

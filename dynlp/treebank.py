@@ -50,14 +50,15 @@ def column_index(column):
     return COLUMNS.index(column)
 
 
-def read_conllu(path, column="upos", gold=False):
+def read_conllu(path, column="upos", gold=False, span=None):
     """Yield the Sentences of a CoNLL-U file ('-' is stdin), checked line by line.
 
-    With `gold`, every word must have a tag in `column` (training and evaluation data).
+    With `gold`, every word must have a tag in `column` (training and evaluation data).  With a
+    `text.Span`, only the sentences in that part of the file are read.
     """
     index = column_index(column)
     block, start = [], 0
-    for number, line in read_lines(path):
+    for number, line in read_lines(path, span):
         if line.strip():
             start = start or number
             block.append(line)

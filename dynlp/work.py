@@ -1,18 +1,26 @@
-"""Tagging and scoring in chunks, in this process or in a pool of worker processes.
+"""Tagging and scoring in chunks, in this process, in a pool of worker processes, or on Ray.
 
 The per-chunk work is plain functions over plain Python data (lists of sentences in, text out),
-so any runner can call them: `run_chunks` below (one process, or a local pool), and later a
-cluster runner.  Each worker process loads the model from its directory once, on its first
-chunk.  Chunks are submitted a few at a time and their results come back in input order, so
-memory stays flat however large the input is, and the output does not depend on the number
+so any runner can call them: `run_chunks` below (one process, or a local pool) and the Ray
+runner in `cluster.py`.  Each worker process loads the model from its directory once, on its
+first chunk.  Chunks are submitted a few at a time and their results come back in input order,
+so memory stays flat however large the input is, and the output does not depend on the number
 of workers.
+
+A cluster cannot stream sentences from the driver, so for it `split_input` cuts a file into
+`Part`s (byte ranges of CHUNK sentences, the same chunks as the local runner's) that a worker
+reads itself with `tag_part` / `score_part`.
 """
 import concurrent.futures
 import multiprocessing
 import os
+from typing import NamedTuple
 
 from .backend import BackendConfig, configure
-from .errors import DynlpError
+from .errors import DataError, DynlpError
+from .text import Span, decode_line, read_lines
+
+CHUNK = 256  # sentences (lines) per unit of work for tag and score
 
 _models = {}  # (model directory, config.json mtime) -> loaded model, in each process
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
@@ -36,6 +44,24 @@ def _modified(model_dir):
         return os.stat(os.path.join(model_dir, "config.json")).st_mtime_ns
     except OSError:
         return None  # load() will say what is wrong
+
+
+def tagger_input(path, input_format, column="upos", span=None, first_sentence=1):
+    """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised).
+
+    Plain-text sentences are numbered (`# sent_id`) from `first_sentence`.
+    """
+    from .text import tokenize
+    from .treebank import read_conllu, sentence_from_forms
+
+    if input_format == "conllu":
+        yield from read_conllu(path, column, span=span)
+        return
+    number = first_sentence - 1
+    for _, line in read_lines(path, span):
+        if line.strip():
+            number += 1
+            yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())
 
 
 def tag_chunk(model_dir, sentences):
@@ -64,6 +90,60 @@ def score_chunk(model_dir, lines):
         else:
             results.append(None)
     return results
+
+
+class Part(NamedTuple):
+    """A chunk of an input file: its byte span and the number of its first sentence."""
+
+    start: int
+    end: int
+    first_line: int
+    first_sentence: int
+
+
+def split_input(path, unit, size=CHUNK):
+    """The Parts of a file, each `size` units long, with the same chunks as `chunked` makes.
+
+    A unit is what one output item comes from: a CoNLL-U sentence ("conllu"), a non-blank line
+    of plain text to tag ("text") or any line to score ("lines").  Every line is checked (UTF-8,
+    no NUL, length) on the way, so bad bytes are reported before any worker starts.
+    """
+    parts, count, in_sentence = [], 0, False
+    start = offset = 0
+    first_line, first_sentence, sentences = 1, 1, 0
+    try:
+        with open(path, "rb") as stream:
+            for number, raw in enumerate(stream, start=1):
+                offset += len(raw)
+                blank = not decode_line(raw, path, number).strip()
+                ends_unit = {"lines": True, "text": not blank,
+                             "conllu": blank and in_sentence}[unit]
+                in_sentence = not blank
+                if ends_unit:
+                    count, sentences = count + 1, sentences + 1
+                if count == size:
+                    parts.append(Part(start, offset, first_line, first_sentence))
+                    start, first_line, first_sentence, count = offset, number + 1, sentences + 1, 0
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, not a text file") from None
+    if count or (unit == "conllu" and in_sentence):  # the last, shorter chunk
+        parts.append(Part(start, offset, first_line, first_sentence))
+    return parts
+
+
+def tag_part(model_dir, path, part, input_format="conllu", column="upos"):
+    """`tag_chunk` of the sentences in one Part of a file."""
+    span = Span(part.start, part.end, part.first_line)
+    return tag_chunk(model_dir, list(tagger_input(path, input_format, column, span,
+                                                  part.first_sentence)))
+
+
+def score_part(model_dir, path, part):
+    """`score_chunk` of the lines in one Part of a file."""
+    span = Span(part.start, part.end, part.first_line)
+    return score_chunk(model_dir, [text for _, text in read_lines(path, span)])
 
 
 def chunked(items, size):

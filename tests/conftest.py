@@ -1,4 +1,4 @@
-"""Shared test helpers: tiny corpora, the shared-data location, and a small trained LM."""
+"""Shared test helpers: tiny corpora, the shared-data location, small trained models."""
 import os
 
 import pytest
@@ -24,3 +24,21 @@ def tiny_file(tmp_path):
     path = tmp_path / "tiny.txt"
     path.write_text("\n".join(TINY_TEXT) + "\n", encoding="utf-8")
     return str(path)
+
+
+@pytest.fixture(scope="session")
+def small_models(tmp_path_factory):
+    """A tiny word LM (`lm/`, trained on `text.txt`) and tagger (`tagger/`), and `big.conllu`
+    (the sample treebank 25 times: 1000 sentences, four chunks of work)."""
+    from dynlp.cli import main
+
+    tmp = tmp_path_factory.mktemp("models")
+    text = tmp / "text.txt"
+    text.write_text("the cat sat on the mat\nthe dog sat on the log\n\n" * 40)
+    quick = ["--epochs", "1", "--hidden-dim", "8", "--emb-dim", "8", "--quiet"]
+    assert main(["train-lm", str(text), "--word", "-o", str(tmp / "lm")] + quick) == 0
+    assert main(["train-tagger", "data/sample.conllu", "-o", str(tmp / "tagger"), "--layers", "1"]
+                + quick) == 0
+    big = tmp / "big.conllu"
+    big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 25, encoding="utf-8")
+    return tmp

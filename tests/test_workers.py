@@ -4,21 +4,9 @@ import sys
 
 import pytest
 
-from dynlp.cli import main
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("workers")
-    text = tmp / "text.txt"
-    text.write_text("the cat sat on the mat\nthe dog sat on the log\n\n" * 40)
-    quick = ["--epochs", "1", "--hidden-dim", "8", "--emb-dim", "8", "--quiet"]
-    assert main(["train-lm", str(text), "--word", "-o", str(tmp / "lm")] + quick) == 0
-    assert main(["train-tagger", "data/sample.conllu", "-o", str(tmp / "tagger"), "--layers", "1"]
-                + quick) == 0
-    big = tmp / "big.conllu"
-    big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 25, encoding="utf-8")
-    return tmp
+from dynlp.text import Span, read_lines
+from dynlp.treebank import read_conllu
+from dynlp.work import CHUNK, Part, chunked, split_input, tagger_input
 
 
 def dynlp(*args):
@@ -28,14 +16,57 @@ def dynlp(*args):
     return result.stdout
 
 
-def test_tagging_with_two_workers_matches_one(models):
-    one = dynlp("tag", "-m", str(models / "tagger"), str(models / "big.conllu"))
-    two = dynlp("tag", "-m", str(models / "tagger"), str(models / "big.conllu"), "--workers", "2")
+def test_tagging_with_two_workers_matches_one(small_models):
+    one = dynlp("tag", "-m", str(small_models / "tagger"), str(small_models / "big.conllu"))
+    two = dynlp("tag", "-m", str(small_models / "tagger"), str(small_models / "big.conllu"), "--workers", "2")
     assert one == two and one.count("# sent_id = sample-1\n") == 25  # 1000 sentences, in order
 
 
-def test_scoring_with_two_workers_matches_one(models):
-    text = str(models / "text.txt")
-    one = dynlp("score", "-m", str(models / "lm"), text)
-    assert one == dynlp("score", "-m", str(models / "lm"), text, "--workers", "2")
+def test_scoring_with_two_workers_matches_one(small_models):
+    text = str(small_models / "text.txt")
+    one = dynlp("score", "-m", str(small_models / "lm"), text)
+    assert one == dynlp("score", "-m", str(small_models / "lm"), text, "--workers", "2")
     assert len(one.split("\n")) - 1 == 120  # one line out per line in, blank lines kept
+
+
+# ---- split_input: the Parts a cluster worker reads must be the chunks `chunked` makes -----------
+AWKWARD_CONLLU = ("# sent_id = a\n1\tHi\t_\t_\t_\t_\t_\t_\t_\t_\n\n\n\n"  # blank runs
+                  "# sent_id = b\r\n1\tYo\t_\t_\t_\t_\t_\t_\t_\t_\r\n\r\n"  # CRLF
+                  "1\tNo\t_\t_\t_\t_\t_\t_\t_\t_\n2\tend\t_\t_\t_\t_\t_\t_\t_\t_")  # no blank at end
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_conllu_parts_hold_the_same_sentences_as_the_chunks(tmp_path, size):
+    path = tmp_path / "in.conllu"
+    path.write_bytes(("\ufeff" + (AWKWARD_CONLLU + "\n\n") * 2 + AWKWARD_CONLLU).encode("utf-8"))
+    chunks = [[s.lines for s in chunk] for chunk in chunked(read_conllu(str(path)), size)]
+    parts = split_input(str(path), "conllu", size)
+    read = [[s.lines for s in read_conllu(str(path), span=Span(*p[:3]))] for p in parts]
+    assert read == chunks and len(parts) == -(-9 // size)
+
+
+@pytest.mark.parametrize("size", [1, 2, 5])
+def test_text_parts_number_their_sentences_like_one_pass(tmp_path, size):
+    path = tmp_path / "in.txt"
+    path.write_bytes("\ufeffThe dog .\n\n  \nA cat !\r\n\u00a0\nIt ran.\nLast".encode("utf-8") * 2)
+    chunks = [[s.lines for s in chunk] for chunk in chunked(tagger_input(str(path), "text"), size)]
+    read = [[s.lines for s in tagger_input(str(path), "text", span=Span(*p[:3]),
+                                           first_sentence=p.first_sentence)]
+            for p in split_input(str(path), "text", size)]
+    assert read == chunks  # same sentences, same `# sent_id = N`
+
+
+def test_line_parts_keep_blank_lines_and_line_numbers(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("one\n\ntwo\nthree\n\n", encoding="utf-8")
+    parts = split_input(str(path), "lines", 2)
+    assert [list(read_lines(str(path), Span(*p[:3]))) for p in parts] == \
+        [[(1, "one"), (2, "")], [(3, "two"), (4, "three")], [(5, "")]]
+    assert parts[1] == Part(5, 15, 3, 3)
+
+
+def test_split_input_reports_bad_bytes_with_file_and_line(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes(b"fine\n" * CHUNK + b"bad \xff\n")
+    with pytest.raises(Exception, match=rf"in.txt:{CHUNK + 1}: not valid UTF-8"):
+        split_input(str(path), "lines")
