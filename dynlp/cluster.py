@@ -42,7 +42,7 @@ class ChunkActor:
             except DynlpError as error:
                 results.append("")
                 errors.append(str(error))
-        return {"index": batch["index"], "result": results, "error": errors}
+        return {"result": results, "error": errors}
 
     def _work(self, part):
         if self.job == "tag":
@@ -59,14 +59,16 @@ def run_on_ray(job, model_dir, path, address, workers=None, backend=None, quiet=
     cluster) each load the model once.  Results have the shapes `tag_chunk` and `score_chunk`
     return.
     """
-    ray = _start_ray(address, workers, quiet)
     unit = options.get("input_format", "lines") if job == "tag" else "lines"
-    parts = split_input(path, unit)
+    parts = split_input(path, unit)  # before Ray starts: bad bytes fail fast
     if not parts:
         return
+    ray = _start_ray(address, workers, quiet)
     actors = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    rows = [{"index": i, **part._asdict()} for i, part in enumerate(parts)]
-    dataset = ray.data.from_items(rows).map_batches(
+    # One block per part: Ray hands on results a block at a time, so bigger blocks would hold
+    # back the output (and the memory) of many chunks.
+    rows = [part._asdict() for part in parts]
+    dataset = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
         ChunkActor, batch_size=1, num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(parts))),
         fn_constructor_args=(job, model_dir, path, backend or BackendConfig(), options))
