@@ -25,6 +25,7 @@ Data is read from $DYNLP_DATA (default ../shared/data).
 """
 import argparse
 import json
+import math
 import os
 import platform
 import resource
@@ -104,8 +105,28 @@ def dynlp_tagger_train(args):
     config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60)
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = tag_batches(pairs, model.tags, config.batch_size, np.random.default_rng(1))
+    if args.dev:
+        from dynlp.pipeline import tagger_dev_metrics
+
+        return {**train_for(model, trainer, lambda rng: tag_batches(pairs, model.tags, 32, rng),
+                            config, args.seconds),
+                "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_accuracy"]}
     stats = _run_epoch(model, trainer, batches, config, time.time(), False, 1)
     return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
+
+
+def train_for(model, trainer, batches, config, seconds):
+    """dynlp's epoch loop, epoch after epoch, until `seconds` are up (no dev, no checkpoints)."""
+    import numpy as np
+    from dynlp.train import _run_epoch
+
+    words, began, epoch = 0, time.time(), 0
+    while time.time() - began < seconds:
+        epoch += 1
+        stats = _run_epoch(model, trainer, batches(np.random.default_rng([1, epoch])), config,
+                           began, False, epoch)
+        words += stats["train_tokens"]
+    return {"words": words, "seconds": time.time() - began}
 
 
 def dynlp_tagger_infer(args):
@@ -154,6 +175,12 @@ def dynlp_lm_train(args):
     config = TrainConfig(**LM_TRAIN, max_minutes=args.seconds / 60)
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = lm_batches(train, model.vocab, model.config, 20, 35, training=True)(None)
+    if args.dev:
+        from dynlp.train import mean_loss_metrics
+
+        dev = lm_batches(ptb("valid"), model.vocab, model.config, 20, 35, training=False)
+        return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
+                "dev_ppl": mean_loss_metrics(model, dev)["dev_ppl"]}
     stats = _run_epoch(model, trainer, batches, config, time.time(), False, 1)
     return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
 
@@ -208,18 +235,28 @@ def torch_tagger_train(args):
     pairs, _ = tagger_data(args.quick)
     model = torch_tagger(pairs)
     optimiser = torch.optim.Adam(model.parameters(), lr=0.002)
-    model.train()
-    words, began = 0, time.time()
-    for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]), np.random.default_rng(1)):
-        optimiser.zero_grad()
-        loss = model.loss([forms for forms, _ in chunk], [model.tags.encode(t) for _, t in chunk])
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        words += sum(len(forms) for forms, _ in chunk)
-        if time.time() - began > args.seconds:
-            break
-    return {"words": words, "seconds": time.time() - began}
+    words, began, epoch = 0, time.time(), 0
+    while time.time() - began < args.seconds and (args.dev or epoch < 1):
+        epoch += 1
+        model.train()
+        for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]),
+                              np.random.default_rng([1, epoch])):
+            optimiser.zero_grad()
+            loss = model.loss([forms for forms, _ in chunk],
+                              [model.tags.encode(t) for _, t in chunk])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            words += sum(len(forms) for forms, _ in chunk)
+            if time.time() - began > args.seconds:
+                break
+    result = {"words": words, "seconds": time.time() - began}
+    if args.dev:
+        model.eval()
+        dev = ewt("dev")
+        right = sum(p == g for s in dev for p, g in zip(model.predict_batch([s.forms])[0], s.tags))
+        result["dev_accuracy"] = right / sum(len(s.tags) for s in dev)
+    return result
 
 
 def torch_tagger_infer(args):
@@ -257,18 +294,35 @@ def torch_lm_train(args):
     model, vocab = torch_lm(train)
     inputs, targets = torch_stream(torch, train, vocab, 20)
     optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
-    model.train()
-    state, words, began = None, 0, time.time()
-    for t in range(0, inputs.shape[0], 35):
-        optimiser.zero_grad()
-        total, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
-        (total / 20).backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        words += inputs[t:t + 35].numel()
-        if time.time() - began > args.seconds:
-            break
-    return {"words": words, "seconds": time.time() - began}
+    words, began, epoch = 0, time.time(), 0
+    while time.time() - began < args.seconds and (args.dev or epoch < 1):
+        epoch += 1
+        model.train()
+        state = None
+        for t in range(0, inputs.shape[0], 35):
+            optimiser.zero_grad()
+            total, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
+            (total / 20).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            words += inputs[t:t + 35].numel()
+            if time.time() - began > args.seconds:
+                break
+    result = {"words": words, "seconds": time.time() - began}
+    if args.dev:
+        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"))
+    return result
+
+
+def torch_perplexity(torch, model, vocab, sentences):
+    inputs, targets = torch_stream(torch, sentences, vocab, 10)
+    model.eval()
+    state, total = None, 0.0
+    with torch.no_grad():
+        for t in range(0, inputs.shape[0], 35):
+            nll, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
+            total += float(nll)
+    return math.exp(total / inputs.numel())
 
 
 def torch_lm_eval(args):
@@ -340,7 +394,7 @@ def run_child(row, framework, args):
                "--seconds", str(args.seconds), "--torch-threads", str(args.torch_threads),
                "--infer-batch", str(args.infer_batch), "--tag-workers", str(args.tag_workers),
                "--eval-streams", str(args.eval_streams), "--mem", args.mem]
-    command += ["--quick"] * args.quick + ["--autobatch"] * args.autobatch
+    command += ["--quick"] * args.quick + ["--autobatch"] * args.autobatch + ["--dev"] * args.dev
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
         raise SystemExit(f"{row}/{framework} failed:\n{done.stderr[-3000:]}")
@@ -360,6 +414,9 @@ def main(argv=None):
                         help="dynlp tagging through run_chunks with N processes (0: in-process)")
     parser.add_argument("--eval-streams", type=int, default=0,
                         help="dynlp evaluation streams (0: dynlp's default)")
+    parser.add_argument("--dev", action="store_true",
+                        help="train rows: train for --seconds (several epochs) and report dev "
+                             "accuracy / perplexity reached in that wall time")
     parser.add_argument("--mem", default="", help="dynlp --mem")
     parser.add_argument("--autobatch", action="store_true", help="dynlp --autobatch")
     parser.add_argument("--dynlp-python", help="python of another venv (e.g. a faster DyNet)")
@@ -387,6 +444,8 @@ def main(argv=None):
                              "share": round(speed[fw] * per_word / (gflops * 1e9), 4)}
                         for fw, r in by_fw.items()}
         details[row]["mflops_per_word"] = round(per_word / 1e6, 2)
+        for fw, r in by_fw.items():
+            details[row][fw].update({k: r[k] for k in ("dev_accuracy", "dev_ppl") if k in r})
     load = os.getloadavg()[0]
     info = {"matmul_gflops": round(gflops, 1), "load_after": round(load, 2),
             "machine": f"{platform.machine()} {os.cpu_count()} cores",
@@ -404,6 +463,10 @@ def main(argv=None):
               f"{d.get('dynlp', {}).get('share', 0):>12.1%} "
               f"{d.get('pytorch', {}).get('share', 0):>12.1%}")
     print(json.dumps(info))
+    if args.dev:
+        print(json.dumps({row: {fw: {k: v for k, v in d.items() if k.startswith("dev_")}
+                                for fw, d in details[row].items() if isinstance(d, dict)}
+                          for row in details}))
 
 
 if __name__ == "__main__":
