@@ -73,11 +73,13 @@ def lm_vocab(train):
 
 # ---- one measurement in this process ---------------------------------------------------------
 def measure(row, framework, args):
-    began = time.time()
+    began, cpu = time.time(), sum(os.times()[:4])
     result = (DYNLP if framework == "dynlp" else TORCH)[row](args)
+    cpu = sum(os.times()[:4]) - cpu  # user + system, this process and its children
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {**result, "peak_mb": round(max(peak, children) / 1024), "wall": time.time() - began}
+    return {**result, "peak_mb": round(max(peak, children) / 1024), "wall": time.time() - began,
+            "cpu_seconds": cpu}
 
 
 def dynlp_setup(args):
@@ -440,6 +442,7 @@ def main(argv=None):
         if len(speed) == 2:
             summary[row]["ratio"] = round(speed["dynlp"] / speed["pytorch"], 3)
         details[row] = {fw: {"words": r["words"], "seconds": round(r["seconds"], 2),
+                             "cpu_share": round(r["cpu_seconds"] / r["wall"], 2),
                              "peak_mb": r["peak_mb"],
                              "share": round(speed[fw] * per_word / (gflops * 1e9), 4)}
                         for fw, r in by_fw.items()}
