@@ -72,10 +72,19 @@ def lm_vocab(train):
 
 
 # ---- one measurement in this process ---------------------------------------------------------
+_cpu_at_start = [0.0]
+
+
+def start_clock():
+    """Wall time now; also remembers the CPU time used so far (this process and children)."""
+    _cpu_at_start[0] = sum(os.times()[:4])
+    return time.time()
+
+
 def measure(row, framework, args):
-    began, cpu = time.time(), sum(os.times()[:4])
+    began = time.time()
     result = (DYNLP if framework == "dynlp" else TORCH)[row](args)
-    cpu = sum(os.times()[:4]) - cpu  # user + system, this process and its children
+    cpu = sum(os.times()[:4]) - _cpu_at_start[0]  # CPU seconds since the timed part began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {**result, "peak_mb": round(max(peak, children) / 1024), "wall": time.time() - began,
@@ -113,7 +122,7 @@ def dynlp_tagger_train(args):
         return {**train_for(model, trainer, lambda rng: tag_batches(pairs, model.tags, 32, rng),
                             config, args.seconds),
                 "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_accuracy"]}
-    stats = _run_epoch(model, trainer, batches, config, time.time(), False, 1)
+    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
     return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
 
 
@@ -122,7 +131,7 @@ def train_for(model, trainer, batches, config, seconds):
     import numpy as np
     from dynlp.train import _run_epoch
 
-    words, began, epoch = 0, time.time(), 0
+    words, began, epoch = 0, start_clock(), 0
     while time.time() - began < seconds:
         epoch += 1
         stats = _run_epoch(model, trainer, batches(np.random.default_rng([1, epoch])), config,
@@ -142,7 +151,7 @@ def dynlp_tagger_infer(args):
     model = dynlp_tagger(args, pairs)
     words = sum(map(len, test))
     if args.tag_workers == 0:  # the library call
-        began = time.time()
+        began = start_clock()
         model.predict_many(test, batch_size=args.infer_batch)
         return {"words": words, "seconds": time.time() - began}
     # `dynlp tag --workers N`: chunks of sentences to worker processes that load the model
@@ -153,7 +162,7 @@ def dynlp_tagger_infer(args):
                  ewt(part, 300 if args.quick else None)]
     with tempfile.TemporaryDirectory() as directory:
         model.save(directory)
-        began = time.time()
+        began = start_clock()
         for _ in run_chunks(tag_chunk, directory, chunked(sentences, CHUNK), args.tag_workers):
             pass
         return {"words": words, "seconds": time.time() - began}
@@ -183,7 +192,7 @@ def dynlp_lm_train(args):
         dev = lm_batches(ptb("valid"), model.vocab, model.config, 20, 35, training=False)
         return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
                 "dev_ppl": mean_loss_metrics(model, dev)["dev_ppl"]}
-    stats = _run_epoch(model, trainer, batches, config, time.time(), False, 1)
+    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
     return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
 
 
@@ -198,7 +207,7 @@ def dynlp_lm_eval(args):
     if args.eval_streams:
         pipeline.EVAL_STREAMS = args.eval_streams
     batches = pipeline.lm_batches(valid, model.vocab, model.config, 20, 35, training=False)
-    began = time.time()
+    began = start_clock()
     _, tokens = evaluate_loss(model, batches)
     return {"words": tokens, "seconds": time.time() - began}
 
@@ -237,7 +246,7 @@ def torch_tagger_train(args):
     pairs, _ = tagger_data(args.quick)
     model = torch_tagger(pairs)
     optimiser = torch.optim.Adam(model.parameters(), lr=0.002)
-    words, began, epoch = 0, time.time(), 0
+    words, began, epoch = 0, start_clock(), 0
     while time.time() - began < args.seconds and (args.dev or epoch < 1):
         epoch += 1
         model.train()
@@ -266,7 +275,7 @@ def torch_tagger_infer(args):
     pairs, test = tagger_data(args.quick)
     model = torch_tagger(pairs)
     model.eval()
-    began = time.time()
+    began = start_clock()
     order = sorted(range(len(test)), key=lambda i: len(test[i]))
     for start in range(0, len(order), args.infer_batch):
         model.predict_batch([test[i] for i in order[start:start + args.infer_batch]])
@@ -296,7 +305,7 @@ def torch_lm_train(args):
     model, vocab = torch_lm(train)
     inputs, targets = torch_stream(torch, train, vocab, 20)
     optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
-    words, began, epoch = 0, time.time(), 0
+    words, began, epoch = 0, start_clock(), 0
     while time.time() - began < args.seconds and (args.dev or epoch < 1):
         epoch += 1
         model.train()
@@ -334,7 +343,7 @@ def torch_lm_eval(args):
     model, vocab = torch_lm(train)
     inputs, targets = torch_stream(torch, valid, vocab, 10)
     model.eval()
-    state, began = None, time.time()
+    state, began = None, start_clock()
     with torch.no_grad():
         for t in range(0, inputs.shape[0], 35):
             _, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
@@ -442,7 +451,8 @@ def main(argv=None):
         if len(speed) == 2:
             summary[row]["ratio"] = round(speed["dynlp"] / speed["pytorch"], 3)
         details[row] = {fw: {"words": r["words"], "seconds": round(r["seconds"], 2),
-                             "cpu_share": round(r["cpu_seconds"] / r["wall"], 2),
+                             "cores_used": round(r["cpu_seconds"] / r["seconds"], 2),
+                             "words_per_cpu_second": round(r["words"] / r["cpu_seconds"]),
                              "peak_mb": r["peak_mb"],
                              "share": round(speed[fw] * per_word / (gflops * 1e9), 4)}
                         for fw, r in by_fw.items()}
