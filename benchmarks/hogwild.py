@@ -9,7 +9,8 @@ forks; each child trains on its own share of the epoch's batches with dynlp's ow
 (Recht et al., 2011).  For the stream LM each child reads its own contiguous part of the text
 as 20 streams, so the carried state stays meaningful.  Prints one JSON line: total words/s.
 With --dev-minutes, trains that long and also reports the dev loss (LM: perplexity; tagger:
-accuracy) reached in that wall time, for comparison with --workers 1.
+accuracy) reached in that wall time, for comparison with --workers 1.  On a shared machine,
+`words_per_cpu_second` (2 workers against 1) shows what sharing costs, whatever the load.
 """
 import argparse
 import json
@@ -77,14 +78,15 @@ def child(k, model, config, batches, seconds, pipe):
 
     model.rng = np.random.default_rng([7, k])  # each worker its own word dropout draws
     trainer = make_trainer(model.pc, config, config.learning_rate())
-    words, began, epoch = 0, time.time(), 0
+    words, began, epoch, cpu = 0, time.time(), 0, time.process_time()
     config.max_minutes = seconds / 60
     while time.time() - began < seconds:
         epoch += 1
         stats = _run_epoch(model, trainer, batches(k, np.random.default_rng([1, epoch])), config,
                            began, False, epoch)
         words += stats["train_tokens"]
-    os.write(pipe, json.dumps({"words": words, "seconds": time.time() - began}).encode() + b"\n")
+    os.write(pipe, json.dumps({"words": words, "seconds": time.time() - began,
+                               "cpu": time.process_time() - cpu}).encode() + b"\n")
     os._exit(0)
 
 
@@ -113,6 +115,9 @@ def main():
     words = sum(r["words"] for r in results)
     report = {"model": args.model, "workers": args.workers,
               "words_per_sec": round(words / max(r["seconds"] for r in results)),
+              "words_per_cpu_second": round(words / sum(r["cpu"] for r in results)),
+              "cores_used": round(sum(r["cpu"] for r in results)
+                                  / max(r["seconds"] for r in results), 2),
               "date": time.strftime("%F"), "command": " ".join(["python"] + sys.argv)}
     if args.dev_minutes:
         report.update(dev_metrics())  # the parent sees the shared parameters the children wrote
