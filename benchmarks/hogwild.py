@@ -14,7 +14,6 @@ accuracy) reached in that wall time, for comparison with --workers 1.  On a shar
 """
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -32,8 +31,6 @@ def start_dynet(workers):
 
 
 def lm_job(args):
-    import numpy as np
-
     import speed
     from dynlp.batches import flatten_stream, stream_batches
     from dynlp.config import TrainConfig
@@ -52,8 +49,6 @@ def lm_job(args):
 
 
 def tagger_job(args):
-    import numpy as np
-
     import speed
     from dynlp.config import TrainConfig
     from dynlp.pipeline import score_tagger

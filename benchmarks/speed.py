@@ -143,7 +143,6 @@ def train_for(model, trainer, batches, config, seconds):
 def dynlp_tagger_infer(args):
     import tempfile
 
-    from dynlp.tagger import BiLSTMTagger
     from dynlp.work import chunked, run_chunks, tag_chunk
 
     dynlp_setup(args)
@@ -156,7 +155,6 @@ def dynlp_tagger_infer(args):
         return {"words": words, "seconds": time.time() - began}
     # `dynlp tag --workers N`: chunks of sentences to worker processes that load the model
     from dynlp.cli import CHUNK
-    from dynlp.treebank import read_treebank
 
     sentences = [s for part in ("dev", "test") for s in
                  ewt(part, 300 if args.quick else None)]
@@ -271,7 +269,7 @@ def torch_tagger_train(args):
 
 
 def torch_tagger_infer(args):
-    torch = torch_setup(args)
+    torch_setup(args)
     pairs, test = tagger_data(args.quick)
     model = torch_tagger(pairs)
     model.eval()
