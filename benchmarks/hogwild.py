@@ -23,10 +23,11 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 
-def start_dynet(workers):
+def start_dynet():
     import dynet_config
 
-    dynet_config.set(mem="1536", random_seed=1, shared_parameters=int(workers > 1))
+    # Shared even for one worker: the parent, which evaluates on dev, must see what it trained.
+    dynet_config.set(mem="1536", random_seed=1, shared_parameters=1)
     import dynet  # noqa: F401  (dynlp's backend sees it started and leaves it as is)
 
 
@@ -93,7 +94,7 @@ def main():
     parser.add_argument("--dev-minutes", type=float, default=0,
                         help="train this long instead of --seconds and report dev quality")
     args = parser.parse_args()
-    start_dynet(args.workers)
+    start_dynet()
     model, config, batches, dev_metrics = (lm_job if args.model == "lm" else tagger_job)(args)
     seconds = args.dev_minutes * 60 or args.seconds
     read, write = os.pipe()
