@@ -77,6 +77,20 @@ def masked_transduce(builder, xs, masks):
     return outputs
 
 
+def final_outputs(outputs, lengths):
+    """Sequence b's output at its own last step, outputs[lengths[b] - 1]; `lengths` ascending.
+
+    The sequences that end at the same step are picked from that step's batch together.
+    """
+    dy = dynet()
+    assert list(lengths) == sorted(lengths), "final_outputs needs sequences sorted by length"
+    picks = []
+    for n in sorted(set(lengths)):
+        members = [b for b, length in enumerate(lengths) if length == n]
+        picks.append(dy.pick_batch_elems(outputs[n - 1], members))
+    return dy.concatenate_to_batch(picks)
+
+
 def step_masks(lengths):
     """Per time step: None if all `lengths` reach it, else (m, 1 - m) as batched expressions."""
     dy = dynet()

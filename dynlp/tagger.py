@@ -21,7 +21,7 @@ from .backend import dynet
 from .batches import bucketed
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
-from .layers import MLP, bilstm, inference, masked_transduce, recurrent_builder, step_masks
+from .layers import MLP, bilstm, final_outputs, inference, recurrent_builder, step_masks
 from .vocab import SPECIALS, Vocab
 
 KIND = "tagger"
@@ -113,15 +113,26 @@ class BiLSTMTagger:
                                         for i in range(0, len(forms), size)])
 
     def _char_encode_group(self, forms):
+        """Each form read forwards and backwards; the output at its own last character.
+
+        Both directions read each form on its own (the backward one reversed), so padding
+        always comes after the form's end and never reaches the state we keep: no masks.
+        """
         dy = dynet()
         sequences = [[self.chars.bos] + self.chars.encode(_clip(form)) + [self.chars.eos]
                      for form in forms]
-        masks = step_masks(len(s) for s in sequences)
-        xs = [dy.lookup_batch(self.C, [s[t] if t < len(s) else self.chars.pad for s in sequences])
-              for t in range(len(masks))]
-        ahead = masked_transduce(self.char_forward, xs, masks)[-1]
-        behind = masked_transduce(self.char_backward, xs[::-1], masks[::-1])[-1]
-        return dy.concatenate([ahead, behind])
+        lengths = [len(s) for s in sequences]
+        ahead = self.char_forward.initial_state().transduce(self._char_steps(sequences))
+        behind = self.char_backward.initial_state().transduce(
+            self._char_steps([s[::-1] for s in sequences]))
+        return dy.concatenate([final_outputs(ahead, lengths), final_outputs(behind, lengths)])
+
+    def _char_steps(self, sequences):
+        """One batched lookup per time step; finished sequences read `<pad>`."""
+        dy = dynet()
+        return [dy.lookup_batch(self.C, [s[t] if t < len(s) else self.chars.pad
+                                         for s in sequences])
+                for t in range(max(len(s) for s in sequences))]
 
     def _word_id(self, form):
         key = self.word_key(form)

@@ -1,0 +1,484 @@
+"""Words per second of dynlp against a PyTorch twin of each model, on the same machine and data.
+
+    python benchmarks/speed.py [--quick] [--json] [--rows tagger_train,lm_eval] [...]
+
+Rows (sizes of issue 4):
+  tagger_train  BiLSTM tagger on UD English-EWT train: word emb 128 (lowercased lookup) +
+                character BiLSTM (dynlp's default 100), BiLSTM 2 x 256, MLP 64, UPOS; Adam,
+                clip 5, batches of 32 length-bucketed sentences, dropout 0.33, word dropout
+  tagger_infer  the same model tagging EWT dev + test (dynlp: `predict_many`, or with
+                --tag-workers N the `dynlp tag` path: work.run_chunks over a saved model)
+  lm_train      word LM on PTB train as one stream: vocab 10k, emb 256, 1 LSTM layer of 256;
+                SGD lr 1, clip 5, 20 streams x 35 steps (truncated BPTT)
+  lm_eval       the same model on PTB valid, 10 streams x 35 steps, no gradients (dynlp's dev
+                and test perplexity path, `train.evaluate_loss`)
+
+dynlp runs through its own classes and training loop (`train._run_epoch`, what `dynlp
+train-*` runs each epoch); PyTorch runs benchmarks/torch_models.py with --torch-threads
+(default 2) threads.  Every (row, framework) runs in a fresh process, which reports its own
+peak resident memory.  Training is timed for --seconds (or one epoch, if shorter) from
+freshly initialised weights; speed does not depend on the weights' values.
+
+"share" is the model's estimated FLOPs per word (forward x 3 when training) times words/s,
+over the machine's measured float32 matrix-multiply GFLOP/s (torch, --torch-threads threads).
+Data is read from $DYNLP_DATA (default ../shared/data).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
+sys.path.insert(0, HERE)
+
+ROWS = ("tagger_train", "tagger_infer", "lm_train", "lm_eval")
+TAGGER = dict(emb_dim=128, hidden_dim=256, mlp_dim=64, layers=2)  # char_dim: dynlp's default
+LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256)
+LM_TRAIN = dict(trainer="sgd", lr=1.0, clip=5.0, batch_size=20, bptt=35)
+
+
+# ---- data (pure Python: shared by both frameworks) ----------------------------------------------
+def ewt(part, limit=None):
+    from dynlp.text import data_dir
+    from dynlp.treebank import read_treebank
+
+    path = os.path.join(data_dir(), "ud_en_ewt", f"en_ewt-ud-{part}.conllu")
+    return read_treebank(path)[:limit]
+
+
+def ptb(part, limit=None):
+    from dynlp.text import data_dir, read_sentences
+
+    path = os.path.join(data_dir(), "ptb", f"ptb.{part}.txt")
+    return read_sentences(path, "word", True, True)[:limit]
+
+
+def tagger_data(quick):
+    train = [(s.forms, s.tags) for s in ewt("train", 800 if quick else None)]
+    test = [s.forms for part in ("dev", "test") for s in ewt(part, 300 if quick else None)]
+    return train, test
+
+
+def lm_vocab(train):
+    from dynlp.vocab import Vocab
+
+    return Vocab.build(train)
+
+
+# ---- one measurement in this process ---------------------------------------------------------
+_cpu_at_start = [0.0]
+
+
+def start_clock():
+    """Wall time now; also remembers the CPU time used so far (this process and children)."""
+    _cpu_at_start[0] = sum(os.times()[:4])
+    return time.time()
+
+
+def measure(row, framework, args):
+    began = time.time()
+    result = (DYNLP if framework == "dynlp" else TORCH)[row](args)
+    cpu = sum(os.times()[:4]) - _cpu_at_start[0]  # CPU seconds since the timed part began
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {**result, "peak_mb": round(max(peak, children) / 1024), "wall": time.time() - began,
+            "cpu_seconds": cpu}
+
+
+def dynlp_setup(args):
+    from dynlp.backend import BackendConfig, configure
+
+    configure(BackendConfig(seed=1, mem=args.mem, autobatch=args.autobatch))
+
+
+def dynlp_tagger(args, pairs):
+    from dynlp.config import TaggerConfig
+    from dynlp.tagger import BiLSTMTagger
+
+    return BiLSTMTagger.from_training_data(TaggerConfig(**TAGGER), pairs)
+
+
+def dynlp_tagger_train(args):
+    import numpy as np
+    from dynlp.config import TrainConfig
+    from dynlp.tagger import tag_batches
+    from dynlp.train import _run_epoch, make_trainer
+
+    dynlp_setup(args)
+    pairs, _ = tagger_data(args.quick)
+    model = dynlp_tagger(args, pairs)
+    config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60)
+    trainer = make_trainer(model.pc, config, config.learning_rate())
+    batches = tag_batches(pairs, model.tags, config.batch_size, np.random.default_rng(1))
+    if args.dev:
+        from dynlp.pipeline import tagger_dev_metrics
+
+        return {**train_for(model, trainer, lambda rng: tag_batches(pairs, model.tags, 32, rng),
+                            config, args.seconds),
+                "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_accuracy"]}
+    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
+    return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
+
+
+def train_for(model, trainer, batches, config, seconds):
+    """dynlp's epoch loop, epoch after epoch, until `seconds` are up (no dev, no checkpoints)."""
+    import numpy as np
+    from dynlp.train import _run_epoch
+
+    words, began, epoch = 0, start_clock(), 0
+    while time.time() - began < seconds:
+        epoch += 1
+        stats = _run_epoch(model, trainer, batches(np.random.default_rng([1, epoch])), config,
+                           began, False, epoch)
+        words += stats["train_tokens"]
+    return {"words": words, "seconds": time.time() - began}
+
+
+def dynlp_tagger_infer(args):
+    import tempfile
+
+    from dynlp.work import chunked, run_chunks, tag_chunk
+
+    dynlp_setup(args)
+    pairs, test = tagger_data(args.quick)
+    model = dynlp_tagger(args, pairs)
+    words = sum(map(len, test))
+    if args.tag_workers == 0:  # the library call
+        began = start_clock()
+        model.predict_many(test, batch_size=args.infer_batch)
+        return {"words": words, "seconds": time.time() - began}
+    # `dynlp tag --workers N`: chunks of sentences to worker processes that load the model
+    from dynlp.cli import CHUNK
+
+    sentences = [s for part in ("dev", "test") for s in
+                 ewt(part, 300 if args.quick else None)]
+    with tempfile.TemporaryDirectory() as directory:
+        model.save(directory)
+        began = start_clock()
+        for _ in run_chunks(tag_chunk, directory, chunked(sentences, CHUNK), args.tag_workers):
+            pass
+        return {"words": words, "seconds": time.time() - began}
+
+
+def dynlp_lm(train):
+    from dynlp.config import LMConfig
+    from dynlp.lm import RNNLanguageModel
+
+    return RNNLanguageModel(LMConfig(**LM), lm_vocab(train))
+
+
+def dynlp_lm_train(args):
+    from dynlp.config import TrainConfig
+    from dynlp.pipeline import lm_batches
+    from dynlp.train import _run_epoch, make_trainer
+
+    dynlp_setup(args)
+    train = ptb("train", 5000 if args.quick else None)
+    model = dynlp_lm(train)
+    config = TrainConfig(**LM_TRAIN, max_minutes=args.seconds / 60)
+    trainer = make_trainer(model.pc, config, config.learning_rate())
+    batches = lm_batches(train, model.vocab, model.config, 20, 35, training=True)(None)
+    if args.dev:
+        from dynlp.train import mean_loss_metrics
+
+        dev = lm_batches(ptb("valid"), model.vocab, model.config, 20, 35, training=False)
+        return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
+                "dev_ppl": mean_loss_metrics(model, dev)["dev_ppl"]}
+    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
+    return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
+
+
+def dynlp_lm_eval(args):
+    from dynlp import pipeline
+    from dynlp.train import evaluate_loss
+
+    dynlp_setup(args)
+    train = ptb("train", 5000 if args.quick else None)
+    valid = ptb("valid", 1000 if args.quick else None)
+    model = dynlp_lm(train)
+    if args.eval_streams:
+        pipeline.EVAL_STREAMS = args.eval_streams
+    batches = pipeline.lm_batches(valid, model.vocab, model.config, 20, 35, training=False)
+    began = start_clock()
+    _, tokens = evaluate_loss(model, batches)
+    return {"words": tokens, "seconds": time.time() - began}
+
+
+DYNLP = {"tagger_train": dynlp_tagger_train, "tagger_infer": dynlp_tagger_infer,
+         "lm_train": dynlp_lm_train, "lm_eval": dynlp_lm_eval}
+
+
+# ---- the PyTorch twins -----------------------------------------------------------------------------
+def torch_setup(args):
+    import torch
+
+    torch.manual_seed(1)
+    torch.set_num_threads(args.torch_threads)
+    return torch
+
+
+def torch_tagger(pairs):
+    from dynlp.config import TaggerConfig
+    from dynlp.vocab import Vocab
+    from torch_models import TorchTagger
+
+    config = TaggerConfig(**TAGGER)
+    words = Vocab.build([[f.lower() for f in forms] for forms, _ in pairs], config.min_count)
+    chars = Vocab.build([f[:15] + f[-15:] if len(f) > 30 else f
+                         for forms, _ in pairs for f in forms])
+    tags = Vocab.build([tags for _, tags in pairs])
+    return TorchTagger(words, chars, tags, config)
+
+
+def torch_tagger_train(args):
+    import numpy as np
+    from dynlp.batches import bucketed
+
+    torch = torch_setup(args)
+    pairs, _ = tagger_data(args.quick)
+    model = torch_tagger(pairs)
+    optimiser = torch.optim.Adam(model.parameters(), lr=0.002)
+    words, began, epoch = 0, start_clock(), 0
+    while time.time() - began < args.seconds and (args.dev or epoch < 1):
+        epoch += 1
+        model.train()
+        for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]),
+                              np.random.default_rng([1, epoch])):
+            optimiser.zero_grad()
+            loss = model.loss([forms for forms, _ in chunk],
+                              [model.tags.encode(t) for _, t in chunk])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            words += sum(len(forms) for forms, _ in chunk)
+            if time.time() - began > args.seconds:
+                break
+    result = {"words": words, "seconds": time.time() - began}
+    if args.dev:
+        model.eval()
+        dev = ewt("dev")
+        right = sum(p == g for s in dev for p, g in zip(model.predict_batch([s.forms])[0], s.tags))
+        result["dev_accuracy"] = right / sum(len(s.tags) for s in dev)
+    return result
+
+
+def torch_tagger_infer(args):
+    torch_setup(args)
+    pairs, test = tagger_data(args.quick)
+    model = torch_tagger(pairs)
+    model.eval()
+    began = start_clock()
+    order = sorted(range(len(test)), key=lambda i: len(test[i]))
+    for start in range(0, len(order), args.infer_batch):
+        model.predict_batch([test[i] for i in order[start:start + args.infer_batch]])
+    return {"words": sum(map(len, test)), "seconds": time.time() - began}
+
+
+def torch_stream(torch, sentences, vocab, streams):
+    from dynlp.batches import flatten_stream
+
+    ids = flatten_stream([vocab.encode(s) for s in sentences], vocab.eos)
+    steps = (len(ids) - 1) // streams
+    data = torch.tensor(ids[:steps * streams + 1])
+    return (data[:-1].reshape(streams, steps).t().contiguous(),
+            data[1:].reshape(streams, steps).t().contiguous())
+
+
+def torch_lm(train):
+    from torch_models import TorchLM
+
+    vocab = lm_vocab(train)
+    return TorchLM(len(vocab), LM["emb_dim"], LM["hidden_dim"], LM["layers"]), vocab
+
+
+def torch_lm_train(args):
+    torch = torch_setup(args)
+    train = ptb("train", 5000 if args.quick else None)
+    model, vocab = torch_lm(train)
+    inputs, targets = torch_stream(torch, train, vocab, 20)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
+    words, began, epoch = 0, start_clock(), 0
+    while time.time() - began < args.seconds and (args.dev or epoch < 1):
+        epoch += 1
+        model.train()
+        state = None
+        for t in range(0, inputs.shape[0], 35):
+            optimiser.zero_grad()
+            total, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
+            (total / 20).backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            optimiser.step()
+            words += inputs[t:t + 35].numel()
+            if time.time() - began > args.seconds:
+                break
+    result = {"words": words, "seconds": time.time() - began}
+    if args.dev:
+        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"))
+    return result
+
+
+def torch_perplexity(torch, model, vocab, sentences):
+    inputs, targets = torch_stream(torch, sentences, vocab, 10)
+    model.eval()
+    state, total = None, 0.0
+    with torch.no_grad():
+        for t in range(0, inputs.shape[0], 35):
+            nll, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
+            total += float(nll)
+    return math.exp(total / inputs.numel())
+
+
+def torch_lm_eval(args):
+    torch = torch_setup(args)
+    train = ptb("train", 5000 if args.quick else None)
+    valid = ptb("valid", 1000 if args.quick else None)
+    model, vocab = torch_lm(train)
+    inputs, targets = torch_stream(torch, valid, vocab, 10)
+    model.eval()
+    state, began = None, start_clock()
+    with torch.no_grad():
+        for t in range(0, inputs.shape[0], 35):
+            _, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
+    return {"words": inputs.numel(), "seconds": time.time() - began}
+
+
+TORCH = {"tagger_train": torch_tagger_train, "tagger_infer": torch_tagger_infer,
+         "lm_train": torch_lm_train, "lm_eval": torch_lm_eval}
+
+
+# ---- machine throughput and model FLOPs ----------------------------------------------------------
+def matmul_gflops(threads, size=1024, repeats=10):
+    """Best float32 matrix-multiply GFLOP/s of torch with `threads` threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    best = float("inf")
+    for _ in range(repeats):
+        began = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - began)
+    return 2 * size ** 3 / best / 1e9
+
+
+def lstm_flops(input_dim, hidden_dim):
+    return 2 * 4 * hidden_dim * (input_dim + hidden_dim)  # one step, multiply-adds x 2
+
+
+def tagger_flops_per_word(quick):
+    """Forward FLOPs per word; the character BiLSTM runs once per distinct form in a batch."""
+    import numpy as np
+    from dynlp.batches import bucketed
+    from dynlp.config import TaggerConfig
+
+    c = TaggerConfig(**TAGGER)
+    pairs, _ = tagger_data(quick)
+    char_steps = words = 0
+    for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]), np.random.default_rng(1)):
+        forms = {f for forms, _ in chunk for f in forms}
+        char_steps += sum(min(len(f), 30) + 2 for f in forms)
+        words += sum(len(forms) for forms, _ in chunk)
+    flops = 2 * lstm_flops(c.char_dim, c.char_dim) * char_steps / words
+    input_dim = c.emb_dim + 2 * c.char_dim
+    for _ in range(c.layers):
+        flops += 2 * lstm_flops(input_dim, c.hidden_dim)
+        input_dim = 2 * c.hidden_dim
+    return flops + 2 * (input_dim * c.mlp_dim + c.mlp_dim * 21)
+
+
+def lm_flops_per_word():
+    return lstm_flops(LM["emb_dim"], LM["hidden_dim"]) + 2 * LM["hidden_dim"] * 10000
+
+
+# ---- driver ------------------------------------------------------------------------------------------
+def run_child(row, framework, args):
+    python = args.dynlp_python if framework == "dynlp" and args.dynlp_python else sys.executable
+    command = [python, os.path.abspath(__file__), "--child", row, framework,
+               "--seconds", str(args.seconds), "--torch-threads", str(args.torch_threads),
+               "--infer-batch", str(args.infer_batch), "--tag-workers", str(args.tag_workers),
+               "--eval-streams", str(args.eval_streams), "--mem", args.mem]
+    command += ["--quick"] * args.quick + ["--autobatch"] * args.autobatch + ["--dev"] * args.dev
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{row}/{framework} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small data, 3 s per training row")
+    parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--rows", default=",".join(ROWS))
+    parser.add_argument("--frameworks", default="dynlp,pytorch")
+    parser.add_argument("--seconds", type=float, default=60.0, help="training time per row")
+    parser.add_argument("--torch-threads", type=int, default=2)
+    parser.add_argument("--infer-batch", type=int, default=128, help="sentences per batch")
+    parser.add_argument("--tag-workers", type=int, default=0,
+                        help="dynlp tagging through run_chunks with N processes (0: in-process)")
+    parser.add_argument("--eval-streams", type=int, default=0,
+                        help="dynlp evaluation streams (0: dynlp's default)")
+    parser.add_argument("--dev", action="store_true",
+                        help="train rows: train for --seconds (several epochs) and report dev "
+                             "accuracy / perplexity reached in that wall time")
+    parser.add_argument("--mem", default="", help="dynlp --mem")
+    parser.add_argument("--autobatch", action="store_true", help="dynlp --autobatch")
+    parser.add_argument("--dynlp-python", help="python of another venv (e.g. a faster DyNet)")
+    parser.add_argument("--child", nargs=2, metavar=("ROW", "FRAMEWORK"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = min(args.seconds, 3.0)
+    if args.child:
+        print(json.dumps(measure(*args.child, args)))
+        return
+    rows = args.rows.split(",")
+    frameworks = args.frameworks.split(",")
+    results = {row: {fw: run_child(row, fw, args) for fw in frameworks} for row in rows}
+    gflops = matmul_gflops(args.torch_threads)
+    flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word()}
+    summary, details = {}, {}
+    for row, by_fw in results.items():
+        per_word = flops[row.split("_")[0]] * (3 if row.endswith("train") else 1)
+        speed = {fw: r["words"] / r["seconds"] for fw, r in by_fw.items()}
+        summary[row] = {fw: round(v) for fw, v in speed.items()}
+        if len(speed) == 2:
+            summary[row]["ratio"] = round(speed["dynlp"] / speed["pytorch"], 3)
+        details[row] = {fw: {"words": r["words"], "seconds": round(r["seconds"], 2),
+                             "cores_used": round(r["cpu_seconds"] / r["seconds"], 2),
+                             "words_per_cpu_second": round(r["words"] / r["cpu_seconds"]),
+                             "peak_mb": r["peak_mb"],
+                             "share": round(speed[fw] * per_word / (gflops * 1e9), 4)}
+                        for fw, r in by_fw.items()}
+        details[row]["mflops_per_word"] = round(per_word / 1e6, 2)
+        for fw, r in by_fw.items():
+            details[row][fw].update({k: r[k] for k in ("dev_accuracy", "dev_ppl") if k in r})
+    load = os.getloadavg()[0]
+    info = {"matmul_gflops": round(gflops, 1), "load_after": round(load, 2),
+            "machine": f"{platform.machine()} {os.cpu_count()} cores",
+            "date": time.strftime("%F"), "command": " ".join(["python"] + sys.argv)}
+    if args.json:
+        print(json.dumps({**summary, "details": details, "info": info}))
+        return
+    print(f"{'row':14} {'dynlp w/s':>10} {'torch w/s':>10} {'ratio':>6} {'MB dynlp':>9} "
+          f"{'MB torch':>9} {'share dynlp':>12} {'share torch':>12}")
+    for row in summary:
+        s, d = summary[row], details[row]
+        print(f"{row:14} {s.get('dynlp', 0):>10} {s.get('pytorch', 0):>10} "
+              f"{s.get('ratio', 0):>6.2f} {d.get('dynlp', {}).get('peak_mb', 0):>9} "
+              f"{d.get('pytorch', {}).get('peak_mb', 0):>9} "
+              f"{d.get('dynlp', {}).get('share', 0):>12.1%} "
+              f"{d.get('pytorch', {}).get('share', 0):>12.1%}")
+    print(json.dumps(info))
+    if args.dev:
+        print(json.dumps({row: {fw: {k: v for k, v in d.items() if k.startswith("dev_")}
+                                for fw, d in details[row].items() if isinstance(d, dict)}
+                          for row in details}))
+
+
+if __name__ == "__main__":
+    main()
