@@ -70,8 +70,9 @@ def add_workers_arguments(parser):
                         help="output file (default: stdout); same as -o")
     parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="worker processes, each loading the model once (default: 1; "
-                             "with --ray: one per CPU of the cluster)")
+                        help="worker processes, each loading the model once (default: one per "
+                             "core, or 1 for an input of up to 256 sentences; with --ray: one "
+                             "per CPU of the cluster)")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run on a Ray cluster: 'auto' (the running one), an address such "
                              "as ray://head:10001, or 'local' (start one here); needs dynlp[ray]")
@@ -230,8 +231,7 @@ def _chunk_results(job, args, verbose, **options):
         function, items = tag_chunk, tagger_input(args.input, **options)
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
-    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers or 1,
-                      backend_config)
+    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers, backend_config)
 
 
 def _output_path(args):

@@ -12,6 +12,7 @@ A cluster cannot stream sentences from the driver, so for it `split_input` cuts 
 reads itself with `tag_part` / `score_part`.
 """
 import concurrent.futures
+import itertools
 import multiprocessing
 import os
 from typing import NamedTuple
@@ -159,7 +160,16 @@ def chunked(items, size):
 
 
 def run_chunks(function, model_dir, chunks, workers=1, backend=None):
-    """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes."""
+    """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes.
+
+    `workers=None` chooses: one process for an input of one chunk (starting a pool would cost
+    more than it saves), else one per core this process may use (DyNet computes on one core).
+    """
+    if workers is None:
+        chunks = iter(chunks)
+        first = list(itertools.islice(chunks, 2))
+        workers = 1 if len(first) < 2 else len(os.sched_getaffinity(0))
+        chunks = itertools.chain(first, chunks)
     if workers <= 1:
         for chunk in chunks:
             yield function(model_dir, chunk)

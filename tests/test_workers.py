@@ -1,4 +1,5 @@
 """tag and score with --workers N: the same bytes as one process, in input order."""
+import os
 import subprocess
 import sys
 
@@ -6,7 +7,7 @@ import pytest
 
 from dynlp.text import Span, read_lines
 from dynlp.treebank import read_conllu
-from dynlp.work import CHUNK, Part, chunked, split_input, tagger_input
+from dynlp.work import CHUNK, Part, chunked, run_chunks, split_input, tagger_input
 
 
 def dynlp(*args):
@@ -70,3 +71,14 @@ def test_split_input_reports_bad_bytes_with_file_and_line(tmp_path):
     path.write_bytes(b"fine\n" * CHUNK + b"bad \xff\n")
     with pytest.raises(Exception, match=rf"in.txt:{CHUNK + 1}: not valid UTF-8"):
         split_input(str(path), "lines")
+
+
+def process_id(model_dir, chunk):
+    return os.getpid()
+
+
+def test_default_workers_are_one_process_for_one_chunk_and_a_pool_for_more():
+    one_chunk = list(run_chunks(lambda model_dir, chunk: os.getpid(), "unused", [[1]], None))
+    assert one_chunk == [os.getpid()]  # in this process: a lambda cannot go to a pool
+    pids = set(run_chunks(process_id, "unused", [[1], [2], [3]], None))
+    assert os.getpid() not in pids or len(os.sched_getaffinity(0)) == 1
