@@ -53,6 +53,7 @@ def main():
     parser.add_argument("--lm", required=True)
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--ray", action="store_true", help="also run with --ray local")
+    parser.add_argument("--tasks", default="tag,score", help="which of tag,score to run")
     args = parser.parse_args()
     ewt = open(os.path.join(data_dir(), "ud_en_ewt", "en_ewt-ud-train.conllu"),
                encoding="utf-8").read()
@@ -62,9 +63,13 @@ def main():
     ptb = os.path.join(data_dir(), "ptb", "ptb.train.txt")
     ptb_words = sum(len(line.split()) + 1 for line in open(ptb, encoding="utf-8"))
     try:
-        rows = [measure("tag", ["tag", "-m", args.tagger, big.name], words * args.copies,
-                        variants(args.ray)),
-                measure("score", ["score", "-m", args.lm, ptb], ptb_words, variants(args.ray))]
+        rows = []
+        if "tag" in args.tasks:
+            rows.append(measure("tag", ["tag", "-m", args.tagger, big.name], words * args.copies,
+                                variants(args.ray)))
+        if "score" in args.tasks:
+            rows.append(measure("score", ["score", "-m", args.lm, ptb], ptb_words,
+                                variants(args.ray)))
     finally:
         os.remove(big.name)
     print(json.dumps({"rows": rows, "date": time.strftime("%F"),
