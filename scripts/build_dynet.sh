@@ -20,6 +20,7 @@
 # found through an $ORIGIN rpath), so it keeps working after BUILD_DIR is deleted.
 # Installing it uninstalls dynet38 first (both provide `import dynet`).
 set -euo pipefail
+{  # bash reads this whole block before running it: editing the file mid-build is harmless
 
 DYNET_VERSION=2.1.2
 SDIST=dyNET-$DYNET_VERSION.tar.gz
@@ -122,6 +123,8 @@ case $variant in
       [ -e "$lib" ] || continue
       base=$(basename "$lib"); ln -sf "$lib" "$mkl_root/lib/${base%%.so*}.so"
     done
+    # DyNet's CMake looks for iomp5 (MKL's OpenMP, from the intel-openmp wheel) in MKL_ROOT itself.
+    [ -e "$mkl_root/lib/libiomp5.so" ] && ln -sf "$mkl_root/lib/libiomp5.so" "$mkl_root/libiomp5.so"
     cmake_args+=(-DMKL_ROOT="$mkl_root")
     # The mkl wheel installs its libraries into <prefix>/lib; site-packages/dynet.libs is
     # <prefix>/lib/pythonX.Y/site-packages/dynet.libs.
@@ -137,7 +140,13 @@ case $variant in
     "$TPY" -m pip install -q "${cuda_wheels[@]}"
     # CUDA 13's nvidia-* wheels put headers and libraries in site-packages/nvidia/cu13.
     nv=$("$TPY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')/nvidia/cu13
-    cuda_root=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    # The toolkit: $CUDA_HOME, else /usr/local/cuda, else the folder above nvcc's.
+    cuda_root=${CUDA_HOME:-/usr/local/cuda}
+    [ -f "$cuda_root/include/cuda_runtime.h" ] ||
+      cuda_root=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+    [ -f "$cuda_root/include/cuda_runtime.h" ] ||
+      { echo "build_dynet.sh: CUDA toolkit not found; set CUDA_HOME" >&2; exit 1; }
+    PATH=$cuda_root/bin:$PATH
     # The wheels ship only versioned libraries (libcublas.so.13 ...): link names for ld.
     mkdir -p "$work/cudalibs"
     for lib in "$nv"/lib/libcublas.so.* "$nv"/lib/libcublasLt.so.* "$nv"/lib/libcurand.so.*; do
@@ -149,8 +158,7 @@ case $variant in
     apply_patches eigen-cuda "$eigen"
     apply_patches cuda "$src"
     cmake_args+=(-DBACKEND=cuda -DCUDA_ARCH="$cuda_arch" -DCUDA_TOOLKIT_ROOT_DIR="$cuda_root"
-                 -DCUDA_cublas_LIBRARY="$work/cudalibs/libcublas.so"
-                 -DCUDA_curand_LIBRARY="$work/cudalibs/libcurand.so"
+                 -DCMAKE_LIBRARY_PATH="$work/cudalibs"   # FindCUDA looks for cublas/curand here
                  -DCMAKE_CXX_FLAGS="-I$nv/include"
                  -DCUDA_NVCC_FLAGS="-I$nv/include"
                  -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$nv/lib")
@@ -236,3 +244,5 @@ if [ "$install" = 1 ]; then
   fi
 fi
 echo "$wheel"
+exit
+}
