@@ -136,9 +136,12 @@ case $variant in
     nvcc_major=$(nvcc --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
     [ "$nvcc_major" = 13 ] || echo "build_dynet.sh: warning: tested with nvcc 13 only (found $nvcc_major)" >&2
     say "cuBLAS and cuRAND from PyPI into the tools venv"
-    # nvidia-cuda-runtime: libcublas.so.13 needs libcudart.so.13 (libdynet.so has it statically).
-    cuda_wheels=("nvidia-cublas>=13,<14" "nvidia-curand>=10.4,<11" "nvidia-cuda-runtime>=13,<14")
+    cuda_wheels=("nvidia-cublas>=13,<14" "nvidia-curand>=10.4,<11")
     "$TPY" -m pip install -q "${cuda_wheels[@]}"
+    # nvidia-cuda-runtime must NOT be in the build venv: its headers (e.g. 13.5) land in the same
+    # include folder and shadow nvcc's own (13.0), and the device link then fails with
+    # "Undefined reference to '__nv_activemask_impl'".  It is only a run-time requirement.
+    "$TPY" -m pip uninstall -q -y nvidia-cuda-runtime 2>/dev/null || true
     # CUDA 13's nvidia-* wheels put headers and libraries in site-packages/nvidia/cu13.
     nv=$("$TPY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')/nvidia/cu13
     # The toolkit: $CUDA_HOME, else /usr/local/cuda, else the folder above nvcc's.
@@ -166,7 +169,8 @@ case $variant in
     # At run time cuBLAS/cuRAND come from the nvidia-* wheels (site-packages/nvidia/cu13/lib);
     # the CUDA runtime is linked statically (FindCUDA's default).
     lib_rpath='$ORIGIN:$ORIGIN/../nvidia/cu13/lib'
-    requires+=("${cuda_wheels[@]}")
+    # nvidia-cuda-runtime: libcublas.so.13 needs libcudart.so.13 (libdynet.so has it statically).
+    requires+=("${cuda_wheels[@]}" "nvidia-cuda-runtime>=13,<14")
     ;;
 esac
 
