@@ -1,5 +1,12 @@
 """Packaging for dynlp: recurrent language models and taggers on DyNet's dynamic graphs."""
+import os
+
 from setuptools import find_packages, setup
+
+# DyNet built from source (scripts/build_dynet.sh, docs/build.md) is installed as the distribution
+# `dynet` in place of dynet38 (both provide `import dynet`).  DYNLP_DYNET=source stops pip from
+# installing dynet38 back over it.
+DYNET = [] if os.environ.get("DYNLP_DYNET") == "source" else ["dynet38>=2.2"]
 
 setup(
     name="dynlp",
@@ -11,7 +18,7 @@ setup(
     python_requires=">=3.9",
     # dynet38 is the maintained DyNet 2.x wheel; it provides `import dynet`.
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
-    install_requires=["dynet38>=2.2", "numpy", "nltk", "conllu>=6", "tqdm"],
+    install_requires=DYNET + ["numpy", "nltk", "conllu>=6", "tqdm"],
     # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
     extras_require={"test": ["pytest", "hypothesis"], "ray": ["ray[data]>=2.40"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli:main"]},

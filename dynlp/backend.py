@@ -107,6 +107,37 @@ def _check_gpu_request(config):
             "this DyNet was built without CUDA, so --gpus/--devices GPU cannot work; "
             f"see {GPU_DOC} to build DyNet with GPU support"
         )
+    if wants_gpu:
+        _check_gpus_visible(max(config.gpus, len(_gpu_ids(config.devices))))
+
+
+# Asks the NVIDIA driver how many GPUs it sees; exit status 3 means no driver library at all.
+_COUNT_GPUS = """
+import ctypes, sys
+try:
+    cuda = ctypes.CDLL("libcuda.so.1")
+except OSError:
+    sys.exit(3)
+count = ctypes.c_int(0)
+ok = cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+print(count.value if ok else 0)
+"""
+
+
+def _check_gpus_visible(wanted):
+    """A CUDA build of DyNet aborts the whole process (no Python exception) when the GPUs it is
+    asked for are not there, so look first.  In a child process: CUDA initialised here would not
+    survive the fork of dynlp's worker processes."""
+    import subprocess
+
+    probe = subprocess.run([sys.executable, "-c", _COUNT_GPUS], capture_output=True, text=True)
+    if probe.returncode == 3:
+        raise ConfigError("no NVIDIA driver (libcuda.so.1) on this machine, so --gpus/--devices "
+                          f"GPU cannot work; see {GPU_DOC}")
+    found = int(probe.stdout.strip() or 0)
+    if found < wanted:
+        raise ConfigError(f"asked for {wanted} GPU(s) but the NVIDIA driver reports {found}; "
+                          f"see {GPU_DOC}")
 
 
 def info():
