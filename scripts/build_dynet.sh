@@ -67,7 +67,9 @@ done
 if [ ! -f $EIGEN_SYSTEM/Eigen/Core ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Debian's Eigen (libeigen3-dev)"
-    apt-get install -y -qq libeigen3-dev >/dev/null
+    # A fresh machine may have no package lists yet: update them if the first try fails.
+    apt-get install -y -qq libeigen3-dev >/dev/null 2>&1 ||
+      { apt-get update -qq && apt-get install -y -qq libeigen3-dev >/dev/null; }
   else
     echo "build_dynet.sh: Eigen 3.4 not found in $EIGEN_SYSTEM (apt-get install libeigen3-dev)" >&2; exit 1
   fi
