@@ -15,7 +15,7 @@ import socket
 
 from .backend import BackendConfig, configure
 from .errors import DynlpError
-from .work import score_part, split_input, tag_part
+from .work import Part, score_part, split_input, tag_part
 
 
 class ChunkActor:
@@ -31,8 +31,6 @@ class ChunkActor:
         Bad input is returned as an `error` rather than raised: Ray would bury the message
         under its own traceback, and the driver must report it as one line.
         """
-        from .work import Part
-
         results, errors = [], []
         for row in zip(*(batch[name] for name in Part._fields)):
             part = Part(*(int(value) for value in row))
