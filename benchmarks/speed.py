@@ -143,7 +143,7 @@ def train_for(model, trainer, batches, config, seconds):
 def dynlp_tagger_infer(args):
     import tempfile
 
-    from dynlp.work import chunked, run_chunks, tag_chunk
+    from dynlp.work import CHUNK, chunked, run_chunks, tag_chunk
 
     dynlp_setup(args)
     pairs, test = tagger_data(args.quick)
@@ -154,8 +154,6 @@ def dynlp_tagger_infer(args):
         model.predict_many(test, batch_size=args.infer_batch)
         return {"words": words, "seconds": time.time() - began}
     # `dynlp tag --workers N`: chunks of sentences to worker processes that load the model
-    from dynlp.cli import CHUNK
-
     sentences = [s for part in ("dev", "test") for s in
                  ewt(part, 300 if args.quick else None)]
     with tempfile.TemporaryDirectory() as directory:
