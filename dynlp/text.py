@@ -5,6 +5,7 @@ downloaded data; with `tokenized=True` a line is split on whitespace only (PTB s
 also how PTB's character files, `a e r _ b a n k`, are read).  Files are read as UTF-8 (a BOM
 is skipped, CRLF accepted); undecodable bytes raise `DataError` naming file and line.
 """
+import contextlib
 import os
 import sys
 from typing import NamedTuple
@@ -69,20 +70,28 @@ def read_lines(path, span=None):
     if path == "-":
         yield from _decode_lines(sys.stdin.buffer, "<stdin>")
         return
+    with open_bytes(path) as stream:
+        if span is None:
+            yield from _decode_lines(stream, path)
+        else:
+            stream.seek(span.start)
+            yield from _decode_lines(_lines_before(stream, span.end - span.start), path,
+                                     span.first_line)
+
+
+@contextlib.contextmanager
+def open_bytes(path):
+    """The file opened for reading bytes; a missing or unreadable file is a one-line DataError."""
     try:
-        with open(path, "rb") as stream:
-            if span is None:
-                yield from _decode_lines(stream, path)
-            else:
-                stream.seek(span.start)
-                yield from _decode_lines(_lines_before(stream, span.end - span.start), path,
-                                         span.first_line)
+        stream = open(path, "rb")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, not a text file") from None
     except PermissionError:
         raise DataError(f"{path}: permission denied") from None
+    with stream:
+        yield stream
 
 
 def _lines_before(stream, size):

@@ -18,8 +18,8 @@ import os
 from typing import NamedTuple
 
 from .backend import BackendConfig, configure
-from .errors import DataError, DynlpError
-from .text import Span, decode_line, read_lines
+from .errors import DynlpError
+from .text import Span, decode_line, open_bytes, read_lines
 
 CHUNK = 256  # sentences (lines) per unit of work for tag and score
 
@@ -112,23 +112,17 @@ def split_input(path, unit, size=CHUNK):
     parts, count, in_sentence = [], 0, False
     start = offset = 0
     first_line, first_sentence, sentences = 1, 1, 0
-    try:
-        with open(path, "rb") as stream:
-            for number, raw in enumerate(stream, start=1):
-                offset += len(raw)
-                blank = not decode_line(raw, path, number).strip()
-                ends_unit = {"lines": True, "text": not blank,
-                             "conllu": blank and in_sentence}[unit]
-                in_sentence = not blank
-                if ends_unit:
-                    count, sentences = count + 1, sentences + 1
-                if count == size:
-                    parts.append(Part(start, offset, first_line, first_sentence))
-                    start, first_line, first_sentence, count = offset, number + 1, sentences + 1, 0
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory, not a text file") from None
+    with open_bytes(path) as stream:
+        for number, raw in enumerate(stream, start=1):
+            offset += len(raw)
+            blank = not decode_line(raw, path, number).strip()
+            ends_unit = {"lines": True, "text": not blank, "conllu": blank and in_sentence}[unit]
+            in_sentence = not blank
+            if ends_unit:
+                count, sentences = count + 1, sentences + 1
+            if count == size:
+                parts.append(Part(start, offset, first_line, first_sentence))
+                start, first_line, first_sentence, count = offset, number + 1, sentences + 1, 0
     if count or (unit == "conllu" and in_sentence):  # the last, shorter chunk
         parts.append(Part(start, offset, first_line, first_sentence))
     return parts
