@@ -94,7 +94,8 @@ def measure(row, framework, args):
 def dynlp_setup(args):
     from dynlp.backend import BackendConfig, configure
 
-    configure(BackendConfig(seed=1, mem=args.mem, autobatch=args.autobatch))
+    configure(BackendConfig(seed=1, mem=args.mem, autobatch=args.autobatch,
+                            shared_parameters=args.train_workers != 1))
 
 
 def dynlp_tagger(args, pairs):
@@ -108,12 +109,12 @@ def dynlp_tagger_train(args):
     import numpy as np
     from dynlp.config import TrainConfig
     from dynlp.tagger import tag_batches
-    from dynlp.train import _run_epoch, make_trainer
+    from dynlp.train import make_trainer
 
     dynlp_setup(args)
     pairs, _ = tagger_data(args.quick)
     model = dynlp_tagger(args, pairs)
-    config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60)
+    config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60, workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = tag_batches(pairs, model.tags, config.batch_size, np.random.default_rng(1))
     if args.dev:
@@ -122,20 +123,30 @@ def dynlp_tagger_train(args):
         return {**train_for(model, trainer, lambda rng: tag_batches(pairs, model.tags, 32, rng),
                             config, args.seconds),
                 "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_accuracy"]}
-    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
-    return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
+    return one_epoch(model, trainer, batches, config)
+
+
+def one_epoch(model, trainer, batches, config):
+    """What `dynlp train-*` runs each epoch (`train.run_epoch`, on as many processes as the
+    loop's --workers rule gives), timed."""
+    from dynlp.train import run_epoch, training_workers
+
+    workers = training_workers(config, len(batches))
+    stats = run_epoch(model, trainer, batches, config, start_clock(), False, 1, workers)
+    return {"words": stats["train_tokens"], "seconds": stats["seconds"], "processes": workers}
 
 
 def train_for(model, trainer, batches, config, seconds):
     """dynlp's epoch loop, epoch after epoch, until `seconds` are up (no dev, no checkpoints)."""
     import numpy as np
-    from dynlp.train import _run_epoch
+    from dynlp.train import run_epoch, training_workers
 
     words, began, epoch = 0, start_clock(), 0
     while time.time() - began < seconds:
         epoch += 1
-        stats = _run_epoch(model, trainer, batches(np.random.default_rng([1, epoch])), config,
-                           began, False, epoch)
+        epoch_batches = batches(np.random.default_rng([1, epoch]))
+        stats = run_epoch(model, trainer, epoch_batches, config, began, False, epoch,
+                          training_workers(config, len(epoch_batches)))
         words += stats["train_tokens"]
     return {"words": words, "seconds": time.time() - began}
 
@@ -149,7 +160,7 @@ def dynlp_tagger_infer(args):
     pairs, test = tagger_data(args.quick)
     model = dynlp_tagger(args, pairs)
     words = sum(map(len, test))
-    if args.tag_workers == 0:  # the library call
+    if args.tag_workers == 0:  # the library call, in this process
         began = start_clock()
         model.predict_many(test, batch_size=args.infer_batch)
         return {"words": words, "seconds": time.time() - began}
@@ -159,7 +170,8 @@ def dynlp_tagger_infer(args):
     with tempfile.TemporaryDirectory() as directory:
         model.save(directory)
         began = start_clock()
-        for _ in run_chunks(tag_chunk, directory, chunked(sentences, CHUNK), args.tag_workers):
+        workers = args.tag_workers if args.tag_workers > 0 else None  # None: `dynlp tag`'s rule
+        for _ in run_chunks(tag_chunk, directory, chunked(sentences, CHUNK), workers):
             pass
         return {"words": words, "seconds": time.time() - began}
 
@@ -174,12 +186,12 @@ def dynlp_lm(train):
 def dynlp_lm_train(args):
     from dynlp.config import TrainConfig
     from dynlp.pipeline import lm_batches
-    from dynlp.train import _run_epoch, make_trainer
+    from dynlp.train import make_trainer
 
     dynlp_setup(args)
     train = ptb("train", 5000 if args.quick else None)
     model = dynlp_lm(train)
-    config = TrainConfig(**LM_TRAIN, max_minutes=args.seconds / 60)
+    config = TrainConfig(**LM_TRAIN, max_minutes=args.seconds / 60, workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = lm_batches(train, model.vocab, model.config, 20, 35, training=True)(None)
     if args.dev:
@@ -188,8 +200,7 @@ def dynlp_lm_train(args):
         dev = lm_batches(ptb("valid"), model.vocab, model.config, 20, 35, training=False)
         return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
                 "dev_ppl": mean_loss_metrics(model, dev)["dev_ppl"]}
-    stats = _run_epoch(model, trainer, batches, config, start_clock(), False, 1)
-    return {"words": stats["train_tokens"], "seconds": stats["seconds"]}
+    return one_epoch(model, trainer, batches, config)
 
 
 def dynlp_lm_eval(args):
@@ -204,7 +215,7 @@ def dynlp_lm_eval(args):
         pipeline.EVAL_STREAMS = args.eval_streams
     batches = pipeline.lm_batches(valid, model.vocab, model.config, 20, 35, training=False)
     began = start_clock()
-    _, tokens = evaluate_loss(model, batches)
+    _, tokens = evaluate_loss(model, batches, args.eval_workers)
     return {"words": tokens, "seconds": time.time() - began}
 
 
@@ -400,6 +411,7 @@ def run_child(row, framework, args):
     command = [python, os.path.abspath(__file__), "--child", row, framework,
                "--seconds", str(args.seconds), "--torch-threads", str(args.torch_threads),
                "--infer-batch", str(args.infer_batch), "--tag-workers", str(args.tag_workers),
+               "--train-workers", str(args.train_workers), "--eval-workers", str(args.eval_workers),
                "--eval-streams", str(args.eval_streams), "--mem", args.mem]
     command += ["--quick"] * args.quick + ["--autobatch"] * args.autobatch + ["--dev"] * args.dev
     done = subprocess.run(command, capture_output=True, text=True)
@@ -417,8 +429,13 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per row")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--infer-batch", type=int, default=128, help="sentences per batch")
-    parser.add_argument("--tag-workers", type=int, default=0,
-                        help="dynlp tagging through run_chunks with N processes (0: in-process)")
+    parser.add_argument("--tag-workers", type=int, default=-1,
+                        help="dynlp tagging as `dynlp tag --workers N` (-1: its default, one "
+                             "per core; 0: `predict_many` in this process)")
+    parser.add_argument("--train-workers", type=int, default=0,
+                        help="dynlp training processes (0: the loop's default, one per core)")
+    parser.add_argument("--eval-workers", type=int, default=0,
+                        help="dynlp evaluation processes (0: evaluate_loss's default)")
     parser.add_argument("--eval-streams", type=int, default=0,
                         help="dynlp evaluation streams (0: dynlp's default)")
     parser.add_argument("--dev", action="store_true",

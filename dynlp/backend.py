@@ -26,9 +26,13 @@ class BackendConfig:
     weight_decay: float = field(default=0.0, metadata={"help": "L2 weight decay applied by DyNet"})
     gpus: int = field(default=0, metadata={"help": "number of GPUs (needs a CUDA build of DyNet)"})
     devices: str = field(default="", metadata={"help": "DyNet devices, e.g. CPU or GPU:0,GPU:1"})
+    # Parameters in memory that forked processes share, for Hogwild training (train.py).  Not
+    # a flag: the training commands set it when they may train with several --workers.
+    shared_parameters: bool = field(default=False, metadata={"flag": False})
 
 
 _configured = None  # the BackendConfig DyNet was (or will be) initialised with
+_started_here = False  # whether dynet() started DyNet (not some other import of it)
 
 
 def configure(config=None):
@@ -51,12 +55,19 @@ def configure(config=None):
     return True
 
 
+def current_settings():
+    """The BackendConfig DyNet runs (or will run) with; None if DyNet was started elsewhere."""
+    return _configured if "dynet" not in sys.modules or _started_here else None
+
+
 def dynet():
     """Import DyNet (initialising it from the configured settings on first use) and return it."""
+    global _started_here
     if "dynet" not in sys.modules:
         if _configured is None:
             configure()
         _apply(_configured)
+        _started_here = True
     import dynet as dy
 
     return dy
@@ -71,6 +82,7 @@ def _apply(config):
         random_seed=config.seed,
         autobatch=int(config.autobatch),
         weight_decay=config.weight_decay,
+        shared_parameters=int(config.shared_parameters),
         requested_gpus=gpus,
         gpu_mask=_gpu_mask(config.devices),
     )

@@ -95,9 +95,14 @@ def add_sampling_arguments(parser):
 
 
 # ---- setup shared by commands and recipes -------------------------------------------------------
-def start(args):
-    """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose."""
-    backend.configure(from_args(backend.BackendConfig, args))
+def start(args, training=False):
+    """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose.
+
+    A training command that may use several --workers gets its parameters in shared memory.
+    """
+    settings = from_args(backend.BackendConfig, args)
+    settings.shared_parameters = training and args.workers != 1
+    backend.configure(settings)
     verbose = not args.quiet and sys.stderr.isatty()
     if verbose and not log.handlers:
         handler = _TqdmHandler()
@@ -152,7 +157,7 @@ def translate_dynet_flags(argv):
 def train_lm(args):
     from .pipeline import read_lm_corpus, train_language_model
 
-    verbose = start(args)
+    verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,
@@ -231,7 +236,7 @@ def _chunk_results(job, args, verbose, **options):
         function, items = tag_chunk, tagger_input(args.input, **options)
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
-    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers, backend_config)
+    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers)
 
 
 def _output_path(args):
@@ -252,7 +257,7 @@ def _check_model(model_dir, kind):
 def train_tagger(args):
     from .pipeline import read_tagger_corpus, train_tagger as train
 
-    verbose = start(args)
+    verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)
     train_set, dev_set = read_tagger_corpus(args.train, args.dev, tagger_config.column,
                                             train_config.dev_fraction)

@@ -86,10 +86,15 @@ class TrainConfig:
     batch_size: int = option(32, "sentences (or streams) per minibatch; 1 is pure per-sentence")
     bptt: int = option(35, "segment length for truncated BPTT in --stream mode")
     dev_fraction: float = option(0.05, "share of the training data held out when no --dev")
+    workers: int = option(0, "processes training at once on shared parameters (Hogwild); "
+                             "0: one per core when each gets 50+ batches an epoch; 1 gives "
+                             "bit-for-bit repeatable runs")
 
     def check(self):
         _check_positive(self, "epochs", "batch_size", "bptt")
         _check_fraction(self, "dev_fraction")
+        if self.workers < 0:
+            raise ConfigError("--workers cannot be negative")
         if self.lr < 0 or self.clip < 0 or self.max_minutes < 0 or self.patience < 0:
             raise ConfigError("--lr, --clip, --patience and --max-minutes cannot be negative")
 
@@ -137,6 +142,8 @@ def add_arguments(parser, cls, defaults=None):
     defaults = defaults or {}
     group = parser.add_argument_group(cls.__name__)
     for f in fields(cls):
+        if f.metadata.get("flag") is False:
+            continue
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name, f.default if f.default is not MISSING else None)
         kwargs = {"dest": f.name, "default": default, "help": f.metadata.get("help", "")}
@@ -155,4 +162,5 @@ def add_arguments(parser, cls, defaults=None):
 
 def from_args(cls, namespace):
     """Build a `cls` from the flags that `add_arguments` added."""
-    return cls(**{f.name: getattr(namespace, f.name) for f in fields(cls)})
+    return cls(**{f.name: getattr(namespace, f.name) for f in fields(cls)
+                  if hasattr(namespace, f.name)})

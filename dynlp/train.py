@@ -11,6 +11,12 @@ A model directory written by `fit` looks like this:
     OUT/last/     the model after the last finished epoch, plus the loop's state
     OUT/metrics.jsonl
 
+With `workers` > 1 (TrainConfig.workers; 0 picks one per core on a large enough epoch) the
+epoch is trained Hogwild-style (Recht et al., 2011): the process forks, each copy trains on its
+own share of the epoch's batches with its own optimiser, and all of them update the same
+parameters, which DyNet keeps in shared memory (`BackendConfig(shared_parameters=True)`), without
+locks.  The updates race, so such runs are not bit-for-bit repeatable; `workers=1` is.
+
 Progress bars and epoch lines go to stderr (the `dynlp` logger) and are off unless asked for.
 """
 import json
@@ -18,14 +24,16 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from tqdm import tqdm
 
+from . import backend
 from .backend import dynet
 from .checkpoint import read_config, write_lines_atomically
-from .errors import ModelDirError, TrainingError
+from .errors import ConfigError, ModelDirError, TrainingError
+from .forks import auto_workers, fork_map, parent_alive, shares
 
 log = logging.getLogger("dynlp")
 
@@ -49,8 +57,20 @@ def mean_loss_metrics(model, batches):
     return {"dev_loss": mean, "dev_ppl": math.exp(min(mean, 700)), "dev_tokens": tokens}
 
 
-def evaluate_loss(model, batches):
-    """Summed loss and token count over `batches`, without dropout or gradients."""
+def evaluate_loss(model, batches, workers=0):
+    """Summed loss and token count over `batches`, without dropout or gradients.
+
+    With several `workers` (0: one per core if there are enough batches), forked processes
+    share the batches; the sums are the same as in one process.
+    """
+    workers = auto_workers(workers, len(batches))
+    if workers == 1:
+        return _evaluate_loss(model, batches)
+    totals = fork_map(lambda part: _evaluate_loss(model, part), evaluation_shares(batches, workers))
+    return sum(total for total, _ in totals), sum(tokens for _, tokens in totals)
+
+
+def _evaluate_loss(model, batches):
     dy = dynet()
     model.training = False
     total, tokens = 0.0, 0
@@ -59,6 +79,27 @@ def evaluate_loss(model, batches):
         total += model.loss(batch).value()
         tokens += batch.num_tokens
     return total, tokens
+
+
+def evaluation_shares(batches, workers):
+    """Batches for each of `workers` processes.
+
+    Sentence batches are independent, so each process takes a run of them.  Stream batches
+    carry the state from one segment to the next, so each process takes some of the streams
+    (columns) from every segment: every stream is still read from its start to its end.
+    """
+    streams = len(batches) > 1 and getattr(batches[1], "carry", False)
+    if not streams:
+        return shares(batches, workers)
+    width = batches[0].num_sequences
+    workers = min(workers, width)
+    cuts = [k * width // workers for k in range(workers + 1)]
+    return [[_columns(batch, lo, hi) for batch in batches] for lo, hi in zip(cuts, cuts[1:])]
+
+
+def _columns(batch, lo, hi):
+    return replace(batch, inputs=batch.inputs[:, lo:hi], targets=batch.targets[:, lo:hi],
+                   mask=batch.mask[:, lo:hi])
 
 
 def make_trainer(pc, config, lr):
@@ -88,8 +129,10 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
     while state.epoch < config.epochs and not _out_of_patience(state, config):
-        epoch_stats = _run_epoch(model, trainer, train_batches(rng), config, started, progress,
-                                 state.epoch + 1)
+        batches = train_batches(rng)
+        workers = training_workers(config, len(batches))
+        epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
+                                state.epoch + 1, workers, seed)
         state.epoch += 1
         state.elapsed += epoch_stats.pop("seconds")
         metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
@@ -103,6 +146,28 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
             log.info("stopping: --max-minutes %g reached", config.max_minutes)
             break
     return state
+
+
+def training_workers(config, num_batches):
+    """How many processes train this epoch: `config.workers`, or for 0 one per core when the
+    epoch is long enough and DyNet keeps its parameters in shared memory."""
+    settings = backend.current_settings()
+    shared = bool(settings and settings.shared_parameters)
+    # DyNet applies weight decay as a scale factor each process keeps to itself.
+    decays = bool(settings and settings.weight_decay)
+    if config.workers > 1 and (not shared or decays):
+        raise ConfigError(f"--workers {config.workers} needs DyNet's parameters in shared memory "
+                          "(dynlp.configure(BackendConfig(shared_parameters=True)) before DyNet "
+                          "is first used) and no --weight-decay")
+    return 1 if decays or not shared else auto_workers(config.workers, num_batches)
+
+
+def run_epoch(model, trainer, batches, config, started, progress, epoch, workers=1, seed=1):
+    """One epoch in this process, or Hogwild-style in `workers` processes."""
+    if workers == 1:
+        return _run_epoch(model, trainer, batches, config, started, progress, epoch)
+    return _run_shared_epoch(model, trainer, batches, config, started, progress, epoch,
+                             workers, seed)
 
 
 def _run_epoch(model, trainer, batches, config, started, progress, epoch):
@@ -133,6 +198,51 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
     seconds = time.time() - begin
     return {"train_loss": total / max(tokens, 1), "train_tokens": tokens,
             "words_per_sec": round(tokens / max(seconds, 1e-9), 1), "seconds": seconds}
+
+
+def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch, workers, seed):
+    """One epoch over `workers` processes at once (Hogwild): each trains on its share.
+
+    This process trains share 0 and shows the progress bar; forked copies train the others.
+    Each copy has its own optimiser state and random draws, and starts carried streams anew.
+    """
+    parent = os.getpid()
+
+    def train_share(k):
+        part = _fresh_start(shares(batches, workers)[k])
+        if k:  # a forked copy
+            _reseed(model, [seed, epoch, k])
+            part = _while_parent_lives(part, parent)
+        return _run_epoch(model, trainer, part, config, started, progress and k == 0, epoch)
+
+    results = fork_map(train_share, list(range(workers)))
+    tokens = sum(r["train_tokens"] for r in results)
+    seconds = max(r["seconds"] for r in results)
+    return {"train_loss": sum(r["train_loss"] * r["train_tokens"] for r in results) / max(tokens, 1),
+            "train_tokens": tokens, "words_per_sec": round(tokens / max(seconds, 1e-9), 1),
+            "seconds": seconds, "workers": workers}
+
+
+def _fresh_start(part):
+    """A share that starts in the middle of streams starts them from a zero state."""
+    if part and getattr(part[0], "carry", False):
+        part = [replace(part[0], carry=False)] + part[1:]
+    return part
+
+
+def _reseed(model, key):
+    """New random draws for a forked copy, which would otherwise repeat its parent's."""
+    dynet().reset_random_seed(int(np.random.default_rng(key).integers(1, 2**31 - 1)))
+    if hasattr(model, "rng"):
+        model.rng = np.random.default_rng(key)
+
+
+def _while_parent_lives(batches, parent):
+    """The batches, until the parent process has gone (killed): then this copy exits."""
+    for batch in batches:
+        if not parent_alive(parent):
+            os._exit(1)
+        yield batch
 
 
 def _update_schedule(state, trainer, config, value, higher_is_better):

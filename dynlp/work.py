@@ -2,8 +2,8 @@
 
 The per-chunk work is plain functions over plain Python data (lists of sentences in, text out),
 so any runner can call them: `run_chunks` below (one process, or a local pool) and the Ray
-runner in `cluster.py`.  Each worker process loads the model from its directory once, on its
-first chunk.  Chunks are submitted a few at a time and their results come back in input order,
+runner in `cluster.py`.  A local pool's workers are forked after this process has loaded the
+model, so they start at once with it; a Ray actor loads it once, on its first chunk.  Chunks are submitted a few at a time and their results come back in input order,
 so memory stays flat however large the input is, and the output does not depend on the number
 of workers.
 
@@ -17,8 +17,8 @@ import multiprocessing
 import os
 from typing import NamedTuple
 
-from .backend import BackendConfig, configure
 from .errors import DynlpError
+from .forks import usable_cores
 from .text import Span, decode_line, open_bytes, read_lines
 
 CHUNK = 256  # sentences (lines) per unit of work for tag and score
@@ -153,7 +153,7 @@ def chunked(items, size):
         yield chunk
 
 
-def run_chunks(function, model_dir, chunks, workers=1, backend=None):
+def run_chunks(function, model_dir, chunks, workers=1):
     """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes.
 
     `workers=None` chooses: one process for an input of one chunk (starting a pool would cost
@@ -162,16 +162,17 @@ def run_chunks(function, model_dir, chunks, workers=1, backend=None):
     if workers is None:
         chunks = iter(chunks)
         first = list(itertools.islice(chunks, 2))
-        workers = 1 if len(first) < 2 else len(os.sched_getaffinity(0))
+        workers = 1 if len(first) < 2 else usable_cores()
         chunks = itertools.chain(first, chunks)
     if workers <= 1:
         for chunk in chunks:
             yield function(model_dir, chunk)
         return
-    context = multiprocessing.get_context("spawn")  # a fresh DyNet in each worker
-    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                  initializer=_start_worker,
-                                                  initargs=(backend or BackendConfig(),))
+    # Load the model here (a chunk of nothing), then fork: each worker starts as a copy of this
+    # process, DyNet and model included, so none of them reads the model directory again.
+    function(model_dir, [])
+    fork = multiprocessing.get_context("fork")
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=fork)
     try:
         pending = []
         for chunk in chunks:
@@ -186,6 +187,3 @@ def run_chunks(function, model_dir, chunks, workers=1, backend=None):
     finally:
         pool.shutdown(wait=True, cancel_futures=True)  # on error, do not finish queued work
 
-
-def _start_worker(backend):
-    configure(backend)

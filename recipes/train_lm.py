@@ -27,7 +27,7 @@ def main(argv):
     add_train_lm_arguments(parser, defaults=QUICK, train_required=False)
     parser.add_argument("--samples", type=int, default=5, help="samples to print at the end")
     args = parser.parse_args(translate_dynet_flags(argv))
-    verbose = start(args)
+    verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     lm_config, train_config = settings(args, LMConfig)
 

@@ -24,7 +24,7 @@ def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_train_tagger_arguments(parser, defaults=QUICK, train_required=False)
     args = parser.parse_args(translate_dynet_flags(argv))
-    verbose = start(args)
+    verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     tagger_config, train_config = settings(args, TaggerConfig)
 
