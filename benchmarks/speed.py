@@ -154,7 +154,7 @@ def train_for(model, trainer, batches, config, seconds):
 def dynlp_tagger_infer(args):
     import tempfile
 
-    from dynlp.work import CHUNK, chunked, run_chunks, tag_chunk
+    from dynlp.work import chunk_size, chunked, run_chunks, tag_chunk
 
     dynlp_setup(args)
     pairs, test = tagger_data(args.quick)
@@ -171,7 +171,7 @@ def dynlp_tagger_infer(args):
         model.save(directory)
         began = start_clock()
         workers = args.tag_workers if args.tag_workers > 0 else None  # None: `dynlp tag`'s rule
-        for _ in run_chunks(tag_chunk, directory, chunked(sentences, CHUNK), workers):
+        for _ in run_chunks(tag_chunk, directory, chunked(sentences, chunk_size("tag")), workers):
             pass
         return {"words": words, "seconds": time.time() - began}
 

@@ -70,9 +70,10 @@ def add_workers_arguments(parser):
                         help="output file (default: stdout); same as -o")
     parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
     parser.add_argument("--workers", type=_positive_int, metavar="N",
-                        help="worker processes, each loading the model once (default: one per "
-                             "core, or 1 for an input of up to 256 sentences; with --ray: one "
-                             "per CPU of the cluster)")
+                        help="worker processes, forked after the model is loaded (default: one "
+                             "per core, or 1 for an input of one chunk (tag: 1024 sentences, score: "
+                             "256 lines); with --ray: "
+                             "one per CPU of the cluster)")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="run on a Ray cluster: 'auto' (the running one), an address such "
                              "as ray://head:10001, or 'local' (start one here); needs dynlp[ray]")
@@ -220,7 +221,7 @@ def score(args):
 def _chunk_results(job, args, verbose, **options):
     """The results of `job` ("tag" or "score") for each chunk of the input, in input order:
     from this process or a local pool (`--workers`), or from a Ray cluster (`--ray`)."""
-    from .work import CHUNK, chunked, run_chunks, score_chunk, tag_chunk, tagger_input
+    from .work import chunk_size, chunked, run_chunks, score_chunk, tag_chunk, tagger_input
     from .text import read_lines
 
     backend_config = from_args(backend.BackendConfig, args)
@@ -236,7 +237,7 @@ def _chunk_results(job, args, verbose, **options):
         function, items = tag_chunk, tagger_input(args.input, **options)
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
-    return run_chunks(function, args.model, chunked(items, CHUNK), args.workers)
+    return run_chunks(function, args.model, chunked(items, chunk_size(job)), args.workers)
 
 
 def _output_path(args):

@@ -4,7 +4,7 @@ The same per-chunk work as `--workers` (`work.tag_part` / `work.score_part`), ru
 
     file ──split_input──► Parts (byte ranges) ──map_batches(ChunkActor)──► results, in order
 
-The driver reads the input once to cut it into Parts of `work.CHUNK` sentences; each actor loads
+The driver reads the input once to cut it into Parts of `work.chunk_size(job)` sentences; each actor loads
 the model from its directory once and reads its Parts straight from the input file, so the input
 and the model directory must be at the same path on every node (a shared file system).  Results
 come back in input order and the caller writes them, byte for byte what `--workers 1` writes.
@@ -15,7 +15,7 @@ import socket
 
 from .backend import BackendConfig, configure
 from .errors import DynlpError
-from .work import Part, score_part, split_input, tag_part
+from .work import Part, chunk_size, score_part, split_input, tag_part
 
 
 class ChunkActor:
@@ -58,7 +58,7 @@ def run_on_ray(job, model_dir, path, address, workers=None, backend=None, quiet=
     return.
     """
     unit = options.get("input_format", "lines") if job == "tag" else "lines"
-    parts = split_input(path, unit)  # before Ray starts: bad bytes fail fast
+    parts = split_input(path, unit, chunk_size(job))  # before Ray starts: bad bytes fail fast
     if not parts:
         return
     ray = _start_ray(address, workers, quiet)

@@ -186,14 +186,24 @@ class BiLSTMTagger:
         best = scores.argmax(axis=0).reshape(-1, len(sentences))  # (T, B)
         return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]
 
-    def predict_many(self, sentences, batch_size=128):
-        """Tags for any number of sentences, batched by length; returned in input order."""
+    def predict_many(self, sentences, batch_size=128, max_words=1024):
+        """Tags for any number of sentences, batched by length; returned in input order.
+
+        A batch holds up to `batch_size` sentences of similar length and at most `max_words`
+        positions with its padding, so a few long sentences are not padded with short ones.
+        """
         order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
         tags = [[] for _ in sentences]  # an empty sentence gets no tags
-        for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
-            for i, predicted in zip(chunk, self.predict_batch([sentences[i] for i in chunk])):
-                tags[i] = predicted
+        batch = []
+        for i in order + [None]:
+            longest = len(sentences[i]) if i is not None else 0  # ascending: i is the longest
+            if batch and (i is None or len(batch) == batch_size
+                          or (len(batch) + 1) * longest > max_words):
+                for j, predicted in zip(batch, self.predict_batch([sentences[j] for j in batch])):
+                    tags[j] = predicted
+                batch = []
+            if i is not None:
+                batch.append(i)
         return tags
 
     # ---- saving ----------------------------------------------------------------------------

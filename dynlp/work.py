@@ -8,7 +8,7 @@ so memory stays flat however large the input is, and the output does not depend 
 of workers.
 
 A cluster cannot stream sentences from the driver, so for it `split_input` cuts a file into
-`Part`s (byte ranges of CHUNK sentences, the same chunks as the local runner's) that a worker
+`Part`s (byte ranges of `chunk_size(job)` sentences, the same chunks as the local runner's) that a worker
 reads itself with `tag_part` / `score_part`.
 """
 import concurrent.futures
@@ -21,10 +21,16 @@ from .errors import DynlpError
 from .forks import usable_cores
 from .text import Span, decode_line, open_bytes, read_lines
 
-CHUNK = 256  # sentences (lines) per unit of work for tag and score
+CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
+TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
 
 _models = {}  # (model directory, config.json mtime) -> loaded model, in each process
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
+
+
+def chunk_size(job):
+    """Sentences (or lines) per unit of work for `job`, "tag" or "score"."""
+    return TAG_CHUNK if job == "tag" else CHUNK
 
 
 def _model(kind, model_dir):

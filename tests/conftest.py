@@ -29,7 +29,7 @@ def tiny_file(tmp_path):
 @pytest.fixture(scope="session")
 def small_models(tmp_path_factory):
     """A tiny word LM (`lm/`, trained on `text.txt`) and tagger (`tagger/`), and `big.conllu`
-    (the sample treebank 25 times: 1000 sentences, four chunks of work)."""
+    (the sample treebank 75 times: 3000 sentences, three chunks of tagging work)."""
     from dynlp.cli import main
 
     tmp = tmp_path_factory.mktemp("models")
@@ -40,5 +40,5 @@ def small_models(tmp_path_factory):
     assert main(["train-tagger", "data/sample.conllu", "-o", str(tmp / "tagger"), "--layers", "1"]
                 + quick) == 0
     big = tmp / "big.conllu"
-    big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 25, encoding="utf-8")
+    big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 75, encoding="utf-8")
     return tmp

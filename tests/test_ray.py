@@ -39,7 +39,7 @@ def same_output(tmp_path, command, model, source, *options):
 def test_tagging_conllu_on_ray_matches_one_process(ray_address, small_models, tmp_path):
     one, on_ray = same_output(tmp_path, "tag", str(small_models / "tagger"),
                               str(small_models / "big.conllu"))
-    assert one == on_ray and one.count(b"# sent_id = sample-1\n") == 25  # 1000 sentences, in order
+    assert one == on_ray and one.count(b"# sent_id = sample-1\n") == 75  # 3000 sentences, in order
 
 
 def test_tagging_text_on_ray_numbers_sentences_like_one_process(ray_address, small_models,

@@ -20,7 +20,7 @@ def dynlp(*args):
 def test_tagging_with_two_workers_matches_one(small_models):
     one = dynlp("tag", "-m", str(small_models / "tagger"), str(small_models / "big.conllu"))
     two = dynlp("tag", "-m", str(small_models / "tagger"), str(small_models / "big.conllu"), "--workers", "2")
-    assert one == two and one.count("# sent_id = sample-1\n") == 25  # 1000 sentences, in order
+    assert one == two and one.count("# sent_id = sample-1\n") == 75  # 3000 sentences, in order
 
 
 def test_scoring_with_two_workers_matches_one(small_models):
