@@ -6,15 +6,17 @@ Rows (sizes of issue 4):
   tagger_train  BiLSTM tagger on UD English-EWT train: word emb 128 (lowercased lookup) +
                 character BiLSTM (dynlp's default 100), BiLSTM 2 x 256, MLP 64, UPOS; Adam,
                 clip 5, batches of 32 length-bucketed sentences, dropout 0.33, word dropout
-  tagger_infer  the same model tagging EWT dev + test (dynlp: `predict_many`, or with
-                --tag-workers N the `dynlp tag` path: work.run_chunks over a saved model)
+  tagger_infer  the same model tagging EWT dev + test (dynlp: the `dynlp tag` path,
+                work.run_chunks over a saved model, one worker per core by default; with
+                --tag-workers 0, `predict_many` in one process)
   lm_train      word LM on PTB train as one stream: vocab 10k, emb 256, 1 LSTM layer of 256;
                 SGD lr 1, clip 5, 20 streams x 35 steps (truncated BPTT)
   lm_eval       the same model on PTB valid, 10 streams x 35 steps, no gradients (dynlp's dev
-                and test perplexity path, `train.evaluate_loss`)
+                and test perplexity path, `train.evaluate_loss`, by default over one forked
+                process per core, 5 streams each)
 
-dynlp runs through its own classes and training loop (`train._run_epoch`, what `dynlp
-train-*` runs each epoch); PyTorch runs benchmarks/torch_models.py with --torch-threads
+dynlp runs through its own classes and training loop (`train.run_epoch`, what `dynlp
+train-*` runs each epoch: by default Hogwild over one process per core); PyTorch runs benchmarks/torch_models.py with --torch-threads
 (default 2) threads.  Every (row, framework) runs in a fresh process, which reports its own
 peak resident memory.  Training is timed for --seconds (or one epoch, if shorter) from
 freshly initialised weights; speed does not depend on the weights' values.
