@@ -63,6 +63,7 @@ def evaluate_loss(model, batches, workers=0):
     With several `workers` (0: one per core if there are enough batches), forked processes
     share the batches; the sums are the same as in one process.
     """
+    batches = list(batches)
     workers = auto_workers(workers, len(batches))
     if workers == 1:
         return _evaluate_loss(model, batches)
@@ -129,7 +130,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
     while state.epoch < config.epochs and not _out_of_patience(state, config):
-        batches = train_batches(rng)
+        batches = list(train_batches(rng))
         workers = training_workers(config, len(batches))
         epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
                                 state.epoch + 1, workers, seed)
