@@ -11,7 +11,9 @@ The loss is -sum_i log p(gold tag_i).  In training, a word seen c times is repla
 with probability alpha/(alpha + c) (word dropout), so `<unk>` learns to stand for rare words.
 
 `loss()` and `predict_batch()` share one encoder; sentences of a batch are padded, and the
-recurrent state is held still on padding (layers.masked_transduce).
+recurrent state is held still on padding (layers.masked_transduce).  When tagging many
+sentences, `predict_many` first computes c_i once for each distinct form (`char_table`) and
+feeds those numbers to every batch, instead of running the character BiLSTM in each graph.
 """
 from dataclasses import dataclass
 
@@ -83,23 +85,51 @@ class BiLSTMTagger:
                 recurrent_builder("lstm", 1, input_dim, hidden_dim, self.pc))
 
     # ---- the encoder shared by loss and predict ---------------------------------------------
-    def _encode(self, sentences):
-        """BiLSTM states for every position of the padded batch: a list of T (2H,)xB vectors."""
+    def _encode(self, sentences, char_table=None):
+        """BiLSTM states for every position of the padded batch: a list of T (2H,)xB vectors.
+
+        `char_table` (from `char_table()`, inference only) holds the character vectors already
+        computed; without it the character BiLSTM runs in this graph (so training reaches it).
+        """
         dy = dynet()
         lengths = [len(s) for s in sentences]
         masks = step_masks(lengths)
-        forms = sorted({form for sentence in sentences for form in sentence}, key=len)
-        char_vectors = self._char_encode(forms)
-        position = {form: i for i, form in enumerate(forms)}
+        chars_of = self._char_lookup(sentences, char_table)
         xs = []
         for t in range(max(lengths)):
             at_t = [s[t] if t < len(s) else s[-1] for s in sentences]  # padding: any real word
             word = dy.lookup_batch(self.E, [self._word_id(form) for form in at_t])
-            chars = dy.pick_batch_elems(char_vectors, [position[form] for form in at_t])
-            xs.append(self._dropout(dy.concatenate([word, chars])))
+            xs.append(self._dropout(dy.concatenate([word, chars_of(at_t)])))
         for forward, backward in self.layers:
             xs = [self._dropout(h) for h in bilstm(forward, backward, xs, masks)]
         return xs
+
+    def _char_lookup(self, sentences, char_table):
+        """A function from a list of forms to their batched character vectors in this graph."""
+        dy = dynet()
+        if char_table is not None:
+            values, column = char_table
+            return lambda forms: batched_input(values[:, [column[f] for f in forms]])
+        forms = sorted({form for sentence in sentences for form in sentence}, key=len)
+        char_vectors = self._char_encode(forms)  # one batch element per distinct form
+        position = {form: i for i, form in enumerate(forms)}
+        return lambda at_t: dy.pick_batch_elems(char_vectors, [position[f] for f in at_t])
+
+    def char_table(self, forms, per_graph=1024):
+        """The character vectors of `forms` as numbers: a (2C, n) array and form -> column.
+
+        Without dropout a form's vector does not depend on its sentence, so for tagging each
+        distinct form is read once, not once per batch it appears in.
+        """
+        dy = dynet()
+        forms = sorted(set(forms), key=len)
+        blocks = []
+        with inference(self):
+            for start in range(0, len(forms), per_graph):
+                dy.renew_cg()
+                block = self._char_encode(forms[start:start + per_graph]).npvalue()
+                blocks.append(block.reshape(2 * self.config.char_dim, -1))
+        return np.concatenate(blocks, axis=1), {form: i for i, form in enumerate(forms)}
 
     def _char_encode(self, forms, groups=4):
         """[final forward state ; final backward state] over each form's characters, batched.
@@ -156,10 +186,10 @@ class BiLSTMTagger:
         rate = self.config.dropout
         return dynet().dropout(x, rate) if self.training and rate else x
 
-    def _logits(self, sentences):
+    def _logits(self, sentences, char_table=None):
         """Tag scores of all T*B positions at once (time folded into the batch)."""
         dy = dynet()
-        states = dy.concatenate_to_batch(self._encode(sentences))
+        states = dy.concatenate_to_batch(self._encode(sentences, char_table))
         return self.mlp(states, self.config.dropout if self.training else 0.0)
 
     # ---- training and prediction ----------------------------------------------------------
@@ -175,13 +205,13 @@ class BiLSTMTagger:
         """The most likely tag of each word of one sentence (a list of forms)."""
         return self.predict_many([forms])[0]
 
-    def predict_batch(self, sentences):
+    def predict_batch(self, sentences, char_table=None):
         """Tags for several (non-empty) sentences, in a fresh graph of their own; never a
         special token such as `<unk>`."""
         dy = dynet()
         with inference(self):
             dy.renew_cg()
-            scores = self._logits(sentences).npvalue().reshape(len(self.tags), -1)
+            scores = self._logits(sentences, char_table).npvalue().reshape(len(self.tags), -1)
         scores[:len(SPECIALS)] = -np.inf
         best = scores.argmax(axis=0).reshape(-1, len(sentences))  # (T, B)
         return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]
@@ -194,12 +224,16 @@ class BiLSTMTagger:
         """
         order = sorted((i for i, s in enumerate(sentences) if s), key=lambda i: len(sentences[i]))
         tags = [[] for _ in sentences]  # an empty sentence gets no tags
+        if not order:
+            return tags
+        char_table = self.char_table(form for i in order for form in sentences[i])
         batch = []
         for i in order + [None]:
             longest = len(sentences[i]) if i is not None else 0  # ascending: i is the longest
             if batch and (i is None or len(batch) == batch_size
                           or (len(batch) + 1) * longest > max_words):
-                for j, predicted in zip(batch, self.predict_batch([sentences[j] for j in batch])):
+                batch_tags = self.predict_batch([sentences[j] for j in batch], char_table)
+                for j, predicted in zip(batch, batch_tags):
                     tags[j] = predicted
                 batch = []
             if i is not None:
@@ -227,6 +261,13 @@ class BiLSTMTagger:
         chars = Vocab.build([_clip(form) for forms, _ in pairs for form in forms])
         tags = Vocab.build([tags for _, tags in pairs])
         return cls(config, words, chars, tags, seed=seed)
+
+
+def batched_input(columns):
+    """A (d, B) array as a (d,) x B expression (DyNet wants a plain vector when B is 1)."""
+    dy = dynet()
+    return dy.inputTensor(columns, batched=True) if columns.shape[1] > 1 else \
+        dy.inputTensor(columns[:, 0])
 
 
 def _clip(form):

@@ -52,6 +52,17 @@ def test_a_sentence_is_tagged_the_same_alone_or_padded_in_a_batch():
     assert model.predict([]) == [] and model.predict_many([["a"], []])[1] == []
 
 
+def test_character_vectors_computed_once_per_form_equal_the_graph_s(trained):
+    model, _, sentences = trained
+    batch = [s.forms for s in sentences[:6]] + [["Zyx", "https://example.org/a/very/long/path"]]
+    table = model.char_table(form for forms in batch for form in forms)
+    in_graph = model._logits(batch).npvalue()  # the character BiLSTM inside this graph
+    from_table = model._logits(batch, table).npvalue()
+    np.testing.assert_allclose(from_table, in_graph, atol=1e-5)
+    one_at_a_time = [model.predict_batch([forms])[0] for forms in batch]  # no table
+    assert model.predict_many(batch) == one_at_a_time
+
+
 def test_predictions_never_contain_special_tokens(trained):
     model, _, _ = trained
     bias = model.mlp.b2.as_array()
