@@ -11,9 +11,9 @@ Rows (sizes of issue 4):
                 --tag-workers 0, `predict_many` in one process)
   lm_train      word LM on PTB train as one stream: vocab 10k, emb 256, 1 LSTM layer of 256;
                 SGD lr 1, clip 5, 20 streams x 35 steps (truncated BPTT)
-  lm_eval       the same model on PTB valid, 10 streams x 35 steps, no gradients (dynlp's dev
+  lm_eval       the same model on PTB valid, 20 streams x 35 steps, no gradients (dynlp's dev
                 and test perplexity path, `train.evaluate_loss`, by default over one forked
-                process per core, 5 streams each)
+                process per core, 10 streams each; PyTorch reads the same 20 streams)
 
 dynlp runs through its own classes and training loop (`train.run_epoch`, what `dynlp
 train-*` runs each epoch: by default Hogwild over one process per core); PyTorch runs benchmarks/torch_models.py with --torch-threads
@@ -336,12 +336,19 @@ def torch_lm_train(args):
                 break
     result = {"words": words, "seconds": time.time() - began}
     if args.dev:
-        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"))
+        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"), eval_streams(args))
     return result
 
 
-def torch_perplexity(torch, model, vocab, sentences):
-    inputs, targets = torch_stream(torch, sentences, vocab, 10)
+def eval_streams(args):
+    """Streams for evaluation, the same on both sides: dynlp's default unless --eval-streams."""
+    from dynlp.pipeline import EVAL_STREAMS
+
+    return args.eval_streams or EVAL_STREAMS
+
+
+def torch_perplexity(torch, model, vocab, sentences, streams):
+    inputs, targets = torch_stream(torch, sentences, vocab, streams)
     model.eval()
     state, total = None, 0.0
     with torch.no_grad():
@@ -356,7 +363,7 @@ def torch_lm_eval(args):
     train = ptb("train", 5000 if args.quick else None)
     valid = ptb("valid", 1000 if args.quick else None)
     model, vocab = torch_lm(train)
-    inputs, targets = torch_stream(torch, valid, vocab, 10)
+    inputs, targets = torch_stream(torch, valid, vocab, eval_streams(args))
     model.eval()
     state, began = None, start_clock()
     with torch.no_grad():
@@ -445,7 +452,7 @@ def main(argv=None):
     parser.add_argument("--eval-workers", type=int, default=0,
                         help="dynlp evaluation processes (0: evaluate_loss's default)")
     parser.add_argument("--eval-streams", type=int, default=0,
-                        help="dynlp evaluation streams (0: dynlp's default)")
+                        help="evaluation streams, both frameworks (0: dynlp's default, 20)")
     parser.add_argument("--dev", action="store_true",
                         help="train rows: train for --seconds (several epochs) and report dev "
                              "accuracy / perplexity reached in that wall time")
