@@ -208,6 +208,7 @@ def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch,
     Each copy has its own optimiser state and random draws, and starts carried streams anew.
     """
     parent = os.getpid()
+    _allocate_optimizer_state(trainer)
 
     def train_share(k):
         part = _fresh_start(shares(batches, workers)[k])
@@ -222,6 +223,18 @@ def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch,
     return {"train_loss": sum(r["train_loss"] * r["train_tokens"] for r in results) / max(tokens, 1),
             "train_tokens": tokens, "words_per_sec": round(tokens / max(seconds, 1e-9), 1),
             "seconds": seconds, "workers": workers}
+
+
+def _allocate_optimizer_state(trainer):
+    """Make DyNet allocate the optimiser's state (Adam's moments, momentum) now, before forking.
+
+    DyNet allocates it, zeroed, at a trainer's first update, in the shared parameter memory.
+    Were that first update after the fork, every process would allocate (and zero) the same
+    memory while another is already using it: a moment zeroed under a running Adam step gives
+    a step of m / 1e-8 and ruins the model.  One step now, while the gradients are (about)
+    zero, allocates it once for all; the forked copies inherit it.
+    """
+    trainer.update()
 
 
 def _fresh_start(part):
