@@ -69,7 +69,7 @@ def _fork(function, argument):
         reply = {"error": str(error), "type": type(error).__name__}
     except BaseException:  # noqa: B036  a bug: bring its traceback to the parent
         reply = {"error": traceback.format_exc(), "type": None}
-    if os.getppid() == parent:
+    if parent_alive(parent):
         with os.fdopen(write_end, "w", encoding="utf-8") as pipe:
             pipe.write(json.dumps(reply))
     os._exit(0)
