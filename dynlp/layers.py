@@ -52,31 +52,6 @@ class MLP:
         return dy.affine_transform([self.b2, self.W2, hidden])
 
 
-def masked_transduce(builder, xs, masks):
-    """Run `builder` over `xs` (one batched input per step) and return the output at each step.
-
-    `masks[t]` is None when every sequence of the batch is real at step t, else a pair of
-    (1,)-batched expressions (m, 1 - m), m being 0 where sequence b is padding.  Padding sits at
-    the end of sequences, and at padded steps the state is kept as it was:
-      - read forwards, the final state is each sequence's state at its own last token;
-      - read backwards (`xs` reversed), the padding comes first and the state stays zero, so
-        each sequence starts fresh at its own last token.
-    """
-    dy = dynet()
-    state, outputs = builder.initial_state(), []
-    for x, mask in zip(xs, masks):
-        new = state.add_input(x)
-        if mask is not None:
-            real, padding = mask
-            old = state.s()  # empty before the first step: the zero state
-            kept = [dy.cmult(n, real) + dy.cmult(o, padding) for n, o in zip(new.s(), old)] \
-                if old else [dy.cmult(n, real) for n in new.s()]
-            new = new.set_s(kept)
-        state = new
-        outputs.append(state.output())
-    return outputs
-
-
 def final_outputs(outputs, lengths):
     """Sequence b's output at its own last step, outputs[lengths[b] - 1]; `lengths` ascending.
 
@@ -91,24 +66,30 @@ def final_outputs(outputs, lengths):
     return dy.concatenate_to_batch(picks)
 
 
-def step_masks(lengths):
-    """Per time step: None if all `lengths` reach it, else (m, 1 - m) as batched expressions."""
+def bilstm(forward, backward, xs, lengths):
+    """One BiLSTM layer over a padded batch: [forward h_t ; backward h_t] at each step.
+
+    `xs[t]` holds step t of every sequence; sequence b is `lengths[b]` long, and its padding
+    sits at its end.  Read forwards, padding comes after the real steps and never reaches
+    them.  The backward LSTM reads each sequence reversed on its own (`reverse_each`), so
+    there too the padding comes last, and each sequence starts fresh at its own last token:
+    no masks are needed in either direction.
+    """
+    dy = dynet()
+    ahead = forward.initial_state().transduce(xs)
+    behind = reverse_each(backward.initial_state().transduce(reverse_each(xs, lengths)), lengths)
+    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]
+
+
+def reverse_each(xs, lengths):
+    """Each sequence of a padded batch reversed in place: step t of sequence b becomes step
+    lengths[b] - 1 - t; padding steps stay where they are.  (Its own inverse.)"""
     dy = dynet()
     lengths = list(lengths)
-    masks = []
-    for t in range(max(lengths)):
-        real = [1.0 if t < n else 0.0 for n in lengths]
-        if min(real) == 1.0:
-            masks.append(None)
-        else:
-            masks.append((dy.inputTensor(real, batched=True),
-                          dy.inputTensor([1.0 - r for r in real], batched=True)))
-    return masks
-
-
-def bilstm(forward, backward, xs, masks):
-    """One BiLSTM layer: [forward h_t ; backward h_t] at each step, padding handled as above."""
-    dy = dynet()
-    ahead = masked_transduce(forward, xs, masks)
-    behind = masked_transduce(backward, xs[::-1], masks[::-1])[::-1]
-    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]
+    if min(lengths) == len(xs):  # no padding: plain reversal
+        return xs[::-1]
+    batch = len(lengths)
+    folded = dy.concatenate_to_batch(xs)  # step t of sequence b is batch element t * B + b
+    return [dy.pick_batch_elems(folded, [(n - 1 - t if t < n else t) * batch + b
+                                         for b, n in enumerate(lengths)])
+            for t in range(len(xs))]

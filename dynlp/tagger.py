@@ -10,8 +10,9 @@ For each word w_i of a sentence:
 The loss is -sum_i log p(gold tag_i).  In training, a word seen c times is replaced by `<unk>`
 with probability alpha/(alpha + c) (word dropout), so `<unk>` learns to stand for rare words.
 
-`loss()` and `predict_batch()` share one encoder; sentences of a batch are padded, and the
-recurrent state is held still on padding (layers.masked_transduce).  When tagging many
+`loss()` and `predict_batch()` share one encoder; sentences of a batch are padded at their
+ends, and the backward LSTM reads each sentence reversed on its own (layers.bilstm), so padding
+never reaches a real word's state.  When tagging many
 sentences, `predict_many` first computes c_i once for each distinct form (`char_table`) and
 feeds those numbers to every batch, instead of running the character BiLSTM in each graph.
 """
@@ -23,7 +24,7 @@ from .backend import dynet
 from .batches import bucketed
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
-from .layers import MLP, bilstm, final_outputs, inference, recurrent_builder, step_masks
+from .layers import MLP, bilstm, final_outputs, inference, recurrent_builder
 from .vocab import SPECIALS, Vocab
 
 KIND = "tagger"
@@ -93,7 +94,6 @@ class BiLSTMTagger:
         """
         dy = dynet()
         lengths = [len(s) for s in sentences]
-        masks = step_masks(lengths)
         chars_of = self._char_lookup(sentences, char_table)
         xs = []
         for t in range(max(lengths)):
@@ -101,7 +101,7 @@ class BiLSTMTagger:
             word = dy.lookup_batch(self.E, [self._word_id(form) for form in at_t])
             xs.append(self._dropout(dy.concatenate([word, chars_of(at_t)])))
         for forward, backward in self.layers:
-            xs = [self._dropout(h) for h in bilstm(forward, backward, xs, masks)]
+            xs = [self._dropout(h) for h in bilstm(forward, backward, xs, lengths)]
         return xs
 
     def _char_lookup(self, sentences, char_table):

@@ -1,4 +1,5 @@
 """BiLSTMTagger: learning the sample treebank, saving, and the tagging commands."""
+import dataclasses
 import json
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from dynlp.cli import main
 from dynlp.config import TaggerConfig, TrainConfig
 from dynlp.pipeline import score_tagger, train_tagger
-from dynlp.tagger import BiLSTMTagger
+from dynlp.tagger import BiLSTMTagger, tag_batch
 from dynlp.treebank import read_treebank
 from conftest import shared_data
 
@@ -147,3 +148,16 @@ def test_scores_by_hand():
     assert noun["f1"] == pytest.approx(0.8)
     assert summary["per_tag"]["VERB"]["recall"] == 0.0
     assert summary["confusions"] == [{"gold": "VERB", "predicted": "NOUN", "count": 1}]
+
+
+def test_padded_batch_loss_is_the_sum_of_its_sentences_losses():
+    sentences = read_treebank(SAMPLE)
+    two_layers = dataclasses.replace(SMALL, layers=2)
+    model = BiLSTMTagger.from_training_data(two_layers, [(s.forms, s.tags) for s in sentences])
+    chosen = [sentences[i] for i in (3, 0, 7, 1)]  # different lengths, not sorted
+    batch = tag_batch([s.forms for s in chosen], [model.tags.encode(s.tags) for s in chosen],
+                      model.tags.pad)
+    together = model.loss(batch).value()
+    alone = sum(model.loss(tag_batch([s.forms], [model.tags.encode(s.tags)], model.tags.pad))
+                .value() for s in chosen)
+    assert together == pytest.approx(alone, rel=1e-5)
