@@ -66,7 +66,7 @@ def final_outputs(outputs, lengths):
     return dy.concatenate_to_batch(picks)
 
 
-def bilstm(forward, backward, xs, lengths):
+def bilstm(forward, backward, xs, lengths, projected=None):
     """One BiLSTM layer over a padded batch: [forward h_t ; backward h_t] at each step.
 
     `xs[t]` holds step t of every sequence; sequence b is `lengths[b]` long, and its padding
@@ -74,11 +74,64 @@ def bilstm(forward, backward, xs, lengths):
     them.  The backward LSTM reads each sequence reversed on its own (`reverse_each`), so
     there too the padding comes last, and each sequence starts fresh at its own last token:
     no masks are needed in either direction.
+
+    `projected`, if given, is the pair of input projections W_x x_t + b (forward, backward)
+    already computed, and `xs` is not used (see `lstm_outputs`).
     """
     dy = dynet()
-    ahead = forward.initial_state().transduce(xs)
-    behind = reverse_each(backward.initial_state().transduce(reverse_each(xs, lengths)), lengths)
+    ahead_in, behind_in = projected or (project(forward, xs), project(backward, xs))
+    ahead = lstm_outputs(forward, ahead_in)
+    behind = reverse_each(lstm_outputs(backward, reverse_each(behind_in, lengths)), lengths)
     return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]
+
+
+def lstm_weights(builder):
+    """W_x, W_h and b of a one-layer VanillaLSTMBuilder (tests/test_cells.py checks them)."""
+    return builder.get_parameters()[0]
+
+
+def project(builder, xs):
+    """W_x x_t + b of `builder`'s LSTM for every step t, in one matrix product: time is
+    folded into the batch, as for the MLP, since the input half of a_t does not recur."""
+    dy = dynet()
+    batch = xs[0].dim()[1]
+    folded = input_projection(builder, dy.concatenate_to_batch(xs))
+    return [dy.pick_batch_elems(folded, list(range(t * batch, (t + 1) * batch)))
+            for t in range(len(xs))]
+
+
+def input_projection(builder, x):
+    """W_x x + b of `builder`'s LSTM: the part of its gates' input that does not recur."""
+    W_x, _, b = lstm_weights(builder)
+    return dynet().affine_transform([b, W_x, x])
+
+
+def lstm_outputs(builder, projected):
+    """h_1..h_T of `builder`'s LSTM from a zero state, given each step's W_x x_t + b.
+
+    These are the builder's own equations (module docstring) written out, so that the input
+    half of a_t can be computed outside the recurrence (`project`, or once per word form when
+    tagging); only W_h h_{t-1} is left for each step:
+
+        a_t = (W_x x_t + b) + W_h h_{t-1}
+        i = sigmoid(a_i), f = sigmoid(a_f + 1), o = sigmoid(a_o), g = tanh(a_g)
+        c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
+    """
+    dy = dynet()
+    _, W_h, _ = lstm_weights(builder)
+    size = W_h.shape()[1]
+    h = c = None  # the zero state: its terms are left out
+    outputs = []
+    for a_x in projected:
+        a = a_x if h is None else dy.affine_transform([a_x, W_h, h])
+        i = dy.logistic(dy.pick_range(a, 0, size))
+        f = dy.logistic(dy.pick_range(a, size, 2 * size) + 1.0)
+        o = dy.logistic(dy.pick_range(a, 2 * size, 3 * size))
+        g = dy.tanh(dy.pick_range(a, 3 * size, 4 * size))
+        c = dy.cmult(i, g) if c is None else dy.cmult(f, c) + dy.cmult(i, g)
+        h = dy.cmult(o, dy.tanh(c))
+        outputs.append(h)
+    return outputs
 
 
 def reverse_each(xs, lengths):

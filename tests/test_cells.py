@@ -51,3 +51,19 @@ def test_simple_rnn_matches_equations(inputs):
     x, h, _ = inputs
     (W_x, W_h, b), (h_dy,) = one_step("rnn", x, [h])
     np.testing.assert_allclose(h_dy, np.tanh(W_x @ x + W_h @ h + b), atol=1e-5)
+
+
+def test_lstm_written_out_equals_the_builder():
+    """layers.lstm_outputs (the equations by hand, inputs projected beforehand) = the builder."""
+    from dynlp.layers import lstm_outputs, project
+
+    dy = dynet()
+    pc = dy.ParameterCollection()
+    builder = recurrent_builder("lstm", 1, 3, 5, pc)
+    rng = np.random.default_rng(1)
+    dy.renew_cg()
+    xs = [dy.inputTensor(rng.normal(size=(3, 2)), batched=True) for _ in range(4)]
+    by_builder = builder.initial_state().transduce(xs)
+    by_hand = lstm_outputs(builder, project(builder, xs))
+    for ours, theirs in zip(by_hand, by_builder):
+        np.testing.assert_allclose(ours.npvalue(), theirs.npvalue(), atol=1e-6)
