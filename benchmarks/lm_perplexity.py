@@ -64,7 +64,7 @@ def main():
     add_arguments(parser, TrainConfig, DEFAULTS.get(corpus))
     add_common_arguments(parser)
     args = parser.parse_args()
-    start(args)
+    start(args, training=True)  # as `dynlp train-*`: Hogwild over one process per core
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     lm_config, train_config = from_args(LMConfig, args), from_args(TrainConfig, args)
     train, dev, test = CORPORA[args.corpus](lm_config)

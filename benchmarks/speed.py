@@ -93,10 +93,12 @@ def measure(row, framework, args):
             "cpu_seconds": cpu}
 
 
-def dynlp_setup(args):
-    from dynlp.backend import BackendConfig, configure
+def dynlp_setup(args, inference=False):
+    """DyNet as the dynlp command of the row starts it (`dynlp tag`: cli.start's memory)."""
+    from dynlp.backend import INFERENCE_MEM, BackendConfig, configure
 
-    configure(BackendConfig(seed=1, mem=args.mem, autobatch=args.autobatch,
+    mem = args.mem or (INFERENCE_MEM if inference else "")
+    configure(BackendConfig(seed=1, mem=mem, autobatch=args.autobatch,
                             shared_parameters=args.train_workers != 1))
 
 
@@ -158,7 +160,7 @@ def dynlp_tagger_infer(args):
 
     from dynlp.work import chunk_size, chunked, run_chunks, tag_chunk
 
-    dynlp_setup(args)
+    dynlp_setup(args, inference=True)
     pairs, test = tagger_data(args.quick)
     model = dynlp_tagger(args, pairs)
     words = sum(map(len, test))

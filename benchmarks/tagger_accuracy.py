@@ -33,7 +33,7 @@ def main():
     add_arguments(parser, TrainConfig, DEFAULTS)
     add_common_arguments(parser)
     args = parser.parse_args()
-    start(args)
+    start(args, training=True)  # as `dynlp train-*`: Hogwild over one process per core
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
     path = os.path.join(data_dir(), "ud_en_ewt", "en_ewt-ud-{}.conllu")

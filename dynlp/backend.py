@@ -31,6 +31,12 @@ class BackendConfig:
     shared_parameters: bool = field(default=False, metadata={"flag": False})
 
 
+# DyNet's memory (MB) for forward values, gradients, parameters and scratch when a command only
+# predicts (tag, score, evaluate, sample) and no --mem is given.  DyNet's default, 512 split
+# evenly, gives forward values 128 MB: a tagging batch outgrows that, and growing the pool
+# cost `dynlp tag` 13-19% on a 50k-word input (benchmarks/RESULTS.md).  Gradients need none.
+INFERENCE_MEM = "256,16,128,64"
+
 _configured = None  # the BackendConfig DyNet was (or will be) initialised with
 _started_here = False  # whether dynet() started DyNet (not some other import of it)
 

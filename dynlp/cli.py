@@ -99,10 +99,13 @@ def add_sampling_arguments(parser):
 def start(args, training=False):
     """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose.
 
-    A training command that may use several --workers gets its parameters in shared memory.
+    A training command that may use several --workers gets its parameters in shared memory;
+    other commands only predict, and get memory laid out for that (backend.INFERENCE_MEM).
     """
     settings = from_args(backend.BackendConfig, args)
     settings.shared_parameters = training and args.workers != 1
+    if not training and not settings.mem:
+        settings.mem = backend.INFERENCE_MEM
     backend.configure(settings)
     verbose = not args.quiet and sys.stderr.isatty()
     if verbose and not log.handlers:

@@ -12,6 +12,10 @@ The recurrent cells are DyNet's own builders:
     rnn   SimpleRNNBuilder     h' = tanh(W_x x + W_h h + b)
 
 (tests/test_cells.py checks these equations against numpy using the builders' own weights.)
+
+The tagger's word BiLSTM (`bilstm`) runs the lstm equations written out in Python on a
+builder's weights (`lstm_outputs`), so that W_x x + b, which does not recur, can be computed
+for all time steps in one matrix product (`project`) or once per word form.
 """
 import contextlib
 
