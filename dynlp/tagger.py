@@ -98,32 +98,43 @@ class BiLSTMTagger:
         its own dropout (and word dropout) at each position, so the first layer computes
         W_x x_i + b for each position.  Without dropout x_i depends on the form alone, and so
         does W_x x_i + b: with `per_form` (the default when not training) it is computed once
-        per distinct form and picked for each position, which saves a quarter of the work.
+        per distinct form of the batch and picked for each position.
         """
-        dy = dynet()
         per_form = not self.training if per_form is None else per_form
         lengths = [len(s) for s in sentences]
         # Padding: any real word (its states are never used).
         steps = [[s[t] if t < len(s) else s[-1] for s in sentences] for t in range(max(lengths))]
         forms = sorted({form for sentence in sentences for form in sentence}, key=len)
         position = {form: i for i, form in enumerate(forms)}
-        picks = [[position[form] for form in at_t] for at_t in steps]
+        picks = [[position[form] for form in at_t] for at_t in steps]  # form index per position
         char_vectors = self._char_encode(forms)  # one batch element per distinct form
         xs, projected = None, None
         if per_form:
-            x = dy.concatenate([dy.lookup_batch(self.E, [self._word_id(f) for f in forms]),
-                                char_vectors])
-            by_form = [input_projection(lstm, x) for lstm in self.layers[0]]
-            projected = tuple([dy.pick_batch_elems(p, at_t) for at_t in picks] for p in by_form)
+            projected = self._first_projections_per_form(forms, char_vectors, picks)
         else:
-            xs = [self._dropout(dy.concatenate([
-                dy.lookup_batch(self.E, [self._word_id(form) for form in at_t]),
-                dy.pick_batch_elems(char_vectors, at_t_picks)]))
-                for at_t, at_t_picks in zip(steps, picks)]
+            xs = self._inputs_per_position(steps, char_vectors, picks)
         for forward, backward in self.layers:
             xs = [self._dropout(h) for h in bilstm(forward, backward, xs, lengths, projected)]
             projected = None
         return xs
+
+    def _inputs_per_position(self, steps, char_vectors, picks):
+        """x_i = [E[w_i] ; c_i] at each step, batched over the sentences, with dropout."""
+        dy = dynet()
+        return [self._dropout(dy.concatenate([
+                    dy.lookup_batch(self.E, [self._word_id(form) for form in at_t]),
+                    dy.pick_batch_elems(char_vectors, forms_at_t)]))
+                for at_t, forms_at_t in zip(steps, picks)]
+
+    def _first_projections_per_form(self, forms, char_vectors, picks):
+        """The first layer's W_x x + b (forward, backward) for each distinct form, then picked
+        for each step: a pair of lists of (4H,)xB vectors, as layers.bilstm takes them."""
+        dy = dynet()
+        x = dy.concatenate([dy.lookup_batch(self.E, [self._word_id(f) for f in forms]),
+                            char_vectors])
+        by_form = [input_projection(lstm, x) for lstm in self.layers[0]]
+        return tuple([dy.pick_batch_elems(p, forms_at_t) for forms_at_t in picks]
+                     for p in by_form)
 
     def _char_encode(self, forms, groups=4):
         """[final forward state ; final backward state] over each form's characters, batched.
