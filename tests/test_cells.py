@@ -67,3 +67,19 @@ def test_lstm_written_out_equals_the_builder():
     by_hand = lstm_outputs(builder, project(builder, xs))
     for ours, theirs in zip(by_hand, by_builder):
         np.testing.assert_allclose(ours.npvalue(), theirs.npvalue(), atol=1e-6)
+
+
+def test_lstm_written_out_trains_all_of_the_builder_s_weights():
+    from dynlp.layers import lstm_outputs, lstm_weights, project
+
+    dy = dynet()
+    pc = dy.ParameterCollection()
+    builder = recurrent_builder("lstm", 1, 3, 5, pc)
+    trainer = dy.SimpleSGDTrainer(pc, 0.1)
+    before = [p.as_array().copy() for p in lstm_weights(builder)]
+    dy.renew_cg()
+    xs = [dy.inputTensor(np.ones(3)) for _ in range(3)]
+    dy.sum_elems(lstm_outputs(builder, project(builder, xs))[-1]).backward()
+    trainer.update()
+    for old, parameter in zip(before, lstm_weights(builder)):  # W_x, W_h and b all moved
+        assert np.abs(parameter.as_array() - old).max() > 1e-6
