@@ -15,6 +15,8 @@ ends, and the backward LSTM reads each sentence reversed on its own (layers.bils
 never reaches a real word's state.  The LSTM gates' input half, W_x x_i + b, is computed for
 all positions in one matrix product (layers.project); when tagging, the first layer's is
 computed once per distinct form of the batch instead, as x_i then depends on the form alone.
+The character LSTMs' input half, W_x C[c] + b, depends on the character alone: it is computed
+once per graph for the whole character vocabulary and picked at each step.
 """
 from dataclasses import dataclass
 
@@ -25,7 +27,7 @@ from .batches import bucketed
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
 from .layers import (MLP, bilstm, final_outputs, inference, input_projection,
-                     recurrent_builder)
+                     lstm_outputs, recurrent_builder)
 from .vocab import SPECIALS, Vocab
 
 KIND = "tagger"
@@ -143,11 +145,26 @@ class BiLSTMTagger:
         long URL does not make every short word run thirty steps of padding.
         """
         dy = dynet()
+        by_char = self._char_projections()
         size = -(-len(forms) // groups)
-        return dy.concatenate_to_batch([self._char_encode_group(forms[i:i + size])
+        return dy.concatenate_to_batch([self._char_encode_group(forms[i:i + size], by_char)
                                         for i in range(0, len(forms), size)])
 
-    def _char_encode_group(self, forms):
+    def _char_projections(self):
+        """W_x C[c] + b of each character LSTM (forward, backward) for every character c.
+
+        A character LSTM's input at a step is a character's embedding and nothing else, so the
+        input half of its gates depends on the character alone: one matrix product over the
+        character vocabulary replaces one per character position of the batch.  Returned as
+        batches of (4H,) vectors, batch element c for character c.
+        """
+        dy = dynet()
+        table = self.C.expr()  # (char_dim x characters); trained, like the lookups (tests)
+        return [dy.reshape(input_projection(lstm, table), (4 * self.config.char_dim,),
+                           batch_size=len(self.chars))
+                for lstm in (self.char_forward, self.char_backward)]
+
+    def _char_encode_group(self, forms, by_char):
         """Each form read forwards and backwards; the output at its own last character.
 
         Both directions read each form on its own (the backward one reversed), so padding
@@ -157,16 +174,18 @@ class BiLSTMTagger:
         sequences = [[self.chars.bos] + self.chars.encode(_clip(form)) + [self.chars.eos]
                      for form in forms]
         lengths = [len(s) for s in sequences]
-        ahead = self.char_forward.initial_state().transduce(self._char_steps(sequences))
-        behind = self.char_backward.initial_state().transduce(
-            self._char_steps([s[::-1] for s in sequences]))
+        forward_in, backward_in = by_char
+        ahead = lstm_outputs(self.char_forward, self._char_steps(forward_in, sequences))
+        behind = lstm_outputs(self.char_backward,
+                              self._char_steps(backward_in, [s[::-1] for s in sequences]))
         return dy.concatenate([final_outputs(ahead, lengths), final_outputs(behind, lengths)])
 
-    def _char_steps(self, sequences):
-        """One batched lookup per time step; finished sequences read `<pad>`."""
+    def _char_steps(self, by_char, sequences):
+        """Each step's W_x x + b for all sequences, picked by character; finished sequences
+        read `<pad>`."""
         dy = dynet()
-        return [dy.lookup_batch(self.C, [s[t] if t < len(s) else self.chars.pad
-                                         for s in sequences])
+        return [dy.pick_batch_elems(by_char, [s[t] if t < len(s) else self.chars.pad
+                                              for s in sequences])
                 for t in range(max(len(s) for s in sequences))]
 
     def _word_id(self, form):

@@ -160,3 +160,47 @@ def test_padded_batch_loss_is_the_sum_of_its_sentences_losses():
     alone = sum(model.loss(tag_batch([s.forms], [model.tags.encode(s.tags)], model.tags.pad))
                 .value() for s in chosen)
     assert together == pytest.approx(alone, rel=1e-5)
+
+
+def test_character_vectors_equal_the_builders_reading_each_embedding():
+    """The character LSTMs' W_x C[c] + b comes from one product over the character vocabulary
+    (BiLSTMTagger._char_projections); it must equal DyNet's own builders reading C[c]."""
+    from dynlp.backend import dynet
+    from dynlp.tagger import _clip
+
+    dy = dynet()
+    sentences = read_treebank(SAMPLE)
+    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    forms = sorted({"A", "dog", "barked", "Zyx", "https://example.org/a/very/long/address"},
+                   key=len)
+    dy.renew_cg()
+    ours = model._char_encode(forms).npvalue()  # (2 char_dim, forms)
+    for i, form in enumerate(forms):
+        ids = [model.chars.bos] + model.chars.encode(_clip(form)) + [model.chars.eos]
+        embeddings = [model.C[c] for c in ids]
+        ahead = model.char_forward.initial_state().transduce(embeddings)[-1]
+        behind = model.char_backward.initial_state().transduce(embeddings[::-1])[-1]
+        np.testing.assert_allclose(ours[:, i], dy.concatenate([ahead, behind]).npvalue(),
+                                   atol=1e-5)
+
+
+def test_one_update_trains_the_character_embeddings_and_lstms():
+    from dynlp.backend import dynet
+    from dynlp.train import make_trainer
+
+    dy = dynet()
+    sentences = read_treebank(SAMPLE)[:2]
+    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    used = sorted({c for s in sentences for form in s.forms for c in model.chars.encode(form)})
+    weights = [p for lstm in (model.char_forward, model.char_backward)
+               for p in lstm.get_parameters()[0]]
+    before = [model.C.as_array()[used].copy()] + [p.as_array().copy() for p in weights]
+    trainer = make_trainer(model.pc, TrainConfig(), 0.01)
+    dy.renew_cg()
+    model.loss(tag_batch([s.forms for s in sentences],
+                         [model.tags.encode(s.tags) for s in sentences], model.tags.pad)).backward()
+    trainer.update()
+    after = [model.C.as_array()[used]] + [p.as_array() for p in weights]
+    for old, new in zip(before, after):
+        assert not np.allclose(old, new)
+    assert not np.any(np.isclose(before[0], after[0]).all(axis=1))  # every used row moved
