@@ -16,10 +16,13 @@ Rows (sizes of issue 4):
                 process per core, 10 streams each; PyTorch reads the same 20 streams)
 
 dynlp runs through its own classes and training loop (`train.run_epoch`, what `dynlp
-train-*` runs each epoch: by default Hogwild over one process per core); PyTorch runs benchmarks/torch_models.py with --torch-threads
-(default 2) threads.  Every (row, framework) runs in a fresh process, which reports its own
-peak resident memory.  Training is timed for --seconds (or one epoch, if shorter) from
-freshly initialised weights; speed does not depend on the weights' values.
+train-*` runs each epoch: by default Hogwild over one process per core); PyTorch runs
+benchmarks/torch_models.py with --torch-threads (default 2) threads.  Every (row, framework)
+runs in a fresh process, which reports its own peak resident memory.  Training is timed for
+--seconds (or one epoch, if shorter) from freshly initialised weights; speed does not depend
+on the weights' values.  With --repeats N each row runs N times per framework, the two taking
+turns, and the median run is reported (all runs' words/s under "runs"): PyTorch's two threads
+vary by up to 25% from one run to the next on this machine, dynlp's processes by less.
 
 "share" is the model's estimated FLOPs per word (forward x 3 when training) times words/s,
 over the machine's measured float32 matrix-multiply GFLOP/s (torch, --torch-threads threads).
@@ -437,6 +440,29 @@ def run_child(row, framework, args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def measure_rows(rows, frameworks, args):
+    """Each (row, framework) in a fresh process, --repeats times, the frameworks taking turns
+    so that a slow spell of the machine falls on both; keeps each one's median run."""
+    results = {}
+    for row in rows:
+        runs = {fw: [] for fw in frameworks}
+        for _ in range(args.repeats):
+            for fw in frameworks:
+                runs[fw].append(run_child(row, fw, args))
+        results[row] = {fw: median_run(fw_runs) for fw, fw_runs in runs.items()}
+    return results
+
+
+def median_run(runs):
+    """The run with the median words/s (the faster middle one of an even number), with the
+    words/s of every run under "runs"."""
+    def words_per_second(run):
+        return run["words"] / run["seconds"]
+
+    middle = sorted(runs, key=words_per_second)[len(runs) // 2]
+    return {**middle, "runs": [round(words_per_second(run)) for run in runs]}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, 3 s per training row")
@@ -444,6 +470,8 @@ def main(argv=None):
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--frameworks", default="dynlp,pytorch")
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per row")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="runs of each (row, framework), taking turns; the median is kept")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--infer-batch", type=int, default=128, help="sentences per batch")
     parser.add_argument("--tag-workers", type=int, default=-1,
@@ -470,7 +498,7 @@ def main(argv=None):
         return
     rows = args.rows.split(",")
     frameworks = args.frameworks.split(",")
-    results = {row: {fw: run_child(row, fw, args) for fw in frameworks} for row in rows}
+    results = measure_rows(rows, frameworks, args)
     gflops = matmul_gflops(args.torch_threads)
     flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word()}
     summary, details = {}, {}
@@ -488,7 +516,7 @@ def main(argv=None):
                         for fw, r in by_fw.items()}
         details[row]["mflops_per_word"] = round(per_word / 1e6, 2)
         for fw, r in by_fw.items():
-            extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes")
+            extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes", "runs")
             details[row][fw].update({k: r[k] for k in extra if k in r})
     load = os.getloadavg()[0]
     info = {"matmul_gflops": round(gflops, 1), "load_after": round(load, 2),
