@@ -16,7 +16,7 @@ never reaches a real word's state.  The LSTM gates' input half, W_x x_i + b, is 
 all positions in one matrix product (layers.project); when tagging, the first layer's is
 computed once per distinct form of the batch instead, as x_i then depends on the form alone.
 The character LSTMs' input half, W_x C[c] + b, depends on the character alone: it is computed
-once per graph for the whole character vocabulary and picked at each step.
+once per distinct character of the batch and picked at each step.
 """
 from dataclasses import dataclass
 
@@ -145,47 +145,49 @@ class BiLSTMTagger:
         long URL does not make every short word run thirty steps of padding.
         """
         dy = dynet()
-        by_char = self._char_projections()
+        sequences = [[self.chars.bos] + self.chars.encode(_clip(form)) + [self.chars.eos]
+                     for form in forms]
+        by_char = self._char_projections(sequences)
         size = -(-len(forms) // groups)
-        return dy.concatenate_to_batch([self._char_encode_group(forms[i:i + size], by_char)
+        return dy.concatenate_to_batch([self._char_encode_group(sequences[i:i + size], by_char)
                                         for i in range(0, len(forms), size)])
 
-    def _char_projections(self):
-        """W_x C[c] + b of each character LSTM (forward, backward) for every character c.
+    def _char_projections(self, sequences):
+        """W_x C[c] + b of each character LSTM (forward, backward) for each character c that
+        the sequences use (and `<pad>`), and where each character's column is.
 
         A character LSTM's input at a step is a character's embedding and nothing else, so the
         input half of its gates depends on the character alone: one matrix product over the
-        character vocabulary replaces one per character position of the batch.  Returned as
-        batches of (4H,) vectors, batch element c for character c.
+        batch's distinct characters replaces one per character position.
         """
         dy = dynet()
-        table = self.C.expr()  # (char_dim x characters); trained, like the lookups (tests)
-        return [dy.reshape(input_projection(lstm, table), (4 * self.config.char_dim,),
-                           batch_size=len(self.chars))
-                for lstm in (self.char_forward, self.char_backward)]
+        used = sorted({c for s in sequences for c in s} | {self.chars.pad})
+        embeddings = dy.lookup_batch(self.C, used)  # rows of C not used get no update
+        column = {c: i for i, c in enumerate(used)}
+        return ([input_projection(lstm, embeddings)
+                 for lstm in (self.char_forward, self.char_backward)], column)
 
-    def _char_encode_group(self, forms, by_char):
+    def _char_encode_group(self, sequences, by_char):
         """Each form read forwards and backwards; the output at its own last character.
 
         Both directions read each form on its own (the backward one reversed), so padding
         always comes after the form's end and never reaches the state we keep: no masks.
         """
         dy = dynet()
-        sequences = [[self.chars.bos] + self.chars.encode(_clip(form)) + [self.chars.eos]
-                     for form in forms]
         lengths = [len(s) for s in sequences]
-        forward_in, backward_in = by_char
-        ahead = lstm_outputs(self.char_forward, self._char_steps(forward_in, sequences))
-        behind = lstm_outputs(self.char_backward,
-                              self._char_steps(backward_in, [s[::-1] for s in sequences]))
+        (forward_in, backward_in), column = by_char
+        ahead = lstm_outputs(self.char_forward, self._char_steps(forward_in, column, sequences))
+        behind = lstm_outputs(self.char_backward, self._char_steps(
+            backward_in, column, [s[::-1] for s in sequences]))
         return dy.concatenate([final_outputs(ahead, lengths), final_outputs(behind, lengths)])
 
-    def _char_steps(self, by_char, sequences):
+    def _char_steps(self, projected, column, sequences):
         """Each step's W_x x + b for all sequences, picked by character; finished sequences
         read `<pad>`."""
         dy = dynet()
-        return [dy.pick_batch_elems(by_char, [s[t] if t < len(s) else self.chars.pad
-                                              for s in sequences])
+        pad = column[self.chars.pad]
+        return [dy.pick_batch_elems(projected, [column[s[t]] if t < len(s) else pad
+                                                for s in sequences])
                 for t in range(max(len(s) for s in sequences))]
 
     def _word_id(self, form):

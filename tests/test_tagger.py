@@ -204,3 +204,25 @@ def test_one_update_trains_the_character_embeddings_and_lstms():
     for old, new in zip(before, after):
         assert not np.allclose(old, new)
     assert not np.any(np.isclose(before[0], after[0]).all(axis=1))  # every used row moved
+
+
+def test_characters_a_batch_does_not_use_are_left_alone():
+    """Sparse (lazy) updates, as for lookups: a character row moved by one batch must not keep
+    moving on Adam's momentum in a batch that does not contain it."""
+    from dynlp.backend import dynet
+    from dynlp.train import make_trainer
+
+    dy = dynet()
+    first, second = [["Xylophones", "quiz"]], [["a", "dog", "barked"]]
+    model = BiLSTMTagger.from_training_data(SMALL, [(first[0], ["NOUN", "VERB"]),
+                                                    (second[0], ["DET", "NOUN", "VERB"])])
+    trainer = make_trainer(model.pc, TrainConfig(), 0.01)
+    for sentences, tags in ((first, [["NOUN", "VERB"]]), (second, [["DET", "NOUN", "VERB"]])):
+        before = model.C.as_array().copy()
+        dy.renew_cg()
+        model.loss(tag_batch(sentences, [model.tags.encode(t) for t in tags],
+                             model.tags.pad)).backward()
+        trainer.update()
+    x = model.chars.id("X")  # in the first batch only
+    assert np.array_equal(model.C.as_array()[x], before[x])
+    assert not np.allclose(model.C.as_array()[model.chars.id("g")], before[model.chars.id("g")])
