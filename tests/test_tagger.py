@@ -163,8 +163,8 @@ def test_padded_batch_loss_is_the_sum_of_its_sentences_losses():
 
 
 def test_character_vectors_equal_the_builders_reading_each_embedding():
-    """The character LSTMs' W_x C[c] + b comes from one product over the character vocabulary
-    (BiLSTMTagger._char_projections); it must equal DyNet's own builders reading C[c]."""
+    """The character LSTMs' W_x C[c] + b comes from one product over the batch's distinct
+    characters (BiLSTMTagger._char_projections); it must equal DyNet's builders reading C[c]."""
     from dynlp.backend import dynet
     from dynlp.tagger import _clip
 
@@ -185,21 +185,16 @@ def test_character_vectors_equal_the_builders_reading_each_embedding():
 
 
 def test_one_update_trains_the_character_embeddings_and_lstms():
-    from dynlp.backend import dynet
     from dynlp.train import make_trainer
 
-    dy = dynet()
     sentences = read_treebank(SAMPLE)[:2]
     model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
     used = sorted({c for s in sentences for form in s.forms for c in model.chars.encode(form)})
     weights = [p for lstm in (model.char_forward, model.char_backward)
                for p in lstm.get_parameters()[0]]
     before = [model.C.as_array()[used].copy()] + [p.as_array().copy() for p in weights]
-    trainer = make_trainer(model.pc, TrainConfig(), 0.01)
-    dy.renew_cg()
-    model.loss(tag_batch([s.forms for s in sentences],
-                         [model.tags.encode(s.tags) for s in sentences], model.tags.pad)).backward()
-    trainer.update()
+    one_update(model, make_trainer(model.pc, TrainConfig(), 0.01),
+               [(s.forms, s.tags) for s in sentences])
     after = [model.C.as_array()[used]] + [p.as_array() for p in weights]
     for old, new in zip(before, after):
         assert not np.allclose(old, new)
@@ -209,20 +204,25 @@ def test_one_update_trains_the_character_embeddings_and_lstms():
 def test_characters_a_batch_does_not_use_are_left_alone():
     """Sparse (lazy) updates, as for lookups: a character row moved by one batch must not keep
     moving on Adam's momentum in a batch that does not contain it."""
-    from dynlp.backend import dynet
     from dynlp.train import make_trainer
 
-    dy = dynet()
     first, second = [["Xylophones", "quiz"]], [["a", "dog", "barked"]]
     model = BiLSTMTagger.from_training_data(SMALL, [(first[0], ["NOUN", "VERB"]),
                                                     (second[0], ["DET", "NOUN", "VERB"])])
     trainer = make_trainer(model.pc, TrainConfig(), 0.01)
     for sentences, tags in ((first, [["NOUN", "VERB"]]), (second, [["DET", "NOUN", "VERB"]])):
         before = model.C.as_array().copy()
-        dy.renew_cg()
-        model.loss(tag_batch(sentences, [model.tags.encode(t) for t in tags],
-                             model.tags.pad)).backward()
-        trainer.update()
+        one_update(model, trainer, list(zip(sentences, tags)))
     x = model.chars.id("X")  # in the first batch only
     assert np.array_equal(model.C.as_array()[x], before[x])
     assert not np.allclose(model.C.as_array()[model.chars.id("g")], before[model.chars.id("g")])
+
+
+def one_update(model, trainer, pairs):
+    """One training step of `model` on a batch of (forms, tags) pairs."""
+    from dynlp.backend import dynet
+
+    dynet().renew_cg()
+    model.loss(tag_batch([forms for forms, _ in pairs],
+                         [model.tags.encode(tags) for _, tags in pairs], model.tags.pad)).backward()
+    trainer.update()
