@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run a
 sys.path.insert(0, HERE)
 
 ROWS = ("tagger_train", "tagger_infer", "lm_train", "lm_eval")
-TAGGER = dict(emb_dim=128, hidden_dim=256, mlp_dim=64, layers=2)  # char_dim: dynlp's default
+TAGGER = dict(columns="upos", emb_dim=128, hidden_dim=256, mlp_dim=64, layers=2)  # char_dim: dynlp's default
 LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256)
 LM_TRAIN = dict(trainer="sgd", lr=1.0, clip=5.0, batch_size=20, bptt=35)
 
@@ -65,7 +65,8 @@ def ptb(part, limit=None):
 
 
 def tagger_data(quick):
-    train = [(s.forms, s.tags) for s in ewt("train", 800 if quick else None)]
+    # UPOS only: the PyTorch twin has one head
+    train = [(s.forms, s.tags["upos"]) for s in ewt("train", 800 if quick else None)]
     test = [s.forms for part in ("dev", "test") for s in ewt(part, 300 if quick else None)]
     return train, test
 
@@ -109,7 +110,12 @@ def dynlp_tagger(args, pairs):
     from dynlp.config import TaggerConfig
     from dynlp.tagger import BiLSTMTagger
 
-    return BiLSTMTagger.from_training_data(TaggerConfig(**TAGGER), pairs)
+    return BiLSTMTagger.from_training_data(TaggerConfig(**TAGGER), upos_pairs(pairs))
+
+
+def upos_pairs(pairs):
+    """(forms, tags) pairs as dynlp's tagger takes them: (forms, {"upos": tags})."""
+    return [(forms, {"upos": tags}) for forms, tags in pairs]
 
 
 def dynlp_tagger_train(args):
@@ -123,13 +129,13 @@ def dynlp_tagger_train(args):
     model = dynlp_tagger(args, pairs)
     config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60, workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
-    batches = tag_batches(pairs, model.tags, config.batch_size, np.random.default_rng(1))
+    batches = tag_batches(upos_pairs(pairs), config.batch_size, np.random.default_rng(1))
     if args.dev:
         from dynlp.pipeline import tagger_dev_metrics
 
-        return {**train_for(model, trainer, lambda rng: tag_batches(pairs, model.tags, 32, rng),
+        return {**train_for(model, trainer, lambda rng: tag_batches(upos_pairs(pairs), 32, rng),
                             config, args.seconds),
-                "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_accuracy"]}
+                "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_upos"]}
     return one_epoch(model, trainer, batches, config)
 
 
@@ -285,8 +291,9 @@ def torch_tagger_train(args):
     if args.dev:
         model.eval()
         dev = ewt("dev")
-        right = sum(p == g for s in dev for p, g in zip(model.predict_batch([s.forms])[0], s.tags))
-        result["dev_accuracy"] = right / sum(len(s.tags) for s in dev)
+        right = sum(p == g for s in dev
+                    for p, g in zip(model.predict_batch([s.forms])[0], s.tags["upos"]))
+        result["dev_accuracy"] = right / sum(len(s.forms) for s in dev)
     return result
 
 

@@ -10,7 +10,7 @@ from .batches import Batch, sentence_batches, stream_batches
 from .config import LMConfig, TaggerConfig, TrainConfig
 from .errors import ConfigError, DataError, DynlpError, ModelDirError, TrainingError
 from .lm import RNNLanguageModel
-from .metrics import TaggingScores, bits_per_token, perplexity
+from .metrics import TaggingScores, TreebankScores, bits_per_token, perplexity
 from .pipeline import (read_lm_corpus, read_tagger_corpus, score_tagger, train_language_model,
                        train_tagger)
 from .tagger import BiLSTMTagger, tag_batches
@@ -30,6 +30,6 @@ __all__ = [
     "RNNLanguageModel", "BiLSTMTagger",
     "fit", "make_trainer", "evaluate_loss",
     "read_lm_corpus", "train_language_model", "read_tagger_corpus", "train_tagger", "score_tagger",
-    "perplexity", "bits_per_token", "TaggingScores",
+    "perplexity", "bits_per_token", "TaggingScores", "TreebankScores",
     "DynlpError", "DataError", "ModelDirError", "ConfigError", "TrainingError",
 ]

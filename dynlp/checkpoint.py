@@ -23,7 +23,8 @@ import tempfile
 from .errors import ModelDirError
 from .vocab import Vocab
 
-FORMAT_VERSION = 1
+# 1: the first; 2: a tagger predicts several columns (tagger.upgrade reads a 1).
+FORMAT_VERSION = 2
 CONFIG_FILE = "config.json"
 _FIELDS = (("format_version", int), ("kind", str), ("config", dict), ("files", dict),
            ("sha256", dict), ("vocabs", list))

@@ -47,9 +47,13 @@ class LMConfig:
 
 @dataclass
 class TaggerConfig:
-    """What a tagger is: the column it predicts, its vocabulary cut and its network."""
+    """What a tagger is: the columns it predicts, its vocabulary cut and its network."""
 
-    column: str = option("upos", "CoNLL-U column to predict (upos, xpos, or another name)")
+    columns: str = option("", "CoNLL-U columns to predict, comma-separated, e.g. upos,xpos,feats "
+                              "(default: each of upos, xpos and feats that the training file "
+                              "fills)")
+    feats: str = option("bundle", "predict FEATS as one label per bundle, or one classifier "
+                                  "per feature", choices=("bundle", "split"))
     min_count: int = option(1, "words seen fewer times than this become <unk>")
     lowercase: bool = option(True, "look word embeddings up by lowercased form (the "
                                     "character BiLSTM still sees the case)")
@@ -65,9 +69,19 @@ class TaggerConfig:
     def check(self):
         _check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
                         "min_count")
+        from .treebank import COLUMNS
+
+        unknown = [c for c in self.column_list() if c not in COLUMNS[2:]]
+        if unknown or len(set(self.column_list())) < len(self.column_list()):
+            raise ConfigError(f"--columns {self.columns}: give distinct CoNLL-U columns from "
+                              f"{', '.join(COLUMNS[2:])}")
         _check_fraction(self, "dropout")
         if self.word_dropout < 0:
             raise ConfigError("--word-dropout cannot be negative")
+
+    def column_list(self):
+        """The columns as a list (empty: not chosen yet, see pipeline.choose_columns)."""
+        return [c.strip() for c in self.columns.split(",") if c.strip()]
 
 
 @dataclass
@@ -78,6 +92,8 @@ class TrainConfig:
     lr: float = option(0.0, "learning rate (0: the optimiser's usual default)")
     clip: float = option(5.0, "clip the gradient norm at this value (0 disables)")
     lr_decay: float = option(0.5, "multiply the learning rate by this when dev stops improving")
+    decay_patience: int = option(1, "decay the learning rate after this many evaluations "
+                                    "without dev improvement in a row (and after as many more)")
     decay_after: int = option(0, "also decay the learning rate every epoch after this one "
                                  "(Zaremba et al.'s schedule; 0: only when dev stalls)")
     patience: int = option(3, "stop after this many epochs without dev improvement")
@@ -91,7 +107,7 @@ class TrainConfig:
                              "bit-for-bit repeatable runs")
 
     def check(self):
-        _check_positive(self, "epochs", "batch_size", "bptt")
+        _check_positive(self, "epochs", "batch_size", "bptt", "decay_patience")
         _check_fraction(self, "dev_fraction")
         if self.workers < 0:
             raise ConfigError("--workers cannot be negative")

@@ -1,6 +1,13 @@
 """Evaluation figures: perplexity and bits per token from summed negative log-likelihoods (nats),
-and tagging accuracy."""
+and tagging accuracy: per column, and UFeats and AllTags as the CoNLL 2018 shared task's
+evaluation script defines them."""
 import math
+
+# The features that script compares for UFeats (its UNIVERSAL_FEATURES); others are ignored.
+UNIVERSAL_FEATURES = {
+    "PronType", "NumType", "Poss", "Reflex", "Foreign", "Abbr", "Gender", "Animacy", "Number",
+    "Case", "Definite", "Degree", "VerbForm", "Mood", "Tense", "Aspect", "Voice", "Evident",
+    "Polarity", "Person", "Polite"}
 
 
 def perplexity(nll, tokens):
@@ -61,3 +68,50 @@ class TaggingScores:
                 "per_tag": self.per_tag(),
                 "confusions": [{"gold": g, "predicted": p, "count": n}
                                for (g, p), n in self.confusions.most_common(confusions)]}
+
+
+def universal_features(feats):
+    """A FEATS cell reduced to its universal features, sorted: what UFeats compares."""
+    return "|".join(sorted(f for f in feats.split("|") if f.split("=", 1)[0] in UNIVERSAL_FEATURES))
+
+
+class TreebankScores:
+    """Accuracy of each predicted column on all and on unseen words, plus, as in the CoNLL 2018
+    evaluation, UFeats (universal features, as a set) and AllTags (UPOS, XPOS and UFeats all
+    right; here: all of those the model predicts).  The first column also gets per-tag figures
+    and confusions (`TaggingScores`)."""
+
+    def __init__(self, columns):
+        self.columns = list(columns)
+        self.derived = ["ufeats"] * ("feats" in columns)
+        if len({"upos", "xpos", "feats"} & set(columns)) > 1:
+            self.derived.append("alltags")
+        self.scores = {name: TaggingScores() for name in self.columns + self.derived}
+
+    def add(self, gold, predicted, oov_flags):
+        """`gold` and `predicted`: {column: tags} of one sentence."""
+        for column in self.columns:
+            self.scores[column].add(gold[column], predicted[column], oov_flags)
+        for name in self.derived:
+            self.scores[name].add(self._derived(name, gold), self._derived(name, predicted),
+                                  oov_flags)
+
+    def _derived(self, name, tags):
+        ufeats = [universal_features(f) for f in tags["feats"]] if "feats" in self.columns else []
+        if name == "ufeats":
+            return ufeats
+        parts = [tags[c] for c in ("upos", "xpos") if c in self.columns] + [ufeats] * bool(ufeats)
+        return ["\t".join(word) for word in zip(*parts)]
+
+    def summary(self, confusions=10):
+        """The first column's full summary (accuracy, per tag, confusions), and under
+        "columns" the accuracies of every column, UFeats and AllTags."""
+        first = self.scores[self.columns[0]].summary(confusions)
+        first["columns"] = {name: _accuracies(self.scores[name])
+                            for name in self.columns + self.derived}
+        return first
+
+
+def _accuracies(scores):
+    return {"accuracy": accuracy(scores.correct, scores.total),
+            "oov_accuracy": accuracy(scores.oov_correct, scores.oov_total)}

@@ -5,6 +5,7 @@ with sentences in memory can call them too.
 """
 import logging
 import os
+from dataclasses import replace
 
 import numpy as np
 
@@ -13,10 +14,10 @@ from .checkpoint import read_config
 from .config import from_dict
 from .errors import DataError, ModelDirError
 from .lm import RNNLanguageModel
-from .metrics import TaggingScores
+from .metrics import TreebankScores
 from .tagger import BiLSTMTagger, tag_batches
 from .text import lines_from_tokens, read_sentences, tokenize
-from .treebank import read_treebank
+from .treebank import TAG_COLUMNS, check_filled, filled, read_treebank
 from .train import fit, load_state
 from .vocab import Vocab
 
@@ -122,17 +123,34 @@ def _resume(out_dir, model_class):
 
 
 # ---- the tagger ---------------------------------------------------------------------------------
-def read_tagger_corpus(train_path, dev_path, column, dev_fraction):
-    """Training and dev Sentences from CoNLL-U; without a dev file, hold out the tail."""
-    train = read_treebank(train_path, column)
-    if dev_path:
-        return train, read_treebank(dev_path, column)
-    return split_dev(train, dev_fraction, train_path)
+def read_tagger_corpus(train_path, dev_path, config, dev_fraction):
+    """Training and dev Sentences from CoNLL-U, and `config` with its columns chosen on the
+    training file (`choose_columns`); without a dev file, hold out the tail."""
+    columns = tuple(dict.fromkeys(TAG_COLUMNS + tuple(config.column_list())))
+    train = read_treebank(train_path, columns)
+    config = choose_columns(config, train, train_path)
+    if not dev_path:
+        train, dev = split_dev(train, dev_fraction, train_path)
+        return train, dev, config
+    dev = read_treebank(dev_path, columns)
+    check_filled(dev, config.column_list(), dev_path)
+    return train, dev, config
 
 
-def score_tagger(model, sentences):
-    """TaggingScores of `model` on gold Sentences (OOV: words outside the model's vocabulary)."""
-    scores = TaggingScores()
+def choose_columns(config, sentences, name="the training data"):
+    """`config` with its columns set: those asked for, each of which must be filled somewhere
+    in `sentences`, or by default each of upos, xpos and feats that is."""
+    chosen = config.column_list() or [c for c in TAG_COLUMNS if filled(sentences, c)]
+    if not chosen:
+        raise DataError(f"{name}: upos, xpos and feats are '_' throughout; nothing to learn")
+    check_filled(sentences, chosen, name)
+    return replace(config, columns=",".join(chosen))
+
+
+def score_tagger(model, sentences, columns=None):
+    """TreebankScores of `model` on gold Sentences (unseen: words outside its vocabulary), for
+    its columns or those of them given."""
+    scores = TreebankScores(columns or model.columns)
     predictions = model.predict_many([s.forms for s in sentences])
     for sentence, predicted in zip(sentences, predictions):
         scores.add(sentence.tags, predicted, [not model.knows(form) for form in sentence.forms])
@@ -141,30 +159,38 @@ def score_tagger(model, sentences):
 
 def _check_known_tags(model, sentences):
     for sentence in sentences:
-        unknown = [tag for tag in sentence.tags if tag not in model.tags]
-        if unknown:
-            raise DataError(f"sentence at line {sentence.line_number}: tag {unknown[0]!r} is not "
-                            "in the tag set of the model being resumed")
+        for head in model.heads:
+            unknown = [tag for tag in sentence.tags[head.column] if tag not in head.vocab]
+            if unknown:
+                raise DataError(f"sentence at line {sentence.line_number}: {head.column} tag "
+                                f"{unknown[0]!r} is not in the tag set of the model being resumed")
 
 
 def tagger_dev_metrics(model, dev_sentences):
-    summary = score_tagger(model, dev_sentences).summary()
-    return {"dev_accuracy": summary["accuracy"], "dev_oov_accuracy": summary["oov_accuracy"]}
+    """Dev accuracy of each column; `dev_score`, their mean, is what training monitors."""
+    columns = score_tagger(model, dev_sentences).summary()["columns"]
+    metrics = {f"dev_{name}": scores["accuracy"] for name, scores in columns.items()}
+    metrics["dev_score"] = sum(metrics[f"dev_{c}"] for c in model.columns) / len(model.columns)
+    return metrics
 
 
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
                  seed=1):
-    """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev accuracy)."""
+    """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score)."""
     make_output_dir(out_dir)
-    pairs = [(s.forms, s.tags) for s in train]
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)
         _check_known_tags(model, train + dev)
         model.rng = np.random.default_rng([seed, state.epoch])  # word dropout draws
     else:
-        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs, seed), None
+        tagger_config = choose_columns(tagger_config, train)
+        model, state = None, None
+    columns = (model.config if model else tagger_config).column_list()
+    pairs = [(s.forms, {c: s.tags[c] for c in columns}) for s in train]
+    if model is None:
+        model = BiLSTMTagger.from_training_data(tagger_config, pairs, seed)
     size = train_config.batch_size
-    state = fit(model, lambda rng: tag_batches(pairs, model.tags, size, rng), dev, train_config,
-                out_dir, evaluate=tagger_dev_metrics, monitor="dev_accuracy",
+    state = fit(model, lambda rng: tag_batches(pairs, size, rng), dev, train_config,
+                out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
                 higher_is_better=True, progress=progress, state=state, seed=seed)
     return BiLSTMTagger.load(out_dir), state

@@ -260,7 +260,8 @@ def _while_parent_lives(batches, parent):
 
 
 def _update_schedule(state, trainer, config, value, higher_is_better):
-    """Track the best dev value; decay the learning rate when dev stalls (or on schedule).
+    """Track the best dev value; decay the learning rate when dev has not improved for
+    `decay_patience` evaluations in a row (and again after as many more), or on schedule.
 
     Returns True if dev improved.
     """
@@ -269,7 +270,8 @@ def _update_schedule(state, trainer, config, value, higher_is_better):
         state.best, state.bad_epochs = value, 0
     else:
         state.bad_epochs += 1
-    if not improved or (config.decay_after and state.epoch >= config.decay_after):
+    stalled = not improved and state.bad_epochs % config.decay_patience == 0
+    if stalled or (config.decay_after and state.epoch >= config.decay_after):
         trainer.learning_rate = trainer.learning_rate * config.lr_decay
     state.lr = trainer.learning_rate
     return improved

@@ -1,10 +1,10 @@
 """CoNLL-U in and out, keeping everything the tagger does not own.
 
 A sentence is kept as its raw lines (comments, multiword-token lines `1-2`, empty nodes `8.1`,
-all ten columns), plus the word forms and tags the tagger needs.  Writing replaces only the
-predicted column of the word lines.  For a well-formed UD file (LF line ends, one blank line
-after each sentence) the output differs from the input in that column alone; a BOM, CRLF line
-ends and runs of blank lines are normalised.
+all ten columns), plus the word forms and the tag columns the tagger needs (UPOS, XPOS and FEATS
+by default).  Writing replaces only the predicted columns of the word lines.  For a well-formed
+UD file (LF line ends, one blank line after each sentence) the output differs from the input in
+those columns alone; a BOM, CRLF line ends and runs of blank lines are normalised.
 
 Each line is checked here, before the `conllu` package parses ids and comments: `conllu` reports
 errors without line numbers and splits fields on two spaces.  Every error is a `DataError` that
@@ -22,6 +22,8 @@ COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "de
 WORD_ID = re.compile(r"[1-9][0-9]*")
 MULTIWORD_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 EMPTY_NODE_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
+TAG_COLUMNS = ("upos", "xpos", "feats")  # what a tagger predicts unless told otherwise
+NO_VALUE = "_"  # CoNLL-U's empty cell; in FEATS it is a value of its own: no features
 
 
 @dataclass
@@ -29,19 +31,24 @@ class Sentence:
     lines: list  # every line of the sentence as read, without its line end
     word_lines: list = field(default_factory=list)  # indexes into `lines` of the word lines
     forms: list = field(default_factory=list)
-    tags: list = field(default_factory=list)  # the chosen column of each word ('_' if unset)
+    tags: dict = field(default_factory=dict)  # {column: each word's value ('_' if unset)}
     sent_id: str = None
     line_number: int = 0  # of the first line, for messages
 
-    def with_tags(self, tags, column):
-        """The sentence's lines with `column` of each word line replaced by `tags`."""
-        index = column_index(column)
+    def with_tags(self, predicted):
+        """The sentence's lines with each column of `predicted` ({column: tags}) replaced."""
+        indexes = {column_index(column): tags for column, tags in predicted.items()}
         lines = list(self.lines)
-        for row, tag in zip(self.word_lines, tags):
+        for position, row in enumerate(self.word_lines):
             cells = lines[row].split("\t")
-            cells[index] = tag
+            for index, tags in indexes.items():
+                cells[index] = tags[position]
             lines[row] = "\t".join(cells)
         return lines
+
+    def line_of_word(self, position):
+        """The file line number of word `position` (0-based), for messages."""
+        return self.line_number + self.word_lines[position]
 
 
 def column_index(column):
@@ -50,35 +57,58 @@ def column_index(column):
     return COLUMNS.index(column)
 
 
-def read_conllu(path, column="upos", gold=False, span=None):
-    """Yield the Sentences of a CoNLL-U file ('-' is stdin), checked line by line.
+def read_conllu(path, columns=TAG_COLUMNS, span=None):
+    """Yield the Sentences of a CoNLL-U file ('-' is stdin), checked line by line, with the
+    values of `columns` (names, or one name) in `Sentence.tags`.
 
-    With `gold`, every word must have a tag in `column` (training and evaluation data).  With a
-    `text.Span`, only the sentences in that part of the file are read.
+    With a `text.Span`, only the sentences in that part of the file are read.
     """
-    index = column_index(column)
+    columns = (columns,) if isinstance(columns, str) else tuple(columns)
+    indexes = {column: column_index(column) for column in columns}
     block, start = [], 0
     for number, line in read_lines(path, span):
         if line.strip():
             start = start or number
             block.append(line)
         elif block:
-            yield _sentence(block, index, path, start, gold)
+            yield _sentence(block, indexes, path, start)
             block, start = [], 0
     if block:
-        yield _sentence(block, index, path, start, gold)
+        yield _sentence(block, indexes, path, start)
 
 
-def read_treebank(path, column="upos", gold=True):
-    """All sentences of a gold file; a file without any word is a `DataError`."""
-    sentences = list(read_conllu(path, column, gold))
+def read_treebank(path, columns=TAG_COLUMNS):
+    """All sentences of a file; a file without any word is a `DataError`.  Training and
+    evaluation check the columns they use with `check_filled`."""
+    sentences = list(read_conllu(path, columns))
     if not sentences:
         raise DataError(f"{path}: no sentences (empty, or comments only)")
     return sentences
 
 
-def _sentence(lines, index, path, start, gold=False):
-    sentence = Sentence(lines=lines, line_number=start)
+def filled(sentences, column):
+    """Whether any word of `sentences` has a value in `column` (not `_`)."""
+    return any(value != NO_VALUE for s in sentences for value in s.tags[column])
+
+
+def check_filled(sentences, columns, path):
+    """A `DataError` if one of `columns` is `_` throughout, or else at the first word whose cell
+    in one of them is `_` (FEATS excepted: there `_` says the word has no features)."""
+    for column in columns:
+        if not filled(sentences, column):
+            raise DataError(f"{path}: column {column} is '_' throughout, so there is nothing to "
+                            f"learn or check (leave it out of --columns)")
+    for sentence in sentences:
+        for column in columns:
+            if column == "feats" or NO_VALUE not in sentence.tags[column]:
+                continue
+            line = sentence.line_of_word(sentence.tags[column].index(NO_VALUE))
+            raise DataError(f"{path}:{line}{_in(sentence)}: no {column} tag ('_') to learn "
+                            "from or evaluate against")
+
+
+def _sentence(lines, indexes, path, start):
+    sentence = Sentence(lines=lines, line_number=start, tags={column: [] for column in indexes})
     for offset, line in enumerate(lines):
         where = f"{path}:{start + offset}"
         if line.startswith("#"):
@@ -91,12 +121,10 @@ def _sentence(lines, index, path, start, gold=False):
             if int(cells[0]) != len(sentence.forms) + 1:
                 raise DataError(f"{where}{_in(sentence)}: word id {cells[0]} out of order "
                                 f"(expected {len(sentence.forms) + 1})")
-            if gold and cells[index] == "_":
-                raise DataError(f"{where}{_in(sentence)}: no {COLUMNS[index]} tag ('_') to "
-                                "learn from or evaluate against")
             sentence.word_lines.append(offset)
             sentence.forms.append(cells[1])
-            sentence.tags.append(cells[index])
+            for column, index in indexes.items():
+                sentence.tags[column].append(cells[index])
         elif not (MULTIWORD_ID.fullmatch(cells[0]) or EMPTY_NODE_ID.fullmatch(cells[0])):
             raise DataError(f"{where}{_in(sentence)}: bad id {cells[0]!r} (expected 1, 1-2 or 1.1)")
     if not sentence.forms:
@@ -128,7 +156,8 @@ def sentence_from_forms(forms, number, text=None):
     first_word = len(lines)
     lines += [f"{i}\t{form}\t_\t_\t_\t_\t_\t_\t_\t_" for i, form in enumerate(forms, start=1)]
     return Sentence(lines=lines, word_lines=list(range(first_word, len(lines))), forms=list(forms),
-                    tags=["_"] * len(forms), sent_id=str(number))
+                    tags={column: [NO_VALUE] * len(forms) for column in TAG_COLUMNS},
+                    sent_id=str(number))
 
 
 def conllu_text(sentence_lines):

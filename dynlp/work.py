@@ -53,7 +53,7 @@ def _modified(model_dir):
         return None  # load() will say what is wrong
 
 
-def tagger_input(path, input_format, column="upos", span=None, first_sentence=1):
+def tagger_input(path, input_format, span=None, first_sentence=1):
     """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised).
 
     Plain-text sentences are numbered (`# sent_id`) from `first_sentence`.
@@ -62,7 +62,7 @@ def tagger_input(path, input_format, column="upos", span=None, first_sentence=1)
     from .treebank import read_conllu, sentence_from_forms
 
     if input_format == "conllu":
-        yield from read_conllu(path, column, span=span)
+        yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
         return
     number = first_sentence - 1
     for _, line in read_lines(path, span):
@@ -72,13 +72,12 @@ def tagger_input(path, input_format, column="upos", span=None, first_sentence=1)
 
 
 def tag_chunk(model_dir, sentences):
-    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's column predicted."""
+    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's columns predicted."""
     from .treebank import conllu_text
 
     model = _model("tagger", model_dir)
-    column = model.config.column
     predicted = model.predict_many([s.forms for s in sentences])
-    return conllu_text(s.with_tags(tags, column) for s, tags in zip(sentences, predicted))
+    return conllu_text(s.with_tags(tags) for s, tags in zip(sentences, predicted))
 
 
 def score_chunk(model_dir, lines):
@@ -134,11 +133,10 @@ def split_input(path, unit, size=CHUNK):
     return parts
 
 
-def tag_part(model_dir, path, part, input_format="conllu", column="upos"):
+def tag_part(model_dir, path, part, input_format="conllu"):
     """`tag_chunk` of the sentences in one Part of a file."""
     span = Span(part.start, part.end, part.first_line)
-    return tag_chunk(model_dir, list(tagger_input(path, input_format, column, span,
-                                                  part.first_sentence)))
+    return tag_chunk(model_dir, list(tagger_input(path, input_format, span, part.first_sentence)))
 
 
 def score_part(model_dir, path, part):

@@ -1,10 +1,15 @@
-"""Train the BiLSTM part-of-speech tagger on a CoNLL-U treebank and report its accuracy.
+"""Train the BiLSTM tagger on a CoNLL-U treebank and report its accuracy on every column.
 
     python recipes/train_tagger.py                                   # data/sample.conllu, seconds
+    python recipes/train_tagger.py hu_szeged-ud-train.conllu         # any treebank: until dev
     python recipes/train_tagger.py en_ewt-ud-train.conllu --dev en_ewt-ud-dev.conllu -o models/ewt
 
-Without --dev, the last 5% of the training sentences are held out.  Every flag of
-`dynlp train-tagger` works here too.  Afterwards: `dynlp tag -m DIR file.conllu`.
+It predicts each of UPOS, XPOS and FEATS that the training file fills (`--columns` to choose).
+Without --dev, the last 5% of the training sentences are held out.  With a treebank, the settings
+are `dynlp train-tagger`'s (chosen on every treebank in ../shared/data, see
+benchmarks/RESULTS.md): training goes on until dev stops improving.  Only the bundled sample
+gets quick settings of its own.  Every flag of `dynlp train-tagger` works here too.
+Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
 """
 import argparse
 import os
@@ -16,26 +21,34 @@ from dynlp.config import TaggerConfig
 from dynlp.pipeline import read_tagger_corpus, score_tagger, train_tagger
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
-# Small batches and a steady learning rate: the sample is tiny and its dev split is noisy.
-QUICK = dict(output="models/tagger", batch_size=4, lr=0.005, lr_decay=1.0, epochs=20, patience=20)
+# For the 40-sentence sample only: small batches and a steady learning rate (its dev split is
+# a handful of sentences, too noisy to schedule on), a fixed number of epochs.
+QUICK = dict(batch_size=4, lr=0.005, lr_decay=1.0, epochs=20, patience=20)
 
 
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_train_tagger_arguments(parser, defaults=QUICK, train_required=False)
-    args = parser.parse_args(translate_dynet_flags(argv))
+    add_train_tagger_arguments(parser, defaults={"output": "models/tagger"},
+                               train_required=False)
+    argv = translate_dynet_flags(argv)
+    args = parser.parse_args(argv)
+    if args.train is None:  # the sample: its own defaults, flags given still win
+        parser.set_defaults(**QUICK)
+        args = parser.parse_args(argv)
     verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     tagger_config, train_config = settings(args, TaggerConfig)
 
-    train, dev = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config.column,
-                                    train_config.dev_fraction)
+    train, dev, tagger_config = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config,
+                                                   train_config.dev_fraction)
     model, state = train_tagger(train, dev, tagger_config, train_config, args.output,
                                 resume=args.resume, progress=verbose, seed=args.seed)
     for name, sentences in (("train", train), ("dev", dev)):
-        scores = score_tagger(model, sentences).summary()
-        print(f"{name}: accuracy {percent(scores['accuracy'])} on {scores['tokens']} words, "
-              f"unseen words {percent(scores['oov_accuracy'])} on {scores['oov_tokens']}")
+        summary = score_tagger(model, sentences).summary()
+        columns = "  ".join(f"{column} {percent(scores['accuracy'])} (unseen "
+                            f"{percent(scores['oov_accuracy'])})"
+                            for column, scores in summary["columns"].items())
+        print(f"{name} ({summary['tokens']} words, {summary['oov_tokens']} unseen): {columns}")
     print(f"model in {args.output} after {state.epoch} epochs")
 
 

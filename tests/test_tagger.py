@@ -13,8 +13,21 @@ from dynlp.treebank import read_treebank
 from conftest import shared_data
 
 SAMPLE = "data/sample.conllu"
-SMALL = TaggerConfig(layers=1, emb_dim=32, char_dim=16, hidden_dim=48, mlp_dim=32, dropout=0.1,
-                     word_dropout=0.1)
+SMALL = TaggerConfig(columns="upos", layers=1, emb_dim=32, char_dim=16, hidden_dim=48, mlp_dim=32,
+                     dropout=0.1, word_dropout=0.1)
+
+
+def pairs(sentences, columns=("upos",)):
+    """(forms, {column: tags}) of each sentence, as a tagger trains on them."""
+    return [(s.forms, {c: s.tags[c] for c in columns}) for s in sentences]
+
+
+def upos_scores(model, sentences, per_form=None):
+    """The UPOS head's scores at every position of a padded batch, (tags, T * B)."""
+    from dynlp.backend import dynet
+
+    dynet().renew_cg()
+    return model.heads[0].mlp(model.states(sentences, per_form)).npvalue()
 
 
 @pytest.fixture(scope="module")
@@ -22,18 +35,24 @@ def trained(tmp_path_factory):
     sentences = read_treebank(SAMPLE)
     out = str(tmp_path_factory.mktemp("tagger") / "model")
     config = TrainConfig(epochs=12, batch_size=2, lr=0.01, patience=12)
-    model, _ = train_tagger(sentences, sentences, SMALL, config, out)
+    # Columns not given: UPOS and XPOS, which the sample fills (its FEATS are all '_').
+    model, _ = train_tagger(sentences, sentences, dataclasses.replace(SMALL, columns=""), config,
+                            out)
     return model, out, sentences
 
 
 def test_learns_the_sample_treebank(trained):
     model, _, sentences = trained
-    assert score_tagger(model, sentences).summary()["accuracy"] >= 0.95
+    assert model.columns == ["upos", "xpos"]  # FEATS is '_' throughout: skipped
+    columns = score_tagger(model, sentences).summary()["columns"]
+    assert set(columns) == {"upos", "xpos", "alltags"}
+    assert min(scores["accuracy"] for scores in columns.values()) >= 0.95
 
 
 def test_save_then_load_predicts_the_same(tmp_path):
     sentences = read_treebank(SAMPLE)
-    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    model = BiLSTMTagger.from_training_data(dataclasses.replace(SMALL, columns="upos,xpos"),
+                                            pairs(sentences, ("upos", "xpos")))
     model.save(str(tmp_path / "untrained"))  # random weights: any save/load slip shows
     loaded = BiLSTMTagger.load(str(tmp_path / "untrained"))
     forms = [s.forms for s in sentences] + [["Unseen", "words", "like", "Zyx", "tag", "too"]]
@@ -43,21 +62,22 @@ def test_save_then_load_predicts_the_same(tmp_path):
 
 def test_a_sentence_is_tagged_the_same_alone_or_padded_in_a_batch():
     sentences = read_treebank(SAMPLE)
-    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    model = BiLSTMTagger.from_training_data(SMALL, pairs(sentences))
     long_word = "https://example.org/a/very/long/address/indeed"  # over 30 characters
     batch = [["A"], ["dog", long_word, "barked", "."], sentences[0].forms, ["x", "y"]]
-    together = model._logits(batch).npvalue().reshape(len(model.tags), -1, len(batch))
+    tags = len(model.heads[0].vocab)
+    together = upos_scores(model, batch).reshape(tags, -1, len(batch))
     for b, forms in enumerate(batch):
-        alone = model._logits([forms]).npvalue().reshape(len(model.tags), -1)
+        alone = upos_scores(model, [forms]).reshape(tags, -1)
         np.testing.assert_allclose(together[:, :len(forms), b], alone, atol=1e-5)
-    assert model.predict([]) == [] and model.predict_many([["a"], []])[1] == []
+    assert model.predict([]) == {"upos": []} and model.predict_many([["a"], []])[1] == {"upos": []}
 
 
 def test_first_layer_inputs_computed_once_per_form_equal_per_position(trained):
     model, _, sentences = trained
     batch = [s.forms for s in sentences[:6]] + [["Zyx", "https://example.org/a/very/long/path"]]
-    per_form = model._logits(batch).npvalue()  # not training: W_x x + b once per form
-    per_position = model._logits(batch, per_form=False).npvalue()  # the training path
+    per_form = upos_scores(model, batch)  # not training: W_x x + b once per form
+    per_position = upos_scores(model, batch, per_form=False)  # the training path
     np.testing.assert_allclose(per_form, per_position, atol=1e-5)
     one_at_a_time = [model.predict_batch([forms])[0] for forms in batch]
     assert model.predict_many(batch) == one_at_a_time
@@ -65,18 +85,19 @@ def test_first_layer_inputs_computed_once_per_form_equal_per_position(trained):
 
 def test_predictions_never_contain_special_tokens(trained):
     model, _, _ = trained
-    bias = model.mlp.b2.as_array()
-    bias[:4] = 100.0  # make the special "tags" by far the likeliest
-    model.mlp.b2.set_value(bias)
-    try:
-        tags = model.predict(["<unk>", "qqqq", "!!!"])
-    finally:
-        bias[:4] = 0.0
-        model.mlp.b2.set_value(bias)
-    assert not {"<pad>", "<unk>", "<s>", "</s>"} & set(tags) and len(tags) == 3
+    for head in model.heads:
+        bias = head.mlp.b2.as_array()
+        bias[:4] = 100.0  # make the special "tags" by far the likeliest
+        head.mlp.b2.set_value(bias)
+        try:
+            tags = model.predict(["<unk>", "qqqq", "!!!"])[head.column]
+        finally:
+            bias[:4] = 0.0
+            head.mlp.b2.set_value(bias)
+        assert not {"<pad>", "<unk>", "<s>", "</s>"} & set(tags) and len(tags) == 3
 
 
-def test_tag_command_changes_only_the_tag_column(trained, tmp_path):
+def test_tag_command_changes_only_the_trained_columns(trained, tmp_path):
     _, out, _ = trained
     tagged = tmp_path / "tagged.conllu"
     assert main(["tag", "-m", out, SAMPLE, "-o", str(tagged)]) == 0
@@ -85,11 +106,11 @@ def test_tag_command_changes_only_the_tag_column(trained, tmp_path):
     assert len(result) == len(original)
     for old, new in zip(original, result):
         a, b = old.split("\t"), new.split("\t")
-        assert a[:3] + a[4:] == b[:3] + b[4:]  # every column but UPOS as it was
-    expected = [tag for tags in trained[0].predict_many([s.forms for s in trained[2]])
-                for tag in tags]
-    written = [line.split("\t")[3] for line in result if line.split("\t")[0].isdigit()]
-    assert written == expected
+        assert a[:3] + a[5:] == b[:3] + b[5:]  # every column but UPOS and XPOS as it was
+    predicted = trained[0].predict_many([s.forms for s in trained[2]])
+    rows = [line.split("\t") for line in result if line.split("\t")[0].isdigit()]
+    assert [r[3] for r in rows] == [tag for tags in predicted for tag in tags["upos"]]
+    assert [r[4] for r in rows] == [tag for tags in predicted for tag in tags["xpos"]]
 
 
 def test_tag_plain_text_writes_fresh_conllu(trained, tmp_path, capsys):
@@ -107,11 +128,14 @@ def test_evaluate_prints_report_and_json(trained, capsys):
     _, out, _ = trained
     assert main(["evaluate", "-m", out, SAMPLE]) == 0
     report = capsys.readouterr().out
-    assert "accuracy" in report and "NOUN" in report and "confusions" in report
+    assert "UPOS" in report and "XPOS" in report and "AllTags" in report
+    assert "NOUN" in report and "confusions" in report
     assert main(["evaluate", "-m", out, SAMPLE, "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert 0.95 <= summary["accuracy"] <= 1 and summary["tokens"] == 301
     assert summary["oov_tokens"] == 0 and summary["oov_accuracy"] is None  # trained on it
+    assert summary["columns"]["upos"]["accuracy"] == summary["accuracy"]
+    assert 0.95 <= summary["columns"]["alltags"]["accuracy"] <= summary["columns"]["xpos"]["accuracy"]
 
 
 def test_train_tagger_command_and_bad_output_path(tmp_path, capsys):
@@ -128,10 +152,10 @@ def test_train_tagger_command_and_bad_output_path(tmp_path, capsys):
 def test_one_epoch_on_ewt_reaches_85_percent(tmp_path):
     train = read_treebank(shared_data("ud_en_ewt", "en_ewt-ud-train.conllu"))[:2000]
     dev = read_treebank(shared_data("ud_en_ewt", "en_ewt-ud-dev.conllu"))
-    config = TaggerConfig(layers=1, dropout=0.1, word_dropout=0.1)
+    config = TaggerConfig(columns="upos", layers=1, dropout=0.1, word_dropout=0.1)
     _, state = train_tagger(train, dev, config, TrainConfig(epochs=1, batch_size=4, lr=0.005),
                             str(tmp_path / "ewt"))
-    assert state.history[-1]["dev_accuracy"] >= 0.85
+    assert state.history[-1]["dev_upos"] >= 0.85
 
 
 def test_scores_by_hand():
@@ -152,13 +176,10 @@ def test_scores_by_hand():
 def test_padded_batch_loss_is_the_sum_of_its_sentences_losses():
     sentences = read_treebank(SAMPLE)
     two_layers = dataclasses.replace(SMALL, layers=2)
-    model = BiLSTMTagger.from_training_data(two_layers, [(s.forms, s.tags) for s in sentences])
-    chosen = [sentences[i] for i in (3, 0, 7, 1)]  # different lengths, not sorted
-    batch = tag_batch([s.forms for s in chosen], [model.tags.encode(s.tags) for s in chosen],
-                      model.tags.pad)
-    together = model.loss(batch).value()
-    alone = sum(model.loss(tag_batch([s.forms], [model.tags.encode(s.tags)], model.tags.pad))
-                .value() for s in chosen)
+    model = BiLSTMTagger.from_training_data(two_layers, pairs(sentences))
+    chosen = pairs([sentences[i] for i in (3, 0, 7, 1)])  # different lengths, not sorted
+    together = model.loss(tag_batch([f for f, _ in chosen], [t for _, t in chosen])).value()
+    alone = sum(model.loss(tag_batch([forms], [tags])).value() for forms, tags in chosen)
     assert together == pytest.approx(alone, rel=1e-5)
 
 
@@ -166,20 +187,20 @@ def test_character_vectors_equal_the_builders_reading_each_embedding():
     """The character LSTMs' W_x C[c] + b comes from one product over the batch's distinct
     characters (BiLSTMTagger._char_projections); it must equal DyNet's builders reading C[c]."""
     from dynlp.backend import dynet
-    from dynlp.tagger import _clip
+    from dynlp.encoder import clip
 
     dy = dynet()
     sentences = read_treebank(SAMPLE)
-    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    encoder = BiLSTMTagger.from_training_data(SMALL, pairs(sentences)).encoder
     forms = sorted({"A", "dog", "barked", "Zyx", "https://example.org/a/very/long/address"},
                    key=len)
     dy.renew_cg()
-    ours = model._char_encode(forms).npvalue()  # (2 char_dim, forms)
+    ours = encoder._char_encode(forms).npvalue()  # (2 char_dim, forms)
     for i, form in enumerate(forms):
-        ids = [model.chars.bos] + model.chars.encode(_clip(form)) + [model.chars.eos]
-        embeddings = [model.C[c] for c in ids]
-        ahead = model.char_forward.initial_state().transduce(embeddings)[-1]
-        behind = model.char_backward.initial_state().transduce(embeddings[::-1])[-1]
+        ids = [encoder.chars.bos] + encoder.chars.encode(clip(form)) + [encoder.chars.eos]
+        embeddings = [encoder.C[c] for c in ids]
+        ahead = encoder.char_forward.initial_state().transduce(embeddings)[-1]
+        behind = encoder.char_backward.initial_state().transduce(embeddings[::-1])[-1]
         np.testing.assert_allclose(ours[:, i], dy.concatenate([ahead, behind]).npvalue(),
                                    atol=1e-5)
 
@@ -188,14 +209,14 @@ def test_one_update_trains_the_character_embeddings_and_lstms():
     from dynlp.train import make_trainer
 
     sentences = read_treebank(SAMPLE)[:2]
-    model = BiLSTMTagger.from_training_data(SMALL, [(s.forms, s.tags) for s in sentences])
+    model = BiLSTMTagger.from_training_data(SMALL, pairs(sentences))
+    encoder = model.encoder
     used = sorted({c for s in sentences for form in s.forms for c in model.chars.encode(form)})
-    weights = [p for lstm in (model.char_forward, model.char_backward)
+    weights = [p for lstm in (encoder.char_forward, encoder.char_backward)
                for p in lstm.get_parameters()[0]]
-    before = [model.C.as_array()[used].copy()] + [p.as_array().copy() for p in weights]
-    one_update(model, make_trainer(model.pc, TrainConfig(), 0.01),
-               [(s.forms, s.tags) for s in sentences])
-    after = [model.C.as_array()[used]] + [p.as_array() for p in weights]
+    before = [encoder.C.as_array()[used].copy()] + [p.as_array().copy() for p in weights]
+    one_update(model, make_trainer(model.pc, TrainConfig(), 0.01), pairs(sentences))
+    after = [encoder.C.as_array()[used]] + [p.as_array() for p in weights]
     for old, new in zip(before, after):
         assert not np.allclose(old, new)
     assert not np.any(np.isclose(before[0], after[0]).all(axis=1))  # every used row moved
@@ -206,23 +227,132 @@ def test_characters_a_batch_does_not_use_are_left_alone():
     moving on Adam's momentum in a batch that does not contain it."""
     from dynlp.train import make_trainer
 
-    first, second = [["Xylophones", "quiz"]], [["a", "dog", "barked"]]
-    model = BiLSTMTagger.from_training_data(SMALL, [(first[0], ["NOUN", "VERB"]),
-                                                    (second[0], ["DET", "NOUN", "VERB"])])
+    first = (["Xylophones", "quiz"], {"upos": ["NOUN", "VERB"]})
+    second = (["a", "dog", "barked"], {"upos": ["DET", "NOUN", "VERB"]})
+    model = BiLSTMTagger.from_training_data(SMALL, [first, second])
+    C = model.encoder.C
     trainer = make_trainer(model.pc, TrainConfig(), 0.01)
-    for sentences, tags in ((first, [["NOUN", "VERB"]]), (second, [["DET", "NOUN", "VERB"]])):
-        before = model.C.as_array().copy()
-        one_update(model, trainer, list(zip(sentences, tags)))
+    for batch in ([first], [second]):
+        before = C.as_array().copy()
+        one_update(model, trainer, batch)
     x = model.chars.id("X")  # in the first batch only
-    assert np.array_equal(model.C.as_array()[x], before[x])
-    assert not np.allclose(model.C.as_array()[model.chars.id("g")], before[model.chars.id("g")])
+    assert np.array_equal(C.as_array()[x], before[x])
+    assert not np.allclose(C.as_array()[model.chars.id("g")], before[model.chars.id("g")])
 
 
-def one_update(model, trainer, pairs):
-    """One training step of `model` on a batch of (forms, tags) pairs."""
+def one_update(model, trainer, batch):
+    """One training step of `model` on a batch of (forms, {column: tags}) pairs."""
     from dynlp.backend import dynet
 
     dynet().renew_cg()
-    model.loss(tag_batch([forms for forms, _ in pairs],
-                         [model.tags.encode(tags) for _, tags in pairs], model.tags.pad)).backward()
+    model.loss(tag_batch([forms for forms, _ in batch], [tags for _, tags in batch])).backward()
     trainer.update()
+
+
+# ---- several columns ---------------------------------------------------------------------------
+MORPHOLOGY = """\
+# sent_id = m1
+1\tA\ta\tDET\tDT\tDefinite=Ind|PronType=Art\t2\tdet\t_\t_
+2\tdog\tdog\tNOUN\tNN\tNumber=Sing\t3\tnsubj\t_\t_
+3\tbarks\tbark\tVERB\tVBZ\tMood=Ind|Number=Sing|Person=3|Tense=Pres|VerbForm=Fin\t0\troot\t_\t_
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
+
+# sent_id = m2
+1\tThe\tthe\tDET\tDT\tDefinite=Def|PronType=Art\t2\tdet\t_\t_
+2\tdogs\tdog\tNOUN\tNNS\tNumber=Plur\t3\tnsubj\t_\t_
+3\tbarked\tbark\tVERB\tVBD\tMood=Ind|Tense=Past|VerbForm=Fin\t0\troot\t_\t_
+4\t.\t.\tPUNCT\t.\t_\t3\tpunct\t_\t_
+
+# sent_id = m3
+1\tCats\tcat\tNOUN\tNNS\tNumber=Plur\t2\tnsubj\t_\t_
+2\tsleep\tsleep\tVERB\tVBP\tMood=Ind|Tense=Pres|VerbForm=Fin\t0\troot\t_\t_
+3\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\t_
+
+"""
+
+
+@pytest.mark.parametrize("feats", ["bundle", "split"])
+def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats):
+    path = tmp_path / "morphology.conllu"
+    path.write_text(MORPHOLOGY, encoding="utf-8")
+    sentences = read_treebank(str(path)) * 4
+    config = dataclasses.replace(SMALL, columns="", feats=feats)
+    model, _ = train_tagger(sentences, sentences, config,
+                            TrainConfig(epochs=25, batch_size=2, lr=0.01, patience=25),
+                            str(tmp_path / "model"))
+    assert model.columns == ["upos", "xpos", "feats"] and model.config.feats == feats
+    predicted = model.predict(sentences[0].forms)
+    assert predicted == {c: sentences[0].tags[c] for c in ("upos", "xpos", "feats")}
+    columns = score_tagger(model, sentences).summary()["columns"]
+    assert set(columns) == {"upos", "xpos", "feats", "ufeats", "alltags"}
+    assert all(scores["accuracy"] == 1.0 for scores in columns.values())
+
+
+def test_feature_head_writes_bundles_in_canonical_order():
+    from dynlp.heads import feature_values, join_bundle, split_bundle
+    from dynlp.vocab import Vocab
+
+    vocab = Vocab.build([["Number=Sing|Person=3", "Case=Nom|Number[psor]=Plur", "_"]])
+    assert feature_values(vocab) == {"Case": ["_", "Nom"], "Number": ["_", "Sing"],
+                                     "Number[psor]": ["_", "Plur"], "Person": ["_", "3"]}
+    assert split_bundle("_") == {} and split_bundle("Case=Nom") == {"Case": "Nom"}
+    assert join_bundle(["Person=3", "Number[psor]=Plur", "case=x"]) == \
+        "case=x|Number[psor]=Plur|Person=3"
+    assert join_bundle([]) == "_"
+
+
+def test_ufeats_and_alltags_as_the_conll_2018_script_counts_them():
+    from dynlp.metrics import TreebankScores
+
+    scores = TreebankScores(["upos", "xpos", "feats"])
+    gold = {"upos": ["NOUN", "VERB"], "xpos": ["NN", "VB"],
+            "feats": ["Number=Sing|Number[psor]=Plur", "VerbForm=Fin"]}
+    predicted = {"upos": ["NOUN", "VERB"], "xpos": ["NN", "VBZ"],
+                 "feats": ["Number=Sing", "VerbForm=Fin"]}  # Number[psor] is not universal
+    scores.add(gold, predicted, [False, True])
+    columns = scores.summary()["columns"]
+    assert columns["feats"]["accuracy"] == 0.5 and columns["ufeats"]["accuracy"] == 1.0
+    assert columns["xpos"]["oov_accuracy"] == 0.0 and columns["alltags"]["accuracy"] == 0.5
+
+
+def test_a_column_that_is_blank_throughout_cannot_be_asked_for(tmp_path, capsys):
+    code = main(["train-tagger", SAMPLE, "-o", str(tmp_path / "m"), "--columns", "upos,feats",
+                 "--epochs", "1", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1
+    assert "sample.conllu: column feats is '_' throughout" in err
+    assert main(["train-tagger", SAMPLE, "-o", str(tmp_path / "m"), "--columns", "upos,upos",
+                 "--quiet"]) == 2
+    assert "distinct CoNLL-U columns" in capsys.readouterr().err
+
+
+def test_tag_leaves_columns_the_model_was_not_trained_for(tmp_path):
+    path = tmp_path / "morphology.conllu"
+    path.write_text(MORPHOLOGY, encoding="utf-8")
+    out = str(tmp_path / "m")
+    assert main(["train-tagger", str(path), "--dev", str(path), "-o", out, "--columns",
+                 "feats,upos", "--epochs", "1", "--layers", "1", "--hidden-dim", "8",
+                 "--quiet"]) == 0
+    assert main(["tag", "-m", out, str(path), "-o", str(tmp_path / "t.conllu")]) == 0
+    tagged = (tmp_path / "t.conllu").read_text().splitlines()
+    assert len(tagged) == len(MORPHOLOGY.splitlines())
+    for old, new in zip(MORPHOLOGY.splitlines(), tagged):
+        a, b = old.split("\t"), new.split("\t")
+        if len(a) < 10:
+            assert old == new  # comments and blank lines
+        else:
+            assert a[:3] + [a[4]] + a[6:] == b[:3] + [b[4]] + b[6:]  # all but UPOS and FEATS
+
+
+def test_a_model_directory_of_format_1_loads_and_tags_as_before(tmp_path):
+    """tests/data/format1-tagger was written by dynlp at d751127 (one column, "tags"
+    vocabulary); format1-tagger.sample.conllu is what that version's `dynlp tag` wrote."""
+    old = "tests/data/format1-tagger"
+    with open(f"{old}/config.json", encoding="utf-8") as meta:
+        assert json.load(meta)["format_version"] == 1
+    model = BiLSTMTagger.load(old)
+    assert model.columns == ["upos"] and model.config.mlp_dim == 8
+    out = tmp_path / "tagged.conllu"
+    assert main(["tag", "-m", old, SAMPLE, "-o", str(out), "--workers", "1"]) == 0
+    assert out.read_text(encoding="utf-8") == \
+        open("tests/data/format1-tagger.sample.conllu", encoding="utf-8").read()

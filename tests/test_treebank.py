@@ -16,18 +16,20 @@ def test_forms_and_tags_skip_multiword_lines_and_empty_nodes(tmp_path):
     path = tmp_path / "a.conllu"
     path.write_text(GOOD)
     (sentence,) = read_treebank(str(path))
-    assert sentence.forms == ["I", "do", "n't"] and sentence.tags == ["PRON", "AUX", "PART"]
+    assert sentence.forms == ["I", "do", "n't"]
+    assert sentence.tags == {"upos": ["PRON", "AUX", "PART"], "xpos": ["PRP", "VBP", "RB"],
+                             "feats": ["_", "_", "_"]}
     assert sentence.sent_id == "a"
-    assert read_treebank(str(path), column="xpos")[0].tags == ["PRP", "VBP", "RB"]
+    assert read_treebank(str(path), "deprel")[0].tags == {"deprel": ["nsubj", "root", "advmod"]}
 
 
 def test_round_trip_changes_only_the_predicted_column(tmp_path):
     original = open(SAMPLE, encoding="utf-8").read()
     sentences = read_treebank(SAMPLE)
     same, changed = io.StringIO(), io.StringIO()
-    write_conllu(same, [s.with_tags(s.tags, "upos") for s in sentences])
+    write_conllu(same, [s.with_tags(s.tags) for s in sentences])
     assert same.getvalue() == original  # byte for byte, comments and all
-    write_conllu(changed, [s.with_tags(["X"] * len(s.forms), "upos") for s in sentences])
+    write_conllu(changed, [s.with_tags({"upos": ["X"] * len(s.forms)}) for s in sentences])
     old_lines, new_lines = original.splitlines(), changed.getvalue().splitlines()
     assert len(old_lines) == len(new_lines)
     for old, new in zip(old_lines, new_lines):
@@ -53,7 +55,7 @@ def test_malformed_files_name_file_and_line(tmp_path, text, message):
     path = tmp_path / "bad.conllu"
     path.write_text(text)
     with pytest.raises(DataError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
-        read_treebank(str(path), gold=False)
+        read_treebank(str(path))
     assert str(path) in str(error.value)
 
 
@@ -61,7 +63,20 @@ def test_fresh_sentences_from_plain_text(tmp_path):
     sentence = sentence_from_forms(["Hello", "world", "!"], 7, text="Hello world!")
     path = tmp_path / "fresh.conllu"
     with open(path, "w", encoding="utf-8") as out:
-        write_conllu(out, [sentence.with_tags(["INTJ", "NOUN", "PUNCT"], "upos")])
+        write_conllu(out, [sentence.with_tags({"upos": ["INTJ", "NOUN", "PUNCT"]})])
     (again,) = read_treebank(str(path))
-    assert again.forms == ["Hello", "world", "!"] and again.tags == ["INTJ", "NOUN", "PUNCT"]
+    assert again.forms == ["Hello", "world", "!"]
+    assert again.tags["upos"] == ["INTJ", "NOUN", "PUNCT"] and again.tags["xpos"] == ["_"] * 3
     assert again.sent_id == "7" and again.lines[1] == "# text = Hello world!"
+
+
+def test_columns_used_for_training_must_be_filled(tmp_path):
+    from dynlp.treebank import check_filled
+
+    path = tmp_path / "partial.conllu"
+    path.write_text("1\tI\tI\tPRON\t_\t_\t_\t_\t_\t_\n2\tgo\tgo\t_\t_\t_\t_\t_\t_\t_\n\n")
+    sentences = read_treebank(str(path))
+    with pytest.raises(DataError, match=r"partial.conllu:2: no upos tag"):
+        check_filled(sentences, ["upos"], str(path))
+    with pytest.raises(DataError, match=r"partial.conllu: column xpos is '_' throughout"):
+        check_filled(sentences, ["xpos"], str(path))

@@ -1,0 +1,37 @@
+"""The training loop's schedule: learning-rate decay when dev stalls, and early stopping."""
+from dynlp.config import TrainConfig
+from dynlp.train import LoopState, _out_of_patience, _update_schedule
+
+
+class Trainer:
+    """Stands in for a DyNet trainer: the schedule only reads and sets its learning rate."""
+
+    def __init__(self, lr):
+        self.learning_rate = lr
+
+
+def run(dev_values, **settings):
+    """The learning rate after each evaluation, and the evaluations done before stopping."""
+    config = TrainConfig(lr=1.0, lr_decay=0.5, **settings)
+    state, trainer, rates = LoopState(lr=1.0), Trainer(1.0), []
+    for value in dev_values:
+        if _out_of_patience(state, config):
+            break
+        state.epoch += 1
+        _update_schedule(state, trainer, config, value, higher_is_better=True)
+        rates.append(trainer.learning_rate)
+    return rates
+
+
+def test_decay_at_every_stall_by_default():
+    assert run([0.5, 0.4, 0.4, 0.6, 0.6], patience=9) == [1, 0.5, 0.25, 0.25, 0.125]
+
+
+def test_decay_patience_waits_for_that_many_stalls_in_a_row():
+    rates = run([0.5, 0.4, 0.4, 0.4, 0.7, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6], patience=9,
+                decay_patience=3)
+    assert rates == [1, 1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.125]
+
+
+def test_training_stops_after_patience_evaluations_without_improvement():
+    assert len(run([0.5] + [0.4] * 20, patience=4, decay_patience=2)) == 5
