@@ -65,8 +65,15 @@ def run_one(name, folder, args):
             "test_unseen_words": summary["oov_tokens"],
             "test": {k: v["accuracy"] for k, v in summary["columns"].items()},
             "test_unseen": {k: v["oov_accuracy"] for k, v in summary["columns"].items()},
-            "best_dev_score": state.best, "epochs": state.epoch,
+            "best_dev_score": state.best, "best_dev": _best_dev(state),
+            "epochs": state.epoch,
             "train_minutes": round(minutes, 1), "columns": model.columns}
+
+
+def _best_dev(state):
+    """Each column's dev accuracy at the evaluation that was kept (the best dev_score)."""
+    best = max(state.history, key=lambda metrics: metrics["dev_score"], default={})
+    return {k[4:]: v for k, v in best.items() if k.startswith("dev_") and k != "dev_score"}
 
 
 def table(results):

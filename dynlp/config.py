@@ -97,6 +97,8 @@ class TrainConfig:
     decay_after: int = option(0, "also decay the learning rate every epoch after this one "
                                  "(Zaremba et al.'s schedule; 0: only when dev stalls)")
     patience: int = option(3, "stop after this many epochs without dev improvement")
+    max_decays: int = option(0, "stop instead of decaying the learning rate more than this many "
+                                "times (0: no limit)")
     epochs: int = option(10, "maximum number of passes over the training data")
     max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)")
     batch_size: int = option(32, "sentences (or streams) per minibatch; 1 is pure per-sentence")
@@ -111,8 +113,9 @@ class TrainConfig:
         _check_fraction(self, "dev_fraction")
         if self.workers < 0:
             raise ConfigError("--workers cannot be negative")
-        if self.lr < 0 or self.clip < 0 or self.max_minutes < 0 or self.patience < 0:
-            raise ConfigError("--lr, --clip, --patience and --max-minutes cannot be negative")
+        if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays) < 0:
+            raise ConfigError("--lr, --clip, --patience, --max-decays and --max-minutes cannot "
+                              "be negative")
 
     def learning_rate(self):
         return self.lr or DEFAULT_LR[self.trainer]

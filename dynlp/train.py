@@ -3,7 +3,8 @@
 For each minibatch: a fresh computation graph, the loss, backprop, one optimiser step.
 After each epoch: evaluate on dev, write a line to `metrics.jsonl`, save the last checkpoint
 (with the loop's own state, for `--resume`) and, if dev improved, the best one; otherwise decay
-the learning rate, and stop after `patience` epochs without improvement.
+the learning rate (after `decay_patience` such epochs in a row), and stop after `patience`
+epochs without improvement, or instead of decaying it more than `max_decays` times.
 
 A model directory written by `fit` looks like this:
 
@@ -280,6 +281,12 @@ def _update_schedule(state, trainer, config, value, higher_is_better):
 def _out_of_patience(state, config):
     if state.bad_epochs >= config.patience:
         log.info("stopping: dev has not improved for %d epochs", state.bad_epochs)
+        return True
+    # Past `max_decays` decays the steps are so small that dev only wanders: stop rather than
+    # decay again (the best model is kept either way).
+    floor = config.learning_rate() * config.lr_decay ** config.max_decays
+    if config.max_decays and config.lr_decay < 1 and state.bad_epochs and state.lr < floor * 0.999:
+        log.info("stopping: dev stalled after %d learning-rate decays", config.max_decays)
         return True
     return False
 

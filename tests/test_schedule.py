@@ -35,3 +35,8 @@ def test_decay_patience_waits_for_that_many_stalls_in_a_row():
 
 def test_training_stops_after_patience_evaluations_without_improvement():
     assert len(run([0.5] + [0.4] * 20, patience=4, decay_patience=2)) == 5
+
+
+def test_max_decays_stops_instead_of_decaying_once_more():
+    rates = run([0.5] + [0.4] * 20, patience=99, decay_patience=2, max_decays=2)
+    assert rates == [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125]  # the third decay ends it
