@@ -90,8 +90,19 @@ def _positive_int(text):
     return int(text)
 
 
+# Where the recipes write their models, and so where the commands look when -m is not given.
+DEFAULT_MODELS = {"language-model": "models/lm", "tagger": "models/tagger"}
+
+
+def add_model_argument(parser, kind):
+    """-m DIR, defaulting to where the recipe for `kind` writes its model."""
+    default = DEFAULT_MODELS[kind]
+    parser.add_argument("-m", "--model", default=default, metavar="DIR",
+                        help=f"{kind} directory (default: {default}, where the recipe writes)")
+
+
 def add_sampling_arguments(parser):
-    parser.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
+    add_model_argument(parser, "language-model")
     parser.add_argument("-n", type=int, default=1, help="number of samples")
     parser.add_argument("--temperature", type=float, default=1.0, help="<1 sharper, >1 wilder")
     parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
@@ -184,6 +195,7 @@ def sample(args):
     check_sampling(args.temperature, args.top_k, args.max_len)
     if args.n < 1:
         raise DynlpError(f"-n must be at least 1 (got {args.n})")
+    _check_model(args.model, "language-model")
     model = RNNLanguageModel.load(args.model)
     rng = np.random.default_rng(args.seed)
     for _ in range(args.n):
@@ -259,7 +271,12 @@ def _check_model(model_dir, kind):
     """The model's config, read up front: a missing or wrong-kind directory is one clear
     error before any worker starts (files and checksums are checked when a worker loads it)."""
     from .checkpoint import read_config
+    from .errors import ModelDirError
 
+    if model_dir == DEFAULT_MODELS[kind] and not os.path.isdir(model_dir):
+        recipe = "train_lm.py" if kind == "language-model" else "train_tagger.py"
+        raise ModelDirError(f"{model_dir}: no model there (the default -m); train one with "
+                            f"python recipes/{recipe}, or give -m DIR")
     return read_config(model_dir, kind)["config"]
 
 
@@ -316,6 +333,7 @@ def evaluate(args):
     from .treebank import check_filled, filled, read_treebank
 
     start(args)
+    _check_model(args.model, "tagger")
     model = BiLSTMTagger.load(args.model)
     gold = read_treebank(args.gold, model.columns)
     columns = [c for c in model.columns if filled(gold, c)]  # a gold file may lack some
@@ -389,21 +407,21 @@ def build_parser():
     add_train_lm_arguments(commands.add_parser("train-lm", help="train a language model"))
     add_sampling_arguments(commands.add_parser("sample", help="sample text from a model"))
     scoring = commands.add_parser("score", help="log-probability of each line")
-    scoring.add_argument("-m", "--model", required=True, metavar="DIR", help="model directory")
+    add_model_argument(scoring, "language-model")
     scoring.add_argument("input", nargs="?", default="-", metavar="FILE", help="text ('-': stdin)")
     scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
     add_workers_arguments(scoring)
     add_common_arguments(scoring)
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
     tagging = commands.add_parser("tag", help="tag CoNLL-U or plain text, write CoNLL-U")
-    tagging.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    add_model_argument(tagging, "tagger")
     tagging.add_argument("input", nargs="?", default="-", metavar="FILE", help="input ('-': stdin)")
     tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
                          default="conllu", help="CoNLL-U, or text with one sentence per line")
     add_workers_arguments(tagging)
     add_common_arguments(tagging)
     evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
-    evaluation.add_argument("-m", "--model", required=True, metavar="DIR", help="tagger directory")
+    add_model_argument(evaluation, "tagger")
     evaluation.add_argument("gold", metavar="GOLD", help="gold CoNLL-U file")
     evaluation.add_argument("--json", action="store_true", help="one JSON object on stdout")
     add_common_arguments(evaluation)

@@ -9,7 +9,7 @@ columns at once (UPOS, XPOS, FEATS): one shared encoder, one head per column.
 The loss is the sum over heads of -sum_i log p(gold tag_i).  `loss()` and `predict_batch()`
 share the encoder; the heads read the states of all positions of a batch at once.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -157,7 +157,9 @@ class BiLSTMTagger:
     @classmethod
     def from_training_data(cls, config, pairs, seed=1):
         """A new tagger with vocabularies built from (forms, {column: tags}) pairs; one head for
-        each of `config.columns`."""
+        each of `config.columns` (if empty: for each column of the pairs)."""
+        if not config.column_list():
+            config = replace(config, columns=",".join(pairs[0][1]) if pairs else "")
         key = str.lower if config.lowercase else str
         words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
         chars = Vocab.build([clip(form) for forms, _ in pairs for form in forms])

@@ -100,3 +100,29 @@ def test_os_errors_and_bad_memory_are_one_line(tmp_path, capsys):
     errors = capsys.readouterr().err.splitlines()
     assert len(errors) == 2 and all(e.startswith("dynlp: error:") for e in errors)
     assert "--mem" in errors[1]
+
+
+def test_sample_after_the_recipe_finds_its_model_without_m(tmp_path):
+    """`python recipes/train_lm.py --char && dynlp sample` on a fresh checkout: the commands
+    look in models/lm (where the recipe writes) when no -m is given."""
+    import os
+    import subprocess
+    import sys
+
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "train_lm.py")
+    dynlp = [sys.executable, "-m", "dynlp.cli"]
+    before = subprocess.run(dynlp + ["sample"], cwd=tmp_path, capture_output=True, text=True)
+    assert before.returncode == 2 and before.stderr.count("\n") == 1
+    assert "models/lm: no model there (the default -m)" in before.stderr
+    subprocess.run([sys.executable, recipe, "--char", "--epochs", "1", "--max-minutes", "0.05",
+                    "--hidden-dim", "16", "--emb-dim", "8", "--samples", "0", "--quiet"],
+                   cwd=tmp_path, check=True, capture_output=True)
+    after = subprocess.run(dynlp + ["sample", "-n", "2", "--max-len", "20"], cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert after.returncode == 0 and len(after.stdout.splitlines()) == 2, after.stderr
+    scored = subprocess.run(dynlp + ["score", "--json"], input="hello world\n", cwd=tmp_path,
+                            capture_output=True, text=True)
+    assert scored.returncode == 0 and json.loads(scored.stdout)["tokens"] > 0, scored.stderr
+    tagged = subprocess.run(dynlp + ["tag"], input="", cwd=tmp_path, capture_output=True,
+                            text=True)
+    assert tagged.returncode == 2 and "models/tagger: no model there" in tagged.stderr
