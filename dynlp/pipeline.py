@@ -174,21 +174,24 @@ def tagger_dev_metrics(model, dev_sentences):
     return metrics
 
 
+def _tagged_pairs(sentences, columns):
+    """(forms, {column: tags}) of each sentence: what the tagger trains on."""
+    return [(s.forms, {c: s.tags[c] for c in columns}) for s in sentences]
+
+
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
                  seed=1):
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score)."""
     make_output_dir(out_dir)
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)
-        _check_known_tags(model, train + dev)
+        _check_known_tags(model, train)  # dev may hold tags never trained on: counted wrong
         model.rng = np.random.default_rng([seed, state.epoch])  # word dropout draws
+        pairs = _tagged_pairs(train, model.columns)
     else:
         tagger_config = choose_columns(tagger_config, train)
-        model, state = None, None
-    columns = (model.config if model else tagger_config).column_list()
-    pairs = [(s.forms, {c: s.tags[c] for c in columns}) for s in train]
-    if model is None:
-        model = BiLSTMTagger.from_training_data(tagger_config, pairs, seed)
+        pairs = _tagged_pairs(train, tagger_config.column_list())
+        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs, seed), None
     size = train_config.batch_size
     state = fit(model, lambda rng: tag_batches(pairs, size, rng), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",

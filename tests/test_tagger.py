@@ -356,3 +356,12 @@ def test_a_model_directory_of_format_1_loads_and_tags_as_before(tmp_path):
     assert main(["tag", "-m", old, SAMPLE, "-o", str(out), "--workers", "1"]) == 0
     assert out.read_text(encoding="utf-8") == \
         open("tests/data/format1-tagger.sample.conllu", encoding="utf-8").read()
+
+
+def test_resume_continues_even_when_dev_holds_a_tag_training_never_saw(tmp_path):
+    out = str(tmp_path / "m")
+    quick = ["--layers", "1", "--hidden-dim", "8", "--quiet"]
+    assert main(["train-tagger", SAMPLE, "-o", out, "--epochs", "1"] + quick) == 0
+    # the held-out tail of the sample has a PART, which its first 95% lacks
+    assert main(["train-tagger", SAMPLE, "-o", out, "--epochs", "2", "--resume"] + quick) == 0
+    assert len(open(f"{out}/metrics.jsonl").read().splitlines()) == 2
