@@ -20,6 +20,6 @@ setup(
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
     install_requires=DYNET + ["numpy", "nltk", "conllu>=6", "tqdm"],
     # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
-    extras_require={"test": ["pytest", "hypothesis"], "ray": ["ray[data]>=2.40"]},
+    extras_require={"test": ["pytest", "hypothesis", "safetensors"], "ray": ["ray[data]>=2.40"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli:main"]},
 )

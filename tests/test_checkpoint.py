@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 from dynlp import LMConfig, RNNLanguageModel, Vocab
@@ -22,7 +23,7 @@ def test_resaving_replaces_files_and_keeps_no_stale_ones(saved):
     model.save(str(directory))
     meta = read_config(str(directory))
     assert meta["generation"] == 2
-    assert sorted(os.listdir(directory)) == ["config.json", "params.2.dy", "vocab.2.json"]
+    assert sorted(os.listdir(directory)) == ["config.json", "params.2.safetensors", "vocab.2.json"]
     assert not any(name.startswith(".saving-") for name in os.listdir(directory.parent))
 
 
@@ -72,5 +73,25 @@ def test_parameters_that_do_not_fit_the_config_are_refused(saved, tmp_path):
     meta = json.loads((directory / "config.json").read_text())
     meta["config"]["hidden_dim"] = 16  # consistent checksums, but the shapes no longer fit
     (directory / "config.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelDirError, match="does not fit"):
+    with pytest.raises(ModelDirError, match="shape .* in the file, the model's config builds"):
         RNNLanguageModel.load(str(directory))
+
+
+def test_parameter_files_are_safetensors_both_ways(saved, tmp_path):
+    """tensorfile writes the layout the `safetensors` package reads, and reads what it writes."""
+    import safetensors.numpy as safetensors  # the test extra installs it
+    from dynlp import tensorfile
+
+    model, directory = saved
+    written = directory / read_config(str(directory))["files"]["params"]
+    arrays = safetensors.load_file(str(written))
+    parameters = tensorfile.parameters_of(model.pc)
+    assert set(arrays) == set(parameters)
+    for name, parameter in parameters.items():
+        assert np.array_equal(arrays[name], parameter.as_array().astype(np.float32))
+    theirs = tmp_path / "theirs.safetensors"
+    safetensors.save_file({name: values * 2 for name, values in arrays.items()}, str(theirs))
+    other = RNNLanguageModel(model.config, model.vocab)
+    tensorfile.load(other.pc, str(theirs))
+    for name, parameter in tensorfile.parameters_of(other.pc).items():
+        assert np.array_equal(parameter.as_array(), arrays[name] * 2)
