@@ -41,24 +41,34 @@ def sentence_batch(sentences, bos, eos, pad):
     return Batch(inputs, targets, mask)
 
 
-def bucketed(items, batch_size, length, rng=None):
+def bucketed(items, batch_size, length, rng=None, max_words=0):
     """Split `items` into batches of similar length; with `rng`, shuffle within and across buckets.
 
     Sorting by length keeps padding small; the random tie-break and batch order make every
-    epoch see different batches.
+    epoch see different batches.  With `max_words`, a batch also holds at most that many padded
+    positions (items x longest item), so the batches of the longest sentences are smaller and
+    the graph a batch builds (DyNet's memory) has a bound; an item longer than `max_words` is
+    a batch of its own.
     """
     noise = rng.random(len(items)) if rng is not None else np.zeros(len(items))
     order = sorted(range(len(items)), key=lambda i: (length(items[i]), noise[i]))
-    chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    chunks, chunk = [], []
+    for i in order:  # ascending lengths: the item being added is the batch's longest
+        if chunk and (len(chunk) == batch_size
+                      or max_words and (len(chunk) + 1) * length(items[i]) > max_words):
+            chunks.append(chunk)
+            chunk = []
+        chunk.append(i)
+    chunks += [chunk] if chunk else []
     if rng is not None:
         rng.shuffle(chunks)
     return [[items[i] for i in chunk] for chunk in chunks]
 
 
-def sentence_batches(sentences, batch_size, bos, eos, pad, rng=None):
-    """Length-bucketed LM batches over id sequences."""
+def sentence_batches(sentences, batch_size, bos, eos, pad, rng=None, max_words=0):
+    """Length-bucketed LM batches over id sequences (each read with `</s>`: one more step)."""
     return [sentence_batch(chunk, bos, eos, pad)
-            for chunk in bucketed(sentences, batch_size, len, rng)]
+            for chunk in bucketed(sentences, batch_size, lambda s: len(s) + 1, rng, max_words)]
 
 
 def stream_batches(ids, batch_size, bptt):

@@ -43,9 +43,11 @@ def add_train_lm_arguments(parser, defaults=None, train_required=True):
 # Chosen on the dev sets of the small treebanks in ../shared/data and run on all of them
 # (benchmarks/RESULTS.md, "The tagger on any treebank"): Adam at 0.002 on batches of 16
 # sentences, halved after 3 evaluations without dev improvement, stopping after 12 of them or
-# instead of a 5th halving.  The epoch cap is only a backstop: dev decides.
+# instead of a 5th halving.  The epoch cap is only a backstop: dev decides.  A batch holds at
+# most 1024 padded words (as when tagging), which bounds training memory (under 1 GB on EWT;
+# benchmarks/train_memory.py) and changes only the batches of the longest sentences.
 TAGGER_TRAINING = dict(batch_size=16, lr=0.002, decay_patience=3, patience=12, max_decays=4,
-                       epochs=300)
+                       epochs=300, batch_words=1024)
 
 
 def add_train_tagger_arguments(parser, defaults=None, train_required=True):

@@ -102,6 +102,10 @@ class TrainConfig:
     epochs: int = option(10, "maximum number of passes over the training data")
     max_minutes: float = option(0.0, "stop training after this many minutes (0: no limit)")
     batch_size: int = option(32, "sentences (or streams) per minibatch; 1 is pure per-sentence")
+    batch_words: int = option(0, "at most this many padded words (sentences x longest) per "
+                                 "training batch, so long sentences come in smaller batches and "
+                                 "memory has a bound; a longer sentence is a batch of its own "
+                                 "(0: no bound)")
     bptt: int = option(35, "segment length for truncated BPTT in --stream mode")
     dev_fraction: float = option(0.05, "share of the training data held out when no --dev")
     workers: int = option(0, "processes training at once on shared parameters (Hogwild); "
@@ -111,8 +115,8 @@ class TrainConfig:
     def check(self):
         _check_positive(self, "epochs", "batch_size", "bptt", "decay_patience")
         _check_fraction(self, "dev_fraction")
-        if self.workers < 0:
-            raise ConfigError("--workers cannot be negative")
+        if self.workers < 0 or self.batch_words < 0:
+            raise ConfigError("--workers and --batch-words cannot be negative")
         if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays) < 0:
             raise ConfigError("--lr, --clip, --patience, --max-decays and --max-minutes cannot "
                               "be negative")

@@ -45,7 +45,7 @@ def split_dev(sentences, fraction, name="the corpus"):
     return sentences[:-held_out], sentences[-held_out:]
 
 
-def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training):
+def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training, max_words=0):
     """Batches for one pass: a function of the epoch's rng when training, else a list."""
     ids = [vocab.encode(sentence) for sentence in sentences]
     if lm_config.stream:
@@ -54,7 +54,8 @@ def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training):
         batches = stream_batches(stream, streams, bptt)
         return (lambda rng: batches) if training else batches
     if training:
-        return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng)
+        return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng,
+                                            max_words)
     return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad)
 
 
@@ -99,7 +100,8 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
         vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
         model, state = RNNLanguageModel(lm_config, vocab), None
     size, bptt = train_config.batch_size, train_config.bptt
-    state = fit(model, lm_batches(train, model.vocab, lm_config, size, bptt, training=True),
+    state = fit(model, lm_batches(train, model.vocab, lm_config, size, bptt, training=True,
+                                  max_words=train_config.batch_words),
                 lm_batches(dev, model.vocab, lm_config, size, bptt, training=False),
                 train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
                 progress=progress, state=state, seed=seed)
@@ -192,8 +194,8 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
         tagger_config = choose_columns(tagger_config, train)
         pairs = _tagged_pairs(train, tagger_config.column_list())
         model, state = BiLSTMTagger.from_training_data(tagger_config, pairs, seed), None
-    size = train_config.batch_size
-    state = fit(model, lambda rng: tag_batches(pairs, size, rng), dev, train_config,
+    size, words = train_config.batch_size, train_config.batch_words
+    state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
                 higher_is_better=True, progress=progress, state=state, seed=seed)
     return BiLSTMTagger.load(out_dir), state

@@ -53,10 +53,11 @@ def tag_batch(sentences, tags):
     return TagBatch(list(sentences), time_major, mask)
 
 
-def tag_batches(pairs, batch_size, rng=None):
-    """Length-bucketed batches from (forms, {column: tags}) pairs."""
+def tag_batches(pairs, batch_size, rng=None, max_words=0):
+    """Length-bucketed batches from (forms, {column: tags}) pairs, of at most `max_words`
+    padded words if given."""
     return [tag_batch([forms for forms, _ in chunk], [tags for _, tags in chunk])
-            for chunk in bucketed(pairs, batch_size, lambda pair: len(pair[0]), rng)]
+            for chunk in bucketed(pairs, batch_size, lambda pair: len(pair[0]), rng, max_words)]
 
 
 class BiLSTMTagger:
