@@ -17,6 +17,7 @@ class Batch:
     targets: np.ndarray  # (T, B) ids it should predict at each position
     mask: np.ndarray  # (T, B) 1.0 where a target is real, 0.0 on padding
     carry: bool = False  # continue from the previous batch's final state (truncated BPTT)
+    continued: bool = False  # the next batch continues from this one's final state
 
     @property
     def num_sequences(self):
@@ -39,6 +40,18 @@ def sentence_batch(sentences, bos, eos, pad):
         targets[:n, column] = sentence + [eos]
         mask[:n, column] = 1.0
     return Batch(inputs, targets, mask)
+
+
+def time_pieces(batch, steps):
+    """`batch` cut along time into pieces of at most `steps` positions, each after the first
+    continuing from the state where the one before it ends (as truncated BPTT's segments do):
+    the same scores as the whole batch, in graphs of a bounded size."""
+    if len(batch.inputs) <= steps:
+        return [batch]
+    length = len(batch.inputs)
+    return [Batch(batch.inputs[t:t + steps], batch.targets[t:t + steps], batch.mask[t:t + steps],
+                  carry=t > 0, continued=t + steps < length)
+            for t in range(0, length, steps)]
 
 
 def bucketed(items, batch_size, length, rng=None, max_words=0):

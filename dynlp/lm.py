@@ -11,18 +11,24 @@ never to the recurrent connection h_{t-1} -> h_t (Zaremba et al., 2014).
 
 `loss()` builds expressions in the current computation graph; the training loop owns the graph
 (`renew_cg`) and calls it once per minibatch.  `score()` and `sample()` return plain numbers and
-tokens, so they start a fresh graph of their own.
+tokens, so they start a fresh graph of their own.  The output layer is the memory: positions x
+vocabulary floats.  Scoring keeps each graph within OUTPUT_BUDGET of them, reading a line too
+long for it in pieces and carrying the recurrent state from one piece's graph to the next.
 """
 import numpy as np
 
 from .backend import dynet
-from .batches import sentence_batch
+from .batches import bucketed, sentence_batch, time_pieces
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import LMConfig, from_dict, to_dict
 from .errors import ConfigError
 from .layers import inference, recurrent_builder
 
 KIND = "language-model"
+# Positions x vocabulary of the output layer in one graph when scoring (2^25 floats: 128 MB a
+# copy; DyNet keeps the logits and a softmax's worth beside them).  It bounds scoring's memory
+# whatever the vocabulary and the line length; training and dev batches use it too.
+OUTPUT_BUDGET = 1 << 25
 
 
 class RNNLanguageModel:
@@ -64,7 +70,7 @@ class RNNLanguageModel:
                 outputs.append(state.output())
             finals.append(state.s())
             xs = outputs
-        if self.config.stream:  # remember the values (not the expressions: the graph goes)
+        if self.config.stream or batch.continued:  # remember values: the graph goes
             self._carried = [[e.npvalue().reshape(e.dim()[0][0], -1) for e in s] for s in finals]
         # Fold time into the batch: one matrix product gives the logits of all T*B positions.
         logits = self._logits(self._dropout(dy.concatenate_to_batch(xs)))
@@ -76,7 +82,9 @@ class RNNLanguageModel:
         carried = self._carried if batch.carry else None
         if carried is None or carried[0][0].shape[1] != batch.num_sequences:
             return [None] * len(self.rnns)
-        return [[dy.inputTensor(v, batched=True) for v in layer] for layer in carried]
+        # DyNet's batched inputTensor refuses a batch of one: give it a plain vector then.
+        return [[dy.inputTensor(v, batched=True) if v.shape[1] > 1 else dy.inputTensor(v[:, 0])
+                 for v in layer] for layer in carried]
 
     def _dropout(self, x):
         rate = self.config.dropout
@@ -95,18 +103,36 @@ class RNNLanguageModel:
         return self.score_batch([tokens])[0]
 
     def score_batch(self, sentences):
-        """Score several token lists in one graph; returns [(total, per_token), ...] in order."""
-        dy = dynet()
+        """Score several token lists; returns [(total, per_token), ...] in input order.
+
+        Memory stays within OUTPUT_BUDGET: sentences of similar length share a graph while its
+        positions x vocabulary fit the budget, and a sentence too long for it alone is read in
+        pieces, each piece's graph starting from the state the previous one ended in.
+        """
         ids = [self.vocab.encode(tokens) for tokens in sentences]
-        batch = sentence_batch(ids, self.start, self.vocab.eos, self.vocab.pad)
-        with inference(self):
-            dy.renew_cg()
-            log_probs = -self._token_nll(batch).npvalue().reshape(batch.inputs.shape)
-        results = []
-        for column, sentence in enumerate(ids):
-            per_token = log_probs[:len(sentence) + 1, column].astype(float).tolist()
-            results.append((float(sum(per_token)), per_token))
+        positions = max(1, OUTPUT_BUDGET // len(self.vocab))
+        results = [None] * len(ids)
+        groups = bucketed(list(range(len(ids))), len(ids), lambda i: len(ids[i]) + 1,
+                          max_words=positions)
+        for group in groups:
+            batch = sentence_batch([ids[i] for i in group], self.start, self.vocab.eos,
+                                   self.vocab.pad)
+            log_probs = self._log_probs(batch, max(1, positions // len(group)))
+            for column, i in enumerate(group):
+                per_token = log_probs[:len(ids[i]) + 1, column].astype(float).tolist()
+                results[i] = (float(sum(per_token)), per_token)
         return results
+
+    def _log_probs(self, batch, steps):
+        """log p(target) at each (time, sequence) of `batch`, read `steps` positions a graph."""
+        dy = dynet()
+        carried, pieces = self._carried, []
+        with inference(self):
+            for piece in time_pieces(batch, steps):
+                dy.renew_cg()
+                pieces.append(-self._token_nll(piece).npvalue().reshape(piece.inputs.shape))
+        self._carried = carried  # a stream model's training state is not scoring's business
+        return np.concatenate(pieces)
 
     # ---- sampling --------------------------------------------------------------------------
     def sample(self, temperature=1.0, top_k=None, prefix=(), max_len=100, rng=None,

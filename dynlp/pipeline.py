@@ -13,7 +13,7 @@ from .batches import flatten_stream, sentence_batches, stream_batches
 from .checkpoint import read_config
 from .config import from_dict
 from .errors import DataError, ModelDirError
-from .lm import RNNLanguageModel
+from .lm import OUTPUT_BUDGET, RNNLanguageModel
 from .metrics import TreebankScores
 from .tagger import BiLSTMTagger, tag_batches
 from .text import lines_from_tokens, read_sentences, tokenize
@@ -53,10 +53,14 @@ def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training, max_word
         streams = batch_size if training else max(1, min(EVAL_STREAMS, (len(stream) - 1) // 2))
         batches = stream_batches(stream, streams, bptt)
         return (lambda rng: batches) if training else batches
+    # Positions x vocabulary of a batch's output layer stay within the scoring budget (a single
+    # sentence longer than it still makes one graph here; `score` reads those in pieces).
+    budget = max(1, OUTPUT_BUDGET // len(vocab))
     if training:
+        words = min(max_words, budget) if max_words else budget
         return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng,
-                                            max_words)
-    return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad)
+                                            words)
+    return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad, max_words=budget)
 
 
 def log_sample(model, metrics):

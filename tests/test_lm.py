@@ -172,3 +172,20 @@ def test_dropout_changes_training_loss_but_not_scores():
     assert len(losses) == 3  # a fresh dropout mask each time
     model.training = False
     assert model.score(sentences[0]) == model.score(sentences[0])
+
+
+def test_scoring_in_pieces_under_a_small_budget_gives_the_same_log_probs(monkeypatch):
+    """A line too long for the output budget is read in pieces, the state carried between
+    graphs; lines share a graph only while they fit.  The log-probabilities do not change."""
+    import dynlp.lm
+
+    vocab = Vocab.build([line.split() for line in TINY_TEXT])
+    model = RNNLanguageModel(LMConfig(level="word", emb_dim=8, hidden_dim=16, layers=2), vocab)
+    lines = [line.split() for line in TINY_TEXT] + [" ".join(TINY_TEXT).split() * 3]
+    whole = model.score_batch(lines)
+    monkeypatch.setattr(dynlp.lm, "OUTPUT_BUDGET", 7 * len(vocab))  # 7 positions a graph
+    pieces = model.score_batch(lines)
+    for (total, per_token), (total_p, per_token_p) in zip(whole, pieces):
+        assert np.allclose(per_token, per_token_p, atol=1e-5) and len(per_token) == len(per_token_p)
+        assert abs(total - total_p) < 1e-4
+    assert len(lines[-1]) + 1 > 7  # the long line really was cut
