@@ -34,10 +34,18 @@ def add_common_arguments(parser):
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or log on stderr")
 
 
+# A language model trains until dev stops improving: the rate is halved at each epoch without
+# improvement and training stops after 3 of them in a row; the epoch cap is only a backstop.
+# (A cap of 10 ended small corpora still improving: issue 17.)  The best epoch is kept, so
+# running longer can only find a better dev loss; --max-minutes bounds the time.
+LM_TRAINING = dict(epochs=200)
+
+
 def add_train_lm_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-lm`; a recipe passes its own `defaults`."""
-    _add_training_arguments(parser, LMConfig, defaults, train_required,
-                            "training text, one sentence per line", "a bundled corpus")
+    _add_training_arguments(parser, LMConfig, {**LM_TRAINING, **(defaults or {})},
+                            train_required, "training text, one sentence per line",
+                            "a bundled corpus")
 
 
 # Chosen on the dev sets of the small treebanks in ../shared/data and run on all of them

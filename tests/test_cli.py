@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from conftest import TINY_TEXT
 from dynlp.cli import main, translate_dynet_flags
 
 
@@ -126,3 +127,18 @@ def test_sample_after_the_recipe_finds_its_model_without_m(tmp_path):
     tagged = subprocess.run(dynlp + ["tag"], input="", cwd=tmp_path, capture_output=True,
                             text=True)
     assert tagged.returncode == 2 and "models/tagger: no model there" in tagged.stderr
+
+
+def test_train_lm_defaults_go_on_past_ten_epochs_while_dev_improves(tmp_path):
+    """Issue 17: `dynlp train-lm` used to stop at a fixed 10 epochs, still improving.  With the
+    default schedule a slow learner (a tiny model) goes on until dev stops improving."""
+    corpus, dev = tmp_path / "corpus.txt", tmp_path / "dev.txt"
+    corpus.write_text("\n".join(TINY_TEXT * 8) + "\n")
+    dev.write_text("the cat sat on the log\na dog saw the mat\nthe dog sat on a mat\n")
+    out = tmp_path / "lm"
+    assert main(["train-lm", str(corpus), "--dev", str(dev), "--word", "-o", str(out),
+                 "--emb-dim", "8", "--hidden-dim", "8", "--batch-size", "8", "--quiet"]) == 0
+    history = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [m["dev_loss"] for m in history]
+    assert min(losses[10:]) < min(losses[:10])  # still improving after epoch 10, and it went on
+    assert len(history) < 200  # ...and stopped because dev stopped improving, not at the cap
