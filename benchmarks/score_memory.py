@@ -13,7 +13,6 @@ input is WikiText-2's test set (paragraph lines of up to 481 tokens).  One JSON 
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -22,19 +21,7 @@ import numpy as np
 import dynlp.lm
 from dynlp import RNNLanguageModel
 from dynlp.text import data_dir, read_lines, tokenize
-
-
-def peak_of_command(command):
-    probe = ("import json, resource, subprocess, sys, time; t = time.time(); "
-             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "print(json.dumps([r.returncode, r.stderr[-2000:], r.stdout[-2000:], "
-             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.time() - t]))")
-    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True,
-                          text=True, check=True)
-    code, stderr, stdout, peak_kb, seconds = json.loads(done.stdout)
-    if code:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr}")
-    return round(peak_kb / 1024), round(seconds, 1), json.loads(stdout.strip().splitlines()[-1])
+from peak_memory import run_fresh
 
 
 def largest_difference(lm_dir, path, count):
@@ -61,7 +48,8 @@ def main():
     args = parser.parse_args()
     command = [sys.executable, "-m", "dynlp.cli", "score", "-m", args.lm, args.input, "--json",
                "--quiet"] + (["--workers", str(args.workers)] if args.workers else [])
-    peak_mb, seconds, summary = peak_of_command(command)
+    stdout, peak_mb, seconds = run_fresh(command)
+    summary = json.loads(stdout.strip().splitlines()[-1])
     model = RNNLanguageModel.load(args.lm)
     print(json.dumps({"input": args.input, "workers": args.workers, "vocabulary": len(model.vocab),
                       "peak_rss_mb": peak_mb, "seconds": seconds,

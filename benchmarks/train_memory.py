@@ -14,11 +14,11 @@ import argparse
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 from dynlp.text import data_dir
+from peak_memory import run_fresh
 
 
 def long_sentences(source, count, words):
@@ -65,24 +65,9 @@ def main():
         for name, path in (("as is", train), (f"+{args.long} x {args.words} words", with_long)):
             command = [sys.executable, "-m", "dynlp.cli", "train-tagger", path, "--dev", dev,
                        "--epochs", "1", "--quiet", "-o", os.path.join(scratch, "model"), *flags]
-            peak_mb, seconds = run_fresh(command)
+            _, peak_mb, seconds = run_fresh(command)
             print(json.dumps({"treebank": args.treebank, "input": name, "flags": " ".join(flags),
                               "peak_rss_mb": peak_mb, "seconds": seconds}), flush=True)
-
-
-def run_fresh(command):
-    """Run `command` from a fresh Python that reports its children's peak, so the peaks of
-    two runs are not mixed up in one getrusage."""
-    probe = ("import json, resource, subprocess, sys, time; t = time.time(); "
-             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
-             "print(json.dumps([r.returncode, r.stderr[-2000:], "
-             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.time() - t]))")
-    done = subprocess.run([sys.executable, "-c", probe, *command], capture_output=True,
-                          text=True, check=True)
-    code, stderr, peak_kb, seconds = json.loads(done.stdout)
-    if code:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr}")
-    return round(peak_kb / 1024), round(seconds, 1)
 
 
 if __name__ == "__main__":
