@@ -36,12 +36,20 @@ class LMConfig:
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the softmax")
     tie_weights: bool = option(False, "share input embeddings and output weights "
                                       "(needs --emb-dim equal to --hidden-dim)")
+    softmax: str = option("full", "output layer: a softmax over the whole vocabulary, or "
+                                  "class-factored (words binned by frequency into classes: "
+                                  "p(w) = p(class) p(w | class), exact and much faster for "
+                                  "large vocabularies)", choices=("full", "class"))
+    classes: int = option(0, "classes of --softmax class (0: about the square root of the "
+                             "vocabulary size)")
 
     def check(self):
         if self.tie_weights and self.emb_dim != self.hidden_dim:
             raise ConfigError("--tie-weights needs --emb-dim equal to --hidden-dim "
                               f"(got {self.emb_dim} and {self.hidden_dim})")
         _check_positive(self, "layers", "emb_dim", "hidden_dim", "min_count")
+        if self.classes < 0:
+            raise ConfigError("--classes cannot be negative")
         _check_fraction(self, "dropout")
 
 

@@ -3,6 +3,8 @@
     x_t = E[w_t]                        embedding of the current token
     h_t = RNN(x_t, h_{t-1})             LSTM, GRU or simple RNN, one or more layers
     p(w_{t+1} | w_1..w_t) = softmax(W h_t + b)
+                          or, with `softmax="class"`, p(class | h_t) p(w | class, h_t):
+                          the same W and b, a row per word, in classes (softmax.py)
 
 The loss of a sentence is -sum_t log p(w_{t+1} | w_1..w_t), from `<s>` up to and including
 `</s>`.  With `tie_weights`, the output matrix W is the embedding matrix E (Press & Wolf, 2017).
@@ -22,7 +24,9 @@ from .batches import bucketed, sentence_batch, time_pieces
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import LMConfig, from_dict, to_dict
 from .errors import ConfigError
+from .vocab import SPECIALS
 from .layers import inference, recurrent_builder
+from .softmax import ClassSoftmax, default_classes
 
 KIND = "language-model"
 # Positions x vocabulary of the output layer in one graph when scoring (2^25 floats: 128 MB a
@@ -45,6 +49,10 @@ class RNNLanguageModel:
                      for layer in range(config.layers)]
         self.W = None if config.tie_weights else self.pc.add_parameters((size, config.hidden_dim))
         self.b = self.pc.add_parameters(size, init=0)
+        self.softmax = None  # the full softmax over W h + b; else a factored one (softmax.py)
+        if config.softmax == "class":
+            self.softmax = ClassSoftmax(self.pc, config.hidden_dim, _counts(vocab),
+                                        config.classes or default_classes(size))
         self.training = False
         self._carried = None  # final state of each layer after the last batch (truncated BPTT)
         # A stream model reads `</s>` before every line, so `</s>` is also how it starts one.
@@ -73,8 +81,11 @@ class RNNLanguageModel:
         if self.config.stream or batch.continued:  # remember values: the graph goes
             self._carried = [[e.npvalue().reshape(e.dim()[0][0], -1) for e in s] for s in finals]
         # Fold time into the batch: one matrix product gives the logits of all T*B positions.
-        logits = self._logits(self._dropout(dy.concatenate_to_batch(xs)))
-        return dy.pickneglogsoftmax_batch(logits, batch.targets.reshape(-1).tolist())
+        h = self._dropout(dy.concatenate_to_batch(xs))
+        targets = batch.targets.reshape(-1).tolist()
+        if self.softmax is not None:
+            return self.softmax.neg_log_probs(h, targets, self._output_rows)
+        return dy.pickneglogsoftmax_batch(self._logits(h), targets)
 
     def _initial_states(self, batch):
         """Per layer: None (zeros), or the state carried over from the previous segment."""
@@ -96,6 +107,23 @@ class RNNLanguageModel:
         # LookupParameters.expr() of this DyNet takes no flag and is trained (tests check it).
         W = dy.transpose(self.E.expr()) if self.W is None else self.W
         return dy.affine_transform([self.b, W, h])
+
+    def _output_rows(self, words):
+        """The rows of W and b for these word ids (a class-factored softmax needs only them)."""
+        dy = dynet()
+        if self.W is None:  # tied: W's rows are E's rows, looked up (sparse gradients)
+            rows = dy.lookup_batch(self.E, words)  # n vectors of size H, as a batch
+            W = dy.transpose(dy.reshape(rows, (self.config.emb_dim, len(words)), batch_size=1))
+        else:
+            W = dy.select_rows(self.W.expr(), words)
+        return W, dy.select_rows(self.b.expr(), words)
+
+    def _next_log_probs(self, h):
+        """log p(w | h) over the vocabulary for one state (sampling), as numpy."""
+        if self.softmax is None:
+            return self._logits(h).npvalue()  # logits: log-probabilities up to a constant
+        W = dynet().transpose(self.E.expr()) if self.W is None else self.W
+        return self.softmax.log_probs(h, W, self.b)
 
     # ---- scoring ---------------------------------------------------------------------------
     def score(self, tokens):
@@ -152,7 +180,7 @@ class RNNLanguageModel:
                 states = self._step(states, token_id)
             generated = []
             while len(generated) < max_len:
-                logits = self._logits(states[-1].output()).npvalue()
+                logits = self._next_log_probs(states[-1].output())
                 token_id = self._choose(logits, temperature, top_k, rng)
                 if token_id == self.vocab.eos and stop_at_eos:
                     break
@@ -189,6 +217,14 @@ class RNNLanguageModel:
         model = cls(from_dict(LMConfig, meta["config"]), vocabs["vocab"])
         populate(model.pc, params)
         return model
+
+
+def _counts(vocab):
+    """Training counts by word id; the special tokens (never counted, but `</s>` ends every
+    line) are put with the most frequent words."""
+    counts = [vocab.count(token) for token in vocab.itos]
+    top = max(counts, default=1)
+    return [top if i < len(SPECIALS) else n for i, n in enumerate(counts)]
 
 
 def check_sampling(temperature, top_k, max_len):

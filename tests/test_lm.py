@@ -189,3 +189,52 @@ def test_scoring_in_pieces_under_a_small_budget_gives_the_same_log_probs(monkeyp
         assert np.allclose(per_token, per_token_p, atol=1e-5) and len(per_token) == len(per_token_p)
         assert abs(total - total_p) < 1e-4
     assert len(lines[-1]) + 1 > 7  # the long line really was cut
+
+
+def class_lm(tie=False):
+    text = [line.split() for line in TINY_TEXT] * 3 + [["zebra", "yak", "ox"]]
+    vocab = Vocab.build(text)
+    dims = dict(emb_dim=8, hidden_dim=8) if tie else dict(emb_dim=6, hidden_dim=8)
+    config = LMConfig(level="word", softmax="class", classes=4, tie_weights=tie, **dims)
+    return RNNLanguageModel(config, vocab), text
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_class_softmax_probabilities_are_exact_and_sum_to_one(tie):
+    """p(w | h) = p(class | h) p(w | class, h) over the whole vocabulary sums to 1, and the
+    training/scoring path (one target per position) gives the same numbers as sampling's."""
+    model, _ = class_lm(tie)
+    dy = dynet()
+    size, rng = len(model.vocab), np.random.default_rng(0)
+    assert len(model.softmax.members) > 1  # really factored
+    for _ in range(3):
+        state = rng.normal(size=model.config.hidden_dim)
+        dy.renew_cg()
+        h = dy.inputTensor(np.tile(state, (size, 1)).T, batched=True)  # one position a word
+        nll = model.softmax.neg_log_probs(h, list(range(size)), model._output_rows)
+        per_word = -nll.npvalue().reshape(-1)
+        assert np.exp(per_word).sum() == pytest.approx(1.0, abs=1e-5)
+        dy.renew_cg()
+        assert np.allclose(model._next_log_probs(dy.inputTensor(state)), per_word, atol=1e-5)
+
+
+def test_class_softmax_trains_saves_scores_and_samples(tmp_path):
+    model, text = class_lm()
+    trainer = make_trainer(model.pc, TrainConfig(trainer="adam"), 0.05)
+    batches = sentence_batches([model.vocab.encode(s) for s in text], 4, model.vocab.bos,
+                               model.vocab.eos, model.vocab.pad)
+    before = sum(model.score(s)[0] for s in text)
+    for _ in range(30):
+        for batch in batches:
+            dynet().renew_cg()
+            loss = model.loss(batch)
+            loss.backward()
+            trainer.update()
+    assert sum(model.score(s)[0] for s in text) > before + 10
+    model.save(str(tmp_path / "m"))
+    loaded = RNNLanguageModel.load(str(tmp_path / "m"))
+    assert loaded.score(text[0]) == model.score(text[0])
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        sample = loaded.sample(top_k=3, rng=rng, max_len=20)
+        assert "<unk>" not in sample and "<pad>" not in sample
