@@ -115,8 +115,9 @@ class RNNLanguageModel:
             rows = dy.lookup_batch(self.E, words)  # n vectors of size H, as a batch
             W = dy.transpose(dy.reshape(rows, (self.config.emb_dim, len(words)), batch_size=1))
         else:
-            W = dy.select_rows(self.W.expr(), words)
-        return W, dy.select_rows(self.b.expr(), words)
+            W = dy.select_rows(self.W.expr(True), words)
+        # expr(True): a Parameters' expr() with no argument is a constant in this DyNet.
+        return W, dy.select_rows(self.b.expr(True), words)
 
     def _next_log_probs(self, h):
         """log p(w | h) over the vocabulary for one state (sampling), as numpy."""

@@ -238,3 +238,21 @@ def test_class_softmax_trains_saves_scores_and_samples(tmp_path):
     for _ in range(5):
         sample = loaded.sample(top_k=3, rng=rng, max_len=20)
         assert "<unk>" not in sample and "<pad>" not in sample
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_class_softmax_trains_every_output_parameter(tie):
+    """W (or the tied E), b, and the class layer U, d all move in training."""
+    model, text = class_lm(tie)
+    output = [model.b, model.softmax.U, model.softmax.d] + ([] if tie else [model.W])
+    before = [p.as_array().copy() for p in output]
+    before_E = model.E.as_array().copy()
+    trainer = make_trainer(model.pc, TrainConfig(trainer="sgd"), 0.5)
+    for batch in sentence_batches([model.vocab.encode(s) for s in text], 4, model.vocab.bos,
+                                  model.vocab.eos, model.vocab.pad):
+        dynet().renew_cg()
+        model.loss(batch).backward()
+        trainer.update()
+    for parameter, old in zip(output, before):
+        assert not np.allclose(parameter.as_array(), old)
+    assert not np.allclose(model.E.as_array(), before_E)
