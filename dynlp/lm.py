@@ -24,14 +24,15 @@ from .batches import bucketed, sentence_batch, time_pieces
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import LMConfig, from_dict, to_dict
 from .errors import ConfigError
-from .vocab import SPECIALS
 from .layers import inference, recurrent_builder
 from .softmax import ClassSoftmax, default_classes
+from .vocab import SPECIALS
 
 KIND = "language-model"
 # Positions x vocabulary of the output layer in one graph when scoring (2^25 floats: 128 MB a
 # copy; DyNet keeps the logits and a softmax's worth beside them).  It bounds scoring's memory
-# whatever the vocabulary and the line length; training and dev batches use it too.
+# whatever the vocabulary and the line length; dev batches use it too (training batches only
+# what --batch-words asks).
 OUTPUT_BUDGET = 1 << 25
 
 
@@ -120,11 +121,10 @@ class RNNLanguageModel:
         return W, dy.select_rows(self.b.expr(True), words)
 
     def _next_log_probs(self, h):
-        """log p(w | h) over the vocabulary for one state (sampling), as numpy."""
-        if self.softmax is None:
-            return self._logits(h).npvalue()  # logits: log-probabilities up to a constant
-        W = dynet().transpose(self.E.expr()) if self.W is None else self.W
-        return self.softmax.log_probs(h, W, self.b)
+        """log p(w | h) over the vocabulary for one state (sampling), as numpy; for the full
+        softmax, the logits (log-probabilities up to a constant, all sampling needs)."""
+        logits = self._logits(h)
+        return logits.npvalue() if self.softmax is None else self.softmax.log_probs(h, logits)
 
     # ---- scoring ---------------------------------------------------------------------------
     def score(self, tokens):

@@ -100,9 +100,7 @@ def _check_values(source, where, size, declared_length):
         cut = len(text) if ends else text.rfind(b" ") + 1
         text, carry = text[:cut], text[cut:]
         count += _count_finite(text, where)
-        if count > size:
-            break
-        if ends:
+        if ends or count > size:
             break
         if len(carry) > MAX_HEADER_BYTES:
             raise ModelDirError(f"{where}: damaged values (a run of {len(carry)}+ bytes "

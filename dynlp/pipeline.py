@@ -53,13 +53,13 @@ def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training, max_word
         streams = batch_size if training else max(1, min(EVAL_STREAMS, (len(stream) - 1) // 2))
         batches = stream_batches(stream, streams, bptt)
         return (lambda rng: batches) if training else batches
-    # Positions x vocabulary of a batch's output layer stay within the scoring budget (a single
-    # sentence longer than it still makes one graph here; `score` reads those in pieces).
-    budget = max(1, OUTPUT_BUDGET // len(vocab))
-    if training:
-        words = min(max_words, budget) if max_words else budget
+    if training:  # bounded by --batch-words only: a bound by default would change training
         return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng,
-                                            words)
+                                            max_words)
+    # Dev batches keep positions x vocabulary within the scoring budget (a single sentence
+    # longer than it still makes one graph here; `score` reads those in pieces).  The sums are
+    # the same whatever the batching.
+    budget = max(1, OUTPUT_BUDGET // len(vocab))
     return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad, max_words=budget)
 
 

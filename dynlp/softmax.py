@@ -77,11 +77,12 @@ class ClassSoftmax:
         word_nll = dy.pick_batch_elems(dy.concatenate_to_batch(groups), back.tolist())
         return class_nll + word_nll
 
-    def log_probs(self, h, W, b):
-        """log p(w | h) for every word of the vocabulary, as a numpy vector (sampling)."""
+    def log_probs(self, h, logits):
+        """log p(w | h) for every word of the vocabulary, as a numpy vector (sampling), from
+        `logits`, W h + b over all words."""
         dy = dynet()
         log_class = dy.log_softmax(dy.affine_transform([self.d, self.U, h])).npvalue()
-        word_logits = dy.affine_transform([b, W, h]).npvalue().astype(np.float64)
+        word_logits = logits.npvalue().astype(np.float64)
         result = np.empty(len(self.class_of))
         for c, words in enumerate(self.members):
             shifted = word_logits[words] - word_logits[words].max()
