@@ -19,6 +19,14 @@ def shared_data(*parts):
     return path
 
 
+def sigint_as_in_a_terminal():
+    """preexec_fn for a child that a test stops with Ctrl-C: SIGINT back to its default.  A
+    shell starts background jobs (`pytest &`, `nohup`) with SIGINT ignored, children inherit
+    that, and Python then never raises KeyboardInterrupt: the test would wait in vain."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def tiny_file(tmp_path):
     path = tmp_path / "tiny.txt"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from conftest import sigint_as_in_a_terminal
 from dynlp import BackendConfig, LMConfig, RNNLanguageModel, TrainConfig, Vocab, backend
 from dynlp.errors import ConfigError
 from dynlp.pipeline import lm_batches
@@ -25,7 +26,8 @@ def corpus(tmp_path, copies=60):
 
 def train_lm(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "dynlp.cli", "train-lm", *args, "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal, **kwargs)
 
 
 def metrics(out):

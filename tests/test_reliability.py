@@ -9,6 +9,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conftest import sigint_as_in_a_terminal
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig
 from dynlp.errors import DataError, TrainingError
 from dynlp.pipeline import lm_batches, train_language_model
@@ -22,7 +23,8 @@ LINES = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves 
 
 def dynlp(*args, **kwargs):
     return subprocess.Popen([sys.executable, "-m", "dynlp.cli", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, **kwargs)
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=sigint_as_in_a_terminal, **kwargs)
 
 
 def corpus(tmp_path, copies=60):
