@@ -24,6 +24,12 @@ on the weights' values.  With --repeats N each row runs N times per framework, t
 turns, and the median run is reported (all runs' words/s under "runs"): PyTorch's two threads
 vary by up to 25% from one run to the next on this machine, dynlp's processes by less.
 
+With --gpus 1 both frameworks run on the GPU (a CUDA build of DyNet; PyTorch on "cuda"), one
+process each, and every row also reports "gpu_mb": the GPU memory the process held at its end,
+as nvidia-smi counts it (both keep what they allocate in pools, so that is their peak).
+--train-batch N sets the training rows' batch (sentences or streams) for both, e.g. 256, the
+size a GPU user would pick.
+
 "share" is the model's estimated FLOPs per word (forward x 3 when training) times words/s,
 over the machine's measured float32 matrix-multiply GFLOP/s (torch, --torch-threads threads).
 Data is read from $DYNLP_DATA (default ../shared/data).
@@ -94,8 +100,29 @@ def measure(row, framework, args):
     cpu = sum(os.times()[:4]) - _cpu_at_start[0]  # CPU seconds since the timed part began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if args.gpus:
+        result["gpu_mb"] = gpu_memory_mb()
     return {**result, "peak_mb": round(max(peak, children) / 1024), "wall": time.time() - began,
             "cpu_seconds": cpu}
+
+
+def gpu_memory_mb():
+    """GPU memory (MiB) this process holds now, as nvidia-smi reports it; None if it cannot."""
+    try:
+        listing = subprocess.run(["nvidia-smi", "--query-compute-apps=pid,used_memory",
+                                  "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    for line in listing.splitlines():
+        pid, _, used = line.partition(",")
+        if pid.strip() == str(os.getpid()):
+            return int(used.strip())
+    return None
+
+
+def train_batch(args, default):
+    return args.train_batch or default
 
 
 def dynlp_setup(args, inference=False):
@@ -103,8 +130,9 @@ def dynlp_setup(args, inference=False):
     from dynlp.backend import INFERENCE_MEM, BackendConfig, configure
 
     mem = args.mem or (INFERENCE_MEM if inference else "")
-    configure(BackendConfig(seed=1, mem=mem, autobatch=args.autobatch,
-                            shared_parameters=args.train_workers != 1))
+    # On a GPU one process does the work (backend.check_gpu_processes): nothing to share.
+    configure(BackendConfig(seed=1, mem=mem, autobatch=args.autobatch, gpus=args.gpus,
+                            shared_parameters=args.train_workers != 1 and not args.gpus))
 
 
 def dynlp_tagger(args, pairs):
@@ -128,13 +156,15 @@ def dynlp_tagger_train(args):
     dynlp_setup(args)
     pairs, _ = tagger_data(args.quick)
     model = dynlp_tagger(args, pairs)
-    config = TrainConfig(batch_size=32, max_minutes=args.seconds / 60, workers=args.train_workers)
+    config = TrainConfig(batch_size=train_batch(args, 32), max_minutes=args.seconds / 60,
+                         workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = tag_batches(upos_pairs(pairs), config.batch_size, np.random.default_rng(1))
     if args.dev:
         from dynlp.pipeline import tagger_dev_metrics
 
-        return {**train_for(model, trainer, lambda rng: tag_batches(upos_pairs(pairs), 32, rng),
+        return {**train_for(model, trainer,
+                            lambda rng: tag_batches(upos_pairs(pairs), config.batch_size, rng),
                             config, args.seconds),
                 "dev_accuracy": tagger_dev_metrics(model, ewt("dev"))["dev_upos"]}
     return one_epoch(model, trainer, batches, config)
@@ -211,9 +241,11 @@ def dynlp_lm_train(args):
     dynlp_setup(args)
     train = ptb("train", 5000 if args.quick else None)
     model = dynlp_lm(train)
-    config = TrainConfig(**LM_TRAIN, max_minutes=args.seconds / 60, workers=args.train_workers)
+    config = TrainConfig(**{**LM_TRAIN, "batch_size": train_batch(args, 20)},
+                         max_minutes=args.seconds / 60, workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
-    batches = lm_batches(train, model.vocab, model.config, 20, 35, training=True)(None)
+    batches = lm_batches(train, model.vocab, model.config, config.batch_size, 35,
+                         training=True)(None)
     if args.dev:
         from dynlp.train import mean_loss_metrics
 
@@ -252,6 +284,10 @@ def torch_setup(args):
     return torch
 
 
+def torch_device(args):
+    return "cuda" if args.gpus else "cpu"
+
+
 def torch_tagger(pairs):
     from dynlp.config import TaggerConfig
     from dynlp.vocab import Vocab
@@ -271,13 +307,14 @@ def torch_tagger_train(args):
 
     torch = torch_setup(args)
     pairs, _ = tagger_data(args.quick)
-    model = torch_tagger(pairs)
+    model = torch_tagger(pairs).to(torch_device(args))
     optimiser = torch.optim.Adam(model.parameters(), lr=0.002)
+    batch = train_batch(args, 32)
     words, began, epoch = 0, start_clock(), 0
     while time.time() - began < args.seconds and (args.dev or epoch < 1):
         epoch += 1
         model.train()
-        for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]),
+        for chunk in bucketed(pairs, batch, lambda pair: len(pair[0]),
                               np.random.default_rng([1, epoch])):
             optimiser.zero_grad()
             loss = model.loss([forms for forms, _ in chunk],
@@ -301,7 +338,7 @@ def torch_tagger_train(args):
 def torch_tagger_infer(args):
     torch_setup(args)
     pairs, test = tagger_data(args.quick)
-    model = torch_tagger(pairs)
+    model = torch_tagger(pairs).to(torch_device(args))
     model.eval()
     began = start_clock()
     order = sorted(range(len(test)), key=lambda i: len(test[i]))
@@ -310,12 +347,12 @@ def torch_tagger_infer(args):
     return {"words": sum(map(len, test)), "seconds": time.time() - began}
 
 
-def torch_stream(torch, sentences, vocab, streams):
+def torch_stream(torch, sentences, vocab, streams, device="cpu"):
     from dynlp.batches import flatten_stream
 
     ids = flatten_stream([vocab.encode(s) for s in sentences], vocab.eos)
     steps = (len(ids) - 1) // streams
-    data = torch.tensor(ids[:steps * streams + 1])
+    data = torch.tensor(ids[:steps * streams + 1], device=device)
     return (data[:-1].reshape(streams, steps).t().contiguous(),
             data[1:].reshape(streams, steps).t().contiguous())
 
@@ -331,7 +368,9 @@ def torch_lm_train(args):
     torch = torch_setup(args)
     train = ptb("train", 5000 if args.quick else None)
     model, vocab = torch_lm(train)
-    inputs, targets = torch_stream(torch, train, vocab, 20)
+    model.to(torch_device(args))
+    streams = train_batch(args, 20)
+    inputs, targets = torch_stream(torch, train, vocab, streams, torch_device(args))
     optimiser = torch.optim.SGD(model.parameters(), lr=1.0)
     words, began, epoch = 0, start_clock(), 0
     while time.time() - began < args.seconds and (args.dev or epoch < 1):
@@ -341,7 +380,7 @@ def torch_lm_train(args):
         for t in range(0, inputs.shape[0], 35):
             optimiser.zero_grad()
             total, state = model.nll(inputs[t:t + 35], targets[t:t + 35], state)
-            (total / 20).backward()
+            (total / streams).backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             optimiser.step()
             words += inputs[t:t + 35].numel()
@@ -349,7 +388,8 @@ def torch_lm_train(args):
                 break
     result = {"words": words, "seconds": time.time() - began}
     if args.dev:
-        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"), eval_streams(args))
+        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"), eval_streams(args),
+                                             torch_device(args))
     return result
 
 
@@ -360,8 +400,8 @@ def eval_streams(args):
     return args.eval_streams or EVAL_STREAMS
 
 
-def torch_perplexity(torch, model, vocab, sentences, streams):
-    inputs, targets = torch_stream(torch, sentences, vocab, streams)
+def torch_perplexity(torch, model, vocab, sentences, streams, device="cpu"):
+    inputs, targets = torch_stream(torch, sentences, vocab, streams, device)
     model.eval()
     state, total = None, 0.0
     with torch.no_grad():
@@ -376,7 +416,8 @@ def torch_lm_eval(args):
     train = ptb("train", 5000 if args.quick else None)
     valid = ptb("valid", 1000 if args.quick else None)
     model, vocab = torch_lm(train)
-    inputs, targets = torch_stream(torch, valid, vocab, eval_streams(args))
+    model.to(torch_device(args))
+    inputs, targets = torch_stream(torch, valid, vocab, eval_streams(args), torch_device(args))
     model.eval()
     state, began = None, start_clock()
     with torch.no_grad():
@@ -390,16 +431,22 @@ TORCH = {"tagger_train": torch_tagger_train, "tagger_infer": torch_tagger_infer,
 
 
 # ---- machine throughput and model FLOPs ----------------------------------------------------------
-def matmul_gflops(threads, size=1024, repeats=10):
-    """Best float32 matrix-multiply GFLOP/s of torch with `threads` threads."""
-    import torch
+def matmul_gflops(threads, device="cpu", size=1024, repeats=10):
+    """Best float32 matrix-multiply GFLOP/s of torch with `threads` threads (or on the GPU);
+    None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
 
     torch.set_num_threads(threads)
-    a, b = torch.randn(size, size), torch.randn(size, size)
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     best = float("inf")
     for _ in range(repeats):
         began = time.perf_counter()
         a @ b
+        if device != "cpu":
+            torch.cuda.synchronize()
         best = min(best, time.perf_counter() - began)
     return 2 * size ** 3 / best / 1e9
 
@@ -440,7 +487,8 @@ def run_child(row, framework, args):
                "--seconds", str(args.seconds), "--torch-threads", str(args.torch_threads),
                "--infer-batch", str(args.infer_batch), "--tag-workers", str(args.tag_workers),
                "--train-workers", str(args.train_workers), "--eval-workers", str(args.eval_workers),
-               "--eval-streams", str(args.eval_streams), "--mem", args.mem]
+               "--eval-streams", str(args.eval_streams), "--mem", args.mem,
+               "--gpus", str(args.gpus), "--train-batch", str(args.train_batch)]
     command += ["--quick"] * args.quick + ["--autobatch"] * args.autobatch + ["--dev"] * args.dev
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -495,6 +543,11 @@ def main(argv=None):
                         help="train rows: train for --seconds (several epochs) and report dev "
                              "accuracy / perplexity reached in that wall time")
     parser.add_argument("--mem", default="", help="dynlp --mem")
+    parser.add_argument("--gpus", type=int, default=0,
+                        help="1: both frameworks on the GPU (needs a CUDA build of DyNet)")
+    parser.add_argument("--train-batch", type=int, default=0,
+                        help="training rows' sentences / streams per batch (0: the row's own, "
+                             "32 / 20)")
     parser.add_argument("--autobatch", action="store_true", help="dynlp --autobatch")
     parser.add_argument("--dynlp-python", help="python of another venv (e.g. a faster DyNet)")
     parser.add_argument("--child", nargs=2, metavar=("ROW", "FRAMEWORK"), help=argparse.SUPPRESS)
@@ -507,7 +560,7 @@ def main(argv=None):
     rows = args.rows.split(",")
     frameworks = args.frameworks.split(",")
     results = measure_rows(rows, frameworks, args)
-    gflops = matmul_gflops(args.torch_threads)
+    gflops = matmul_gflops(args.torch_threads, torch_device(args))
     flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word()}
     summary, details = {}, {}
     for row, by_fw in results.items():
@@ -520,14 +573,14 @@ def main(argv=None):
                              "cores_used": round(r["cpu_seconds"] / r["seconds"], 2),
                              "words_per_cpu_second": round(r["words"] / r["cpu_seconds"]),
                              "peak_mb": r["peak_mb"],
-                             "share": round(speed[fw] * per_word / (gflops * 1e9), 4)}
+                             "share": gflops and round(speed[fw] * per_word / (gflops * 1e9), 4)}
                         for fw, r in by_fw.items()}
         details[row]["mflops_per_word"] = round(per_word / 1e6, 2)
         for fw, r in by_fw.items():
-            extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes", "runs")
+            extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes", "runs", "gpu_mb")
             details[row][fw].update({k: r[k] for k in extra if k in r})
     load = os.getloadavg()[0]
-    info = {"matmul_gflops": round(gflops, 1), "load_after": round(load, 2),
+    info = {"matmul_gflops": gflops and round(gflops, 1), "load_after": round(load, 2),
             "machine": f"{platform.machine()} {os.cpu_count()} cores",
             "date": time.strftime("%F"), "command": " ".join(["python"] + sys.argv)}
     if args.json:
@@ -540,8 +593,8 @@ def main(argv=None):
         print(f"{row:14} {s.get('dynlp', 0):>10} {s.get('pytorch', 0):>10} "
               f"{s.get('ratio', 0):>6.2f} {d.get('dynlp', {}).get('peak_mb', 0):>9} "
               f"{d.get('pytorch', {}).get('peak_mb', 0):>9} "
-              f"{d.get('dynlp', {}).get('share', 0):>12.1%} "
-              f"{d.get('pytorch', {}).get('share', 0):>12.1%}")
+              f"{d.get('dynlp', {}).get('share') or 0:>12.1%} "
+              f"{d.get('pytorch', {}).get('share') or 0:>12.1%}")
     print(json.dumps(info))
     if args.dev:
         print(json.dumps({row: {fw: {k: v for k, v in d.items() if k.startswith("dev_")}

@@ -54,7 +54,9 @@ class TorchTagger(nn.Module):
         char_ids = np.full((max(map(len, seqs)), len(seqs)), self.chars.pad, dtype=np.int64)
         for i, s in enumerate(seqs):
             char_ids[:len(s), i] = s
-        return (torch.from_numpy(words), torch.from_numpy(where), torch.from_numpy(char_ids),
+        device = self.E.weight.device  # the lengths stay on the CPU, as packing wants them
+        return (torch.from_numpy(words).to(device), torch.from_numpy(where).to(device),
+                torch.from_numpy(char_ids).to(device),
                 torch.tensor([len(s) for s in seqs]), torch.tensor([len(s) for s in sentences]))
 
     def forward(self, words, where, char_ids, char_lengths, lengths):
@@ -73,14 +75,15 @@ class TorchTagger(nn.Module):
         for b, ids in enumerate(tag_ids):
             gold[:len(ids), b] = ids
         total = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                            torch.from_numpy(gold).reshape(-1), reduction="sum")
+                                            torch.from_numpy(gold).to(logits.device).reshape(-1),
+                                            reduction="sum")
         return total / len(sentences)
 
     @torch.no_grad()
     def predict_batch(self, sentences):
         logits = self(*self.tensors(sentences))
         logits[:, :, :4] = -float("inf")  # never a special token, as dynlp
-        best = logits.argmax(dim=2).numpy()
+        best = logits.argmax(dim=2).cpu().numpy()
         return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]
 
 

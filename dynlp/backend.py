@@ -96,6 +96,29 @@ def _apply(config):
         dynet_config.set_gpu()
 
 
+def on_gpu(config=None):
+    """Whether DyNet computes (or will compute) on a GPU: asked for by `config`, else by the
+    configured settings."""
+    config = config or _configured
+    return bool(config and (config.gpus > 0 or _gpu_ids(config.devices)))
+
+
+def check_gpu_processes(config, workers, ray=False):
+    """On a GPU one process does the work: DyNet keeps its GPU memory in this process's CUDA
+    context, which a forked copy cannot use (CUDA does not survive fork).  So an explicit
+    --workers N > 1, or --ray, with a GPU is one clear error; by default (`workers` None or 0)
+    dynlp's forks.usable_processes() picks one process on a GPU by itself."""
+    if not on_gpu(config):
+        return
+    if ray:
+        raise ConfigError("--ray with --gpus/--devices GPU: each Ray worker would need a GPU of "
+                          "its own; run on the GPU without --ray")
+    if workers and workers > 1:
+        raise ConfigError(f"--workers {workers} with --gpus/--devices GPU: DyNet's GPU memory is "
+                          "not shared across forked processes; on a GPU one process does the "
+                          f"work (leave --workers out, or give 1); see {GPU_DOC}")
+
+
 def _gpu_ids(devices):
     """GPU numbers named in a --devices string such as 'CPU,GPU:0,GPU:1'."""
     return [int(d.split(":")[1]) for d in devices.upper().split(",")

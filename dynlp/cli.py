@@ -129,10 +129,13 @@ def start(args, training=False):
     other commands only predict, and get memory laid out for that (backend.INFERENCE_MEM).
     """
     settings = from_args(backend.BackendConfig, args)
-    settings.shared_parameters = training and args.workers != 1
+    workers = getattr(args, "workers", None)
+    # On a GPU one process trains (backend.check_gpu_processes): nothing to share.
+    settings.shared_parameters = training and workers != 1 and not backend.on_gpu(settings)
     if not training and not settings.mem:
         settings.mem = backend.INFERENCE_MEM
     backend.configure(settings)
+    backend.check_gpu_processes(settings, workers, getattr(args, "ray", None))
     verbose = not args.quiet and sys.stderr.isatty()
     if verbose and not log.handlers:
         handler = _TqdmHandler()

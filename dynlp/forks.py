@@ -30,7 +30,15 @@ def auto_workers(requested, num_batches):
     """`requested` processes, or (for 0) one per core when every one gets MIN_SHARE batches."""
     if requested:
         return requested
-    return max(1, min(usable_cores(), num_batches // MIN_SHARE))
+    return max(1, min(usable_processes(), num_batches // MIN_SHARE))
+
+
+def usable_processes():
+    """How many processes may compute at once by default: one per usable core on the CPU, one
+    on a GPU (DyNet's GPU memory lives in this process's CUDA context; a fork cannot use it)."""
+    from .backend import on_gpu
+
+    return 1 if on_gpu() else usable_cores()
 
 
 def shares(items, parts):

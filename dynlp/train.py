@@ -138,7 +138,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
         state.epoch += 1
         state.elapsed += epoch_stats.pop("seconds")
         metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
-                   **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
+                   "workers": workers, **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
         improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better)
         _checkpoint(model, out_dir, state, metrics, improved)
         log.info(_epoch_line(metrics))
@@ -157,6 +157,7 @@ def training_workers(config, num_batches):
     shared = bool(settings and settings.shared_parameters)
     # DyNet applies weight decay as a scale factor each process keeps to itself.
     decays = bool(settings and settings.weight_decay)
+    backend.check_gpu_processes(settings, config.workers)
     if config.workers > 1 and (not shared or decays):
         raise ConfigError(f"--workers {config.workers} needs DyNet's parameters in shared memory "
                           "(dynlp.configure(BackendConfig(shared_parameters=True)) before DyNet "

@@ -18,7 +18,7 @@ import os
 from typing import NamedTuple
 
 from .errors import DynlpError
-from .forks import usable_cores
+from .forks import usable_processes
 from .text import Span, decode_line, open_bytes, read_lines
 
 CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
@@ -161,12 +161,13 @@ def run_chunks(function, model_dir, chunks, workers=1):
     """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes.
 
     `workers=None` chooses: one process for an input of one chunk (starting a pool would cost
-    more than it saves), else one per core this process may use (DyNet computes on one core).
+    more than it saves), else one per core this process may use (DyNet computes on one core;
+    on a GPU, one process: forks.usable_processes).
     """
     if workers is None:
         chunks = iter(chunks)
         first = list(itertools.islice(chunks, 2))
-        workers = 1 if len(first) < 2 else usable_cores()
+        workers = 1 if len(first) < 2 else usable_processes()
         chunks = itertools.chain(first, chunks)
     if workers <= 1:
         for chunk in chunks:

