@@ -5,6 +5,7 @@
       vocab.<gen>.json          one file per vocabulary (JSON)
       params.<gen>.safetensors  every parameter's float32 values (tensorfile; format 3 on)
       params.<gen>.dy           DyNet's text format (`ParameterCollection.save`; formats 1-2)
+      model.<gen>.arpa          a count-based n-gram model's tables (ngram.py; no parameters)
 
 Nothing is pickled, and loading never executes code: the model is rebuilt from its config
 (creating parameters in the same order) and the values are filled in from the parameter file.
@@ -38,13 +39,18 @@ _FIELDS = (("format_version", int), ("kind", str), ("config", dict), ("files", d
 TEMPORARY = ".tmp-dynlp-"  # prefix of half-written files; any left by a crash are removed
 
 
-def save(directory, kind, config, vocabs, pc, extra=None):
-    """Save a model: `config` and `extra` are JSON-able dicts, `vocabs` maps names to Vocabs."""
+def save(directory, kind, config, vocabs, pc=None, extra=None, model_file=None):
+    """Save a model: `config` and `extra` are JSON-able dicts, `vocabs` maps names to Vocabs.
+
+    The parameters are `pc`'s (a DyNet ParameterCollection), or, for a model without any,
+    `model_file` = (suffix, write(path)) writes a file of its own in their place.
+    """
     directory = os.path.abspath(directory)
     if os.path.isdir(directory):
         previous = read_config(directory) if _has_config(directory) else {}
         generation = previous.get("generation", 0) + 1
-        written = _write_generation(directory, generation, kind, config, vocabs, pc, extra)
+        written = _write_generation(directory, generation, kind, config, vocabs, pc, extra,
+                                    model_file)
         _remove_leftovers(directory, set(previous.get("files", {}).values()) - written)
         return
     parent = os.path.dirname(directory)
@@ -52,7 +58,7 @@ def save(directory, kind, config, vocabs, pc, extra=None):
         raise ModelDirError(f"{parent}: no such directory to save the model in")
     staging = tempfile.mkdtemp(prefix=TEMPORARY, dir=parent)
     try:
-        _write_generation(staging, 1, kind, config, vocabs, pc, extra)
+        _write_generation(staging, 1, kind, config, vocabs, pc, extra, model_file)
         os.rename(staging, directory)
         _fsync_directory(parent)
     finally:
@@ -63,11 +69,16 @@ def _has_config(directory):
     return os.path.isfile(os.path.join(directory, CONFIG_FILE))
 
 
-def _write_generation(directory, generation, kind, config, vocabs, pc, extra):
+def _write_generation(directory, generation, kind, config, vocabs, pc, extra, model_file=None):
     """Write the files of one generation, then commit them in config.json; returns their names."""
-    files = {"params": f"params.{generation}.safetensors"}
+    if model_file:
+        suffix, write = model_file
+        files = {"params": f"model.{generation}.{suffix}"}
+        write(os.path.join(directory, files["params"]))
+    else:
+        files = {"params": f"params.{generation}.safetensors"}
+        tensorfile.save(pc, os.path.join(directory, files["params"]))
     params = os.path.join(directory, files["params"])
-    tensorfile.save(pc, params)
     _fsync_file(params)
     for name, vocab in vocabs.items():
         files[name] = f"{name}.{generation}.json"

@@ -48,6 +48,17 @@ def add_train_lm_arguments(parser, defaults=None, train_required=True):
                             "a bundled corpus")
 
 
+def add_ngram_arguments(parser):
+    """--ngram N and --smoothing: a count-based model instead of a recurrent one (ngram.py)."""
+    parser.add_argument("--ngram", type=int, default=0, metavar="N",
+                        help="train a count-based N-gram model instead (seconds, no network; "
+                             "the recurrent model's flags are not used)")
+    parser.add_argument("--smoothing", default="kneser-ney", choices=("kneser-ney", "none"),
+                        help="--ngram: interpolated modified Kneser-Ney, or none (maximum "
+                             "likelihood from the longest context seen, as Goldberg's character "
+                             "model; a token never seen there gets probability 0)")
+
+
 # Chosen on the dev sets of the small treebanks in ../shared/data and run on all of them
 # (benchmarks/RESULTS.md, "The tagger on any treebank"): Adam at 0.002 on batches of 16
 # sentences, halved after 3 evaluations without dev improvement, stopping after 12 of them or
@@ -190,6 +201,8 @@ def translate_dynet_flags(argv):
 def train_lm(args):
     from .pipeline import read_lm_corpus, train_language_model
 
+    if getattr(args, "ngram", 0):
+        return train_ngram(args)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
@@ -200,16 +213,38 @@ def train_lm(args):
     return 0
 
 
+def train_ngram(args):
+    from .ngram import NgramConfig, train_ngram_model
+    from .pipeline import read_lm_corpus
+
+    start(args)
+    if args.stream or args.resume:
+        raise DynlpError(f"--ngram: {'--stream' if args.stream else '--resume'} is for "
+                         "recurrent models (an n-gram model reads line by line, in one pass)")
+    config = NgramConfig(order=args.ngram, level=args.level, tokenized=args.tokenized,
+                         smoothing=args.smoothing)
+    config.check()
+    train_config = from_args(TrainConfig, args)
+    train, dev = read_lm_corpus(args.train, args.dev, config, train_config.dev_fraction)
+    _, metrics = train_ngram_model(train, dev, config, args.output)
+    unit = "char" if config.level == "char" else "word"
+    log.info("%d-gram model (%s), n-grams per order %s, in %.1f s: dev perplexity %.2f, "
+             "%.4f bits per %s; model in %s", config.order, config.smoothing, metrics["ngrams"],
+             metrics["seconds"], metrics.get("dev_ppl", math.nan),
+             metrics.get("dev_bits_per_token", math.nan), unit, args.output)
+    return 0
+
+
 def sample(args):
-    from .lm import RNNLanguageModel, check_sampling
-    from .pipeline import sample_text
+    from .lm import check_sampling
+    from .pipeline import load_language_model, sample_text
 
     start(args)
     check_sampling(args.temperature, args.top_k, args.max_len)
     if args.n < 1:
         raise DynlpError(f"-n must be at least 1 (got {args.n})")
     _check_model(args.model, "language-model")
-    model = RNNLanguageModel.load(args.model)
+    model = load_language_model(args.model)
     rng = np.random.default_rng(args.seed)
     for _ in range(args.n):
         print(sample_text(model, rng, args.prefix, temperature=args.temperature,
@@ -417,7 +452,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser():
     parser = _Parser(prog="dynlp", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add_train_lm_arguments(commands.add_parser("train-lm", help="train a language model"))
+    training_lm = commands.add_parser("train-lm", help="train a language model")
+    add_train_lm_arguments(training_lm)
+    add_ngram_arguments(training_lm)
     add_sampling_arguments(commands.add_parser("sample", help="sample text from a model"))
     scoring = commands.add_parser("score", help="log-probability of each line")
     add_model_argument(scoring, "language-model")

@@ -182,7 +182,7 @@ class RNNLanguageModel:
             generated = []
             while len(generated) < max_len:
                 logits = self._next_log_probs(states[-1].output())
-                token_id = self._choose(logits, temperature, top_k, rng)
+                token_id = choose(logits, self.vocab, temperature, top_k, rng)
                 if token_id == self.vocab.eos and stop_at_eos:
                     break
                 generated.append(token_id)
@@ -198,15 +198,6 @@ class RNNLanguageModel:
             x = state.output()
         return new_states
 
-    def _choose(self, logits, temperature, top_k, rng):
-        logits = logits.astype(np.float64) / temperature
-        never = [self.vocab.pad, self.vocab.unk, self.vocab.bos]
-        logits[never] = -np.inf
-        if top_k and top_k < len(logits):
-            cutoff = np.partition(logits, -top_k)[-top_k]
-            logits[logits < cutoff] = -np.inf
-        probs = np.exp(logits - logits.max())
-        return int(rng.choice(len(probs), p=probs / probs.sum()))
 
     # ---- saving ----------------------------------------------------------------------------
     def save(self, directory, extra=None):
@@ -226,6 +217,18 @@ def _counts(vocab):
     counts = [vocab.count(token) for token in vocab.itos]
     top = max(counts, default=1)
     return [top if i < len(SPECIALS) else n for i, n in enumerate(counts)]
+
+
+def choose(logits, vocab, temperature, top_k, rng):
+    """Draw a token id from `logits` (log-probabilities up to a constant) at `temperature`,
+    among the `top_k` likeliest (None: all), never `<unk>`, `<pad>` or `<s>`."""
+    logits = logits.astype(np.float64) / temperature
+    logits[[vocab.pad, vocab.unk, vocab.bos]] = -np.inf
+    if top_k and top_k < len(logits):
+        cutoff = np.partition(logits, -top_k)[-top_k]
+        logits[logits < cutoff] = -np.inf
+    probs = np.exp(logits - logits.max())
+    return int(rng.choice(len(probs), p=probs / probs.sum()))
 
 
 def check_sampling(temperature, top_k, max_len):

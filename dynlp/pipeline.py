@@ -112,6 +112,15 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
     return RNNLanguageModel.load(out_dir), state
 
 
+def load_language_model(model_dir):
+    """The language model in `model_dir`: recurrent (lm.py) or count-based (ngram.py)."""
+    from .ngram import NgramLanguageModel, is_ngram_model
+
+    if is_ngram_model(read_config(model_dir, "language-model")["config"]):
+        return NgramLanguageModel.load(model_dir)
+    return RNNLanguageModel.load(model_dir)
+
+
 def saved_config(out_dir, config_class):
     """The model config of the run to be resumed in `out_dir` (so data is read the same way)."""
     last = os.path.join(out_dir, "last")

@@ -38,11 +38,13 @@ def _model(kind, model_dir):
     key = (os.path.abspath(model_dir), _modified(model_dir))
     if key not in _models:
         if kind == "tagger":
-            from .tagger import BiLSTMTagger as model_class
+            from .tagger import BiLSTMTagger
+
+            load = BiLSTMTagger.load
         else:
-            from .lm import RNNLanguageModel as model_class
+            from .pipeline import load_language_model as load
         _models.clear()
-        _models[key] = model_class.load(model_dir)
+        _models[key] = load(model_dir)
     return _models[key]
 
 

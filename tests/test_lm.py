@@ -7,6 +7,7 @@ import pytest
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig, Vocab, dynet
 from dynlp.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.errors import ConfigError, ModelDirError
+from dynlp.lm import choose
 from dynlp.pipeline import train_language_model
 from dynlp.train import make_trainer
 from conftest import TINY_TEXT
@@ -77,7 +78,7 @@ def test_samples_stop_at_eos_never_emit_unk_and_respect_prefix():
     # Even with <unk> as the only likely token, it is never chosen.
     logits = np.full(len(vocab), -10.0)
     logits[vocab.unk] = 10.0
-    assert model._choose(logits, 1.0, 0, rng) != vocab.unk
+    assert choose(logits, vocab, 1.0, 0, rng) != vocab.unk
     greedy = model.sample(prefix=list("the d"), top_k=1, max_len=20)
     assert "".join(greedy).startswith("og")  # the only continuation seen in training
     with pytest.raises(ConfigError):
