@@ -1,0 +1,217 @@
+"""The lecture's language-model comparisons, on this machine, on the same data, scored the same way.
+
+    python recipes/lm_table.py                               # about 90 minutes on 2 cores
+    python recipes/lm_table.py --minutes 3 --char-minutes 2  # a quick look (about 20 minutes)
+
+Penn Treebank ($DYNLP_DATA/ptb, word level, its own <unk>s): a 5-gram count-based model
+(interpolated modified Kneser-Ney), then a simple RNN, a deep (2-layer) simple RNN, an LSTM and
+a GRU (2 layers each), each trained by `dynlp train-lm` for --minutes with the README's PTB
+settings (256 units, tied embeddings, dropout 0.25, SGD, 20 streams of 35 steps), dev for early
+stopping.  tiny-shakespeare: nanoGPT's split (the last 10% of the characters held out; dev, for
+early stopping, is the last twentieth of the other 90%), Goldberg's order-10 character n-gram (unsmoothed) and the same order with
+Kneser-Ney beside a character LSTM trained for --char-minutes; bits per character and three
+samples of each.
+
+Every row is scored on the test text by `dynlp score` itself (one line at a time, each line's
+`</s>` counted), so the comparison is exact.  Training, scoring and sampling run as `dynlp`
+subprocesses; their models stay in --out.  The tables print on stdout (Markdown) and go to
+OUT/table.md with the figures in OUT/results.json.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
+
+from dynlp.text import data_dir  # noqa: E402
+
+# The simple RNN rows learn at 0.1: at the README's 1 they diverge (train loss 28 nats a word in
+# the first epoch), and on dev after 1.5 minutes 0.1 and 0.03 were level and ahead of 0.3 and of
+# Adam at 0.002 (benchmarks/RESULTS.md).
+README_PTB = ["--word", "--tokenized", "--stream", "--hidden-dim", "256", "--emb-dim", "256",
+              "--tie-weights", "--dropout", "0.25", "--trainer", "sgd", "--lr", "1",
+              "--batch-size", "20", "--bptt", "35"]
+# (row, the lecture's test perplexity, dynlp train-lm flags; None: --ngram)
+PTB_ROWS = [
+    ("5-gram count-based (modified Kneser-Ney)", "141.2", ["--word", "--tokenized", "--ngram", "5"]),
+    ("RNN (1 layer)", "124.7", README_PTB + ["--cell", "rnn", "--layers", "1", "--lr", "0.1"]),
+    ("deep RNN (2 layers)", "107.5", README_PTB + ["--cell", "rnn", "--layers", "2", "--lr", "0.1"]),
+    ("LSTM (2 layers)", "78.4", README_PTB + ["--cell", "lstm", "--layers", "2"]),
+    ("GRU (2 layers)", "—", README_PTB + ["--cell", "gru", "--layers", "2"]),
+]
+CHAR_LSTM = ["--char", "--stream", "--layers", "2", "--hidden-dim", "256", "--emb-dim", "64",
+             "--dropout", "0.2", "--trainer", "adam", "--lr", "0.002", "--batch-size", "32",
+             "--bptt", "100"]
+CHAR_ROWS = [
+    ("order-10 character n-gram, unsmoothed (Goldberg)", ["--char", "--ngram", "10",
+                                                          "--smoothing", "none"]),
+    ("order-10 character n-gram, Kneser-Ney", ["--char", "--ngram", "10"]),
+    ("character LSTM (2 x 256)", CHAR_LSTM),
+]
+DYNLP = [sys.executable, "-c", "import sys; from dynlp.cli import main; sys.exit(main())"]
+
+
+def dynlp(*args):
+    """Run a dynlp command; its stdout, or an error naming the command."""
+    done = subprocess.run(DYNLP + [str(a) for a in args], capture_output=True, text=True)
+    if done.returncode:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise RuntimeError(f"dynlp {args[0]} failed: {last}")
+    return done.stdout
+
+
+def train_and_score(name, flags, train, dev, test, out, minutes):
+    """Train one row's model into `out` and score `test`: a dict of what the tables show."""
+    began = time.time()
+    timed = [] if "--ngram" in flags else ["--max-minutes", minutes]
+    dynlp("train-lm", train, "--dev", dev, "-o", out, "--quiet", *flags, *timed)
+    trained = time.time() - began
+    summary = json.loads(dynlp("score", "-m", out, test, "--json"))
+    epochs = len(open(os.path.join(out, "metrics.jsonl"), encoding="utf-8").read().splitlines())
+    print(f"# {name}: test perplexity {summary['perplexity']:.2f}, "
+          f"{summary['bits_per_token']:.3f} bits per token ({trained / 60:.1f} min)",
+          file=sys.stderr)
+    return {"row": name, "perplexity": summary["perplexity"],
+            "bits_per_token": summary["bits_per_token"], "tokens": summary["tokens"],
+            "train_minutes": round(trained / 60, 1),
+            "epochs": None if "--ngram" in flags else epochs}
+
+
+def run_row(name, flags, train, dev, test, out, minutes):
+    try:
+        return train_and_score(name, flags, train, dev, test, out, minutes)
+    except RuntimeError as error:
+        print(f"# {name}: {error}", file=sys.stderr)
+        return {"row": name, "error": str(error)}
+
+
+def shakespeare_split(out):
+    """nanoGPT's split of tiny-shakespeare: the last 10% of the characters held out (test);
+    of the first 90%, the last twentieth is dev (early stopping), the rest train."""
+    text = open(os.path.join(data_dir(), "tinyshakespeare", "input.txt"), encoding="utf-8").read()
+    cut = int(len(text) * 0.9)
+    dev_cut = int(cut * 0.95)
+    paths = {}
+    for part, piece in (("train", text[:dev_cut]), ("dev", text[dev_cut:cut]),
+                        ("test", text[cut:])):
+        paths[part] = os.path.join(out, f"shakespeare.{part}.txt")
+        with open(paths[part], "w", encoding="utf-8") as handle:
+            handle.write(piece if piece.endswith("\n") else piece + "\n")
+    return paths
+
+
+def unseen_share(model_dir, test):
+    """The share of test characters an unsmoothed model gives probability 0 (why its
+    perplexity is infinite), read through the same model class that `dynlp score` loads."""
+    from dynlp.pipeline import load_language_model
+    from dynlp.text import read_sentences
+
+    model = load_language_model(model_dir)
+    lines = [line for line in read_sentences(test, "char", False, False) if line]
+    zeros = tokens = 0
+    for start in range(0, len(lines), 256):
+        for _, per_token in model.score_batch(lines[start:start + 256]):
+            zeros += sum(p == -math.inf for p in per_token)
+            tokens += len(per_token)
+    return zeros / tokens
+
+
+def ptb_table(args):
+    ptb = os.path.join(data_dir(), "ptb")
+    paths = [os.path.join(ptb, f"ptb.{part}.txt") for part in ("train", "valid", "test")]
+    rows = []
+    for number, (name, lecture, flags) in enumerate(PTB_ROWS):
+        if args.rows and number not in args.rows:
+            continue
+        row = run_row(name, flags, *paths, os.path.join(args.out, f"ptb-{number}"), args.minutes)
+        rows.append({**row, "lecture": lecture})
+    return rows
+
+
+def char_table(args):
+    paths = shakespeare_split(args.out)
+    rows = []
+    for number, (name, flags) in enumerate(CHAR_ROWS):
+        out = os.path.join(args.out, f"shakespeare-{number}")
+        row = run_row(name, flags, paths["train"], paths["dev"], paths["test"], out,
+                      args.char_minutes)
+        if "error" not in row:
+            row["samples"] = dynlp("sample", "-m", out, "-n", 3, "--max-len", 300, "--seed", 1,
+                                   "--temperature", 1.0).splitlines()
+            if "none" in flags:
+                row["zero_probability_share"] = unseen_share(out, paths["test"])
+        rows.append(row)
+    return rows
+
+
+# ---- the tables ------------------------------------------------------------------------------------
+def figure(row, key, digits):
+    if "error" in row:
+        return "failed: " + row["error"]
+    value = row[key]
+    return "∞" if math.isinf(value) else f"{value:.{digits}f}"
+
+
+def budget(row, minutes):
+    if "error" in row:
+        return ""
+    if row.get("epochs") is None:
+        return f"{row['train_minutes']} min"
+    return f"{row['train_minutes']} min, {row['epochs']} epochs (budget {minutes:g})"
+
+
+def markdown(ptb_rows, char_rows, args):
+    lines = ["Penn Treebank, test perplexity (word level, `</s>` counted, 82,430 tokens):", "",
+             "| model | the lecture | dynlp (this machine, budget) | training |",
+             "| --- | --- | --- | --- |"]
+    for row in ptb_rows:
+        lines.append(f"| {row['row']} | {row['lecture']} | {figure(row, 'perplexity', 1)} | "
+                     f"{budget(row, args.minutes)} |")
+    lines += ["", "tiny-shakespeare, bits per character on the held-out 10% (each line's `</s>` "
+              "counted):", "", "| model | bits per character | training |", "| --- | --- | --- |"]
+    for row in char_rows:
+        shown = figure(row, "bits_per_token", 3)
+        if "zero_probability_share" in row:
+            shown += f" ({row['zero_probability_share']:.1%} of test characters unseen after " \
+                     "their context: probability 0)"
+        lines.append(f"| {row['row']} | {shown} | {budget(row, args.char_minutes)} |")
+    for row in char_rows:
+        if row.get("samples"):
+            lines += ["", f"Samples, {row['row']} (temperature 1):", "", "```"]
+            lines += [sample for sample in row["samples"]] + ["```"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=16.0,
+                        help="training minutes for each recurrent PTB row (default 16)")
+    parser.add_argument("--char-minutes", type=float, default=12.0,
+                        help="training minutes for the character LSTM (default 12)")
+    parser.add_argument("--out", default="models/lm_table", help="where models and tables go")
+    parser.add_argument("--rows", type=lambda text: [int(r) for r in text.split(",")],
+                        help="PTB rows to run, by number from 0 (default: all)")
+    parser.add_argument("--no-char", action="store_true", help="skip the tiny-shakespeare table")
+    args = parser.parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    began = time.time()
+    ptb_rows = ptb_table(args)
+    char_rows = [] if args.no_char else char_table(args)
+    table = markdown(ptb_rows, char_rows, args)
+    with open(os.path.join(args.out, "table.md"), "w", encoding="utf-8") as out:
+        out.write(table)
+    with open(os.path.join(args.out, "results.json"), "w", encoding="utf-8") as out:
+        json.dump({"ptb": ptb_rows, "shakespeare": char_rows, "minutes": args.minutes,
+                   "char_minutes": args.char_minutes,
+                   "wall_minutes": round((time.time() - began) / 60, 1)}, out, indent=1)
+    print(table, end="")
+    return 1 if any("error" in row for row in ptb_rows + char_rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
