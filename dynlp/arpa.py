@@ -12,7 +12,7 @@
     \\end\\
 
 Every token of the vocabulary but `<pad>` is a 1-gram (`<s>` with log10 p = -99: it is never
-predicted, only a context).  A character model's whitespace characters are written `<U+0020>`
+predicted, only a context), and values have 9 significant digits.  A character model's whitespace characters are written `<U+0020>`
 and so on (ARPA separates tokens by spaces).  Reading is strict, as for every model file: the
 header's counts, the order, every token in the vocabulary, every number finite; an error names
 the file and the line.
@@ -34,18 +34,12 @@ def write(model, path):
     """Write `model` (an ngram.NgramLanguageModel) as an ARPA file at `path`."""
     vocab, orders, n = model.vocab, model.orders, model.config.order
     names = [arpa_token(token) for token in vocab.itos]
-    unigram_ids = [i for i in range(len(vocab)) if i != vocab.pad]
-    sizes = [len(unigram_ids)] + [len(orders[k].log_probs) for k in range(2, n + 1)]
     with open(path, "w", encoding="utf-8") as out:
-        out.write("\\data\\\n" + "".join(f"ngram {k}={size}\n" for k, size in
-                                           enumerate(sizes, 1)))
-        out.write("\n\\1-grams:\n")
-        ids = np.array(unigram_ids)
-        bows = _backoff_weights(orders.get(2), ids[:, None]) if n > 1 else None
-        _write_rows(out, model.unigram[ids], [[i] for i in ids], bows, names)
-        for k in range(2, n + 1):
+        out.write("\\data\\\n" + "".join(f"ngram {k}={len(orders[k].log_probs)}\n"
+                                           for k in range(1, n + 1)))
+        for k in range(1, n + 1):
             out.write(f"\n\\{k}-grams:\n")
-            bows = _backoff_weights(orders.get(k + 1), orders[k].grams) if k < n else None
+            bows = _backoff_weights(orders[k + 1], orders[k].grams) if k < n else None
             _write_rows(out, orders[k].log_probs, orders[k].grams, bows, names)
         out.write("\n\\end\\\n")
 
@@ -54,11 +48,8 @@ def _backoff_weights(above, rows):
     """log10 gamma of each row as a context of the order above (NaN: not a context)."""
     from .ngram import _row_hashes
 
-    weights = np.full(len(rows), np.nan)
-    if above is not None:
-        seen, index = above.find_context(_row_hashes(np.asarray(rows)))
-        weights[seen] = above.log_gammas[index[seen]]
-    return weights
+    seen, log_gammas = above.log_gammas_of(_row_hashes(np.asarray(rows)))
+    return np.where(seen, log_gammas, np.nan)
 
 
 def _write_rows(out, log_probs, rows, bows, names):
@@ -66,7 +57,7 @@ def _write_rows(out, log_probs, rows, bows, names):
     for log_p, row, bow in zip(log_probs.tolist(), rows, bows.tolist() if bows is not None
                                else [math.nan] * len(log_probs)):
         words = " ".join(names[i] for i in row)
-        lines.append(f"{log_p:.7g}\t{words}" + ("" if math.isnan(bow) else f"\t{bow:.7g}"))
+        lines.append(f"{log_p:.9g}\t{words}" + ("" if math.isnan(bow) else f"\t{bow:.9g}"))
         if len(lines) >= 100_000:
             out.write(LINE_END.join(lines) + LINE_END)
             lines = []
@@ -100,7 +91,12 @@ def read(path, vocab, order):
             below, _, below_bows = sections[k - 1]
             has_bow = ~np.isnan(below_bows)
             contexts, gammas = _row_hashes(below[has_bow]), below_bows[has_bow]
-        orders[k] = Order(grams, log_probs, contexts, gammas)
+        orders[k] = Order(k, grams, log_probs, contexts, gammas)
+    listed = set(orders[1].grams[:, 0].tolist())
+    missing = [token for i, token in enumerate(vocab.itos) if i != vocab.pad and i not in listed]
+    if missing:
+        raise ModelDirError(f"{path}: the 1-grams lack {len(missing)} token(s) of the model's "
+                            f"vocabulary, e.g. {missing[0]!r}")
     return orders
 
 

@@ -118,12 +118,12 @@ def padded(sentences, vocab):
 class Order:
     """The n-grams of one order k: their tokens, log10 p(w | h), and their contexts' log10 gamma.
 
-    `grams` (rows of k token ids) are sorted by hash, so `find` is a binary search; `contexts`
-    (hashes of the (k-1)-token contexts seen) are sorted too, beside their backoff weights.
+    `grams` (rows of k token ids) are sorted by hash, so a lookup is a binary search; the
+    hashes of the (k-1)-token contexts seen are sorted too, beside their backoff weights.
     """
 
-    def __init__(self, grams, log_probs, context_hashes, log_gammas):
-        self.grams = np.asarray(grams, dtype=np.int32).reshape(len(log_probs), -1)
+    def __init__(self, k, grams, log_probs, context_hashes, log_gammas):
+        self.grams = np.asarray(grams, dtype=np.int32).reshape(-1, k)
         self.hashes = _row_hashes(self.grams)
         order = np.argsort(self.hashes)
         self.grams, self.hashes = self.grams[order], self.hashes[order]
@@ -134,29 +134,33 @@ class Order:
         self.context_hashes = np.asarray(context_hashes, dtype=np.uint64)[by_context]
         self.log_gammas = np.asarray(log_gammas, dtype=np.float64)[by_context]
         # For sampling: the n-grams grouped by context (their context's hash, sorted).
-        self.gram_contexts = _row_hashes(self.grams[:, :-1])
-        self.by_context = np.argsort(self.gram_contexts, kind="stable")
+        contexts = _row_hashes(self.grams[:, :-1])
+        self.by_context = np.argsort(contexts, kind="stable")
+        self.sorted_contexts = contexts[self.by_context]
 
-    def find(self, hashes):
-        """(found, index) of each hash among this order's n-grams."""
-        return _find(self.hashes, hashes)
+    def log_probs_of(self, hashes):
+        """(seen, log10 p) of each n-gram hash (log10 p is meaningless where not seen)."""
+        return _lookup(self.hashes, self.log_probs, hashes)
 
-    def find_context(self, hashes):
-        return _find(self.context_hashes, hashes)
+    def log_gammas_of(self, hashes):
+        """(seen, log10 gamma) of each context hash."""
+        return _lookup(self.context_hashes, self.log_gammas, hashes)
 
     def continuations(self, context_hash):
         """(token ids, log10 p) of every n-gram seen after one context."""
-        sorted_contexts = self.gram_contexts[self.by_context]
-        lo = np.searchsorted(sorted_contexts, context_hash, "left")
-        hi = np.searchsorted(sorted_contexts, context_hash, "right")
+        lo = np.searchsorted(self.sorted_contexts, context_hash, "left")
+        hi = np.searchsorted(self.sorted_contexts, context_hash, "right")
         rows = self.by_context[lo:hi]
         return self.grams[rows, -1], self.log_probs[rows]
 
 
-def _find(sorted_keys, hashes):
-    index = np.minimum(np.searchsorted(sorted_keys, hashes), max(len(sorted_keys) - 1, 0))
-    found = (sorted_keys[index] == hashes) if len(sorted_keys) else np.zeros(len(hashes), bool)
-    return found, index
+def _lookup(sorted_keys, values, hashes):
+    """(found, value) of each hash among `sorted_keys` (a binary search; value 0 if absent)."""
+    if not len(sorted_keys):
+        return np.zeros(len(hashes), dtype=bool), np.zeros(len(hashes))
+    index = np.minimum(np.searchsorted(sorted_keys, hashes), len(sorted_keys) - 1)
+    found = sorted_keys[index] == hashes
+    return found, np.where(found, values[index], 0.0)
 
 
 def _row_hashes(rows):
@@ -208,21 +212,24 @@ def adjusted_counts(counted, order, bos):
 
 
 def _find_rows(rows, wanted):
+    """(found, index into `rows`) of each row of `wanted`."""
     keys = _row_hashes(rows)
     order = np.argsort(keys)
-    found, index = _find(keys[order], _row_hashes(wanted))
-    return found, order[index]
+    found, index = _lookup(keys[order], order.astype(np.float64), _row_hashes(wanted))
+    return found, index.astype(np.int64)
 
 
 def discounts(adjusted):
-    """D1, D2, D3+ of one order from its counts of counts, formula (3).  A tiny corpus can lack
-    some n_i: a discount (3) cannot give, or one outside [0, i], is clipped into [0, i]."""
+    """D1, D2, D3+ of one order from its counts of counts, formula (3).  A small or odd corpus
+    can lack some n_i, or give a discount outside (0, i]: that one is i / 2 instead (a zero
+    discount would leave a context no probability for the tokens never seen after it)."""
     n = [np.count_nonzero(adjusted == i) for i in (1, 2, 3, 4)]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] else 0.5
-        values = [i - (i + 1) * y * n[i] / n[i - 1] if n[i - 1] else 0.5 * i for i in (1, 2, 3)]
-    return np.array([min(max(float(np.nan_to_num(d, nan=0.5 * i)), 0.0), float(i))
-                     for i, d in zip((1, 2, 3), values)])
+    y = n[0] / (n[0] + 2 * n[1]) if n[0] + 2 * n[1] else 0.5
+    values = []
+    for i in (1, 2, 3):
+        d = i - (i + 1) * y * n[i] / n[i - 1] if n[i - 1] else 0.0
+        values.append(d if 0.0 < d <= i else 0.5 * i)
+    return np.array(values)
 
 
 def build_tables(counted, order, vocab, smoothing):
@@ -248,12 +255,27 @@ def build_tables(counted, order, vocab, smoothing):
         if k == 1:
             below = np.full(len(rows), 1.0 / predictable)
         else:
-            found, index = lower.find(_row_hashes(rows[:, 1:]))
-            below = 10.0 ** lower.log_probs[index]  # every suffix of a seen n-gram was seen
+            seen, log_below = lower.log_probs_of(_row_hashes(rows[:, 1:]))
+            if not seen.all():
+                raise ValueError("an n-gram whose suffix was not counted; please report it")
+            below = 10.0 ** log_below
         probs = kept + gamma[inverse] * below
-        tables[k] = Order(rows, _log10(probs), keys, _log10(gamma))
+        if k == 1:
+            rows, probs = _every_token(rows, probs, vocab, gamma[0] / predictable
+                                       if len(gamma) and smoothing == "kneser-ney" else 0.0)
+        tables[k] = Order(k, rows, _log10(probs), keys, _log10(gamma))
         lower = tables[k]
     return tables
+
+
+def _every_token(rows, probs, vocab, unseen_probability):
+    """The unigrams seen, plus every other token of the vocabulary but <pad> (never seen:
+    gamma(()) / |V|, or 0 unsmoothed; <s>: 0, it is only ever a context), as ARPA lists them."""
+    seen = set(rows[:, 0].tolist())
+    missing = [i for i in range(len(vocab)) if i != vocab.pad and i not in seen]
+    extra = np.array([0.0 if i == vocab.bos else unseen_probability for i in missing])
+    return (np.concatenate([rows, np.array(missing, dtype=rows.dtype).reshape(-1, 1)]),
+            np.concatenate([probs, extra]))
 
 
 def _log10(values):
@@ -268,12 +290,8 @@ class NgramLanguageModel:
     def __init__(self, config, vocab, orders):
         self.config, self.vocab, self.orders = config, vocab, orders
         self.training = False
-        unigrams = orders[1]
         self.unigram = np.full(len(vocab), NOT_SEEN)  # log10 p_1(w), every token of the vocab
-        gamma = unigrams.log_gammas[0] if len(unigrams.log_gammas) else NOT_SEEN
-        floor = gamma - math.log10(len(vocab) - 2)  # gamma(()) / |V|: a token never seen
-        self.unigram[:] = floor if config.smoothing == "kneser-ney" else NOT_SEEN
-        self.unigram[unigrams.grams[:, 0]] = unigrams.log_probs
+        self.unigram[orders[1].grams[:, 0]] = orders[1].log_probs
         self.unigram[[vocab.pad, vocab.bos]] = NOT_SEEN
 
     @classmethod
@@ -310,14 +328,10 @@ class NgramLanguageModel:
         log_p = self.unigram[tokens].copy()
         for k in range(2, self.config.order + 1):
             inside = np.flatnonzero(positions - (k - 1) >= starts)
-            order = self.orders.get(k)
-            if order is None:
-                break
-            seen, index = order.find(hashes[k][inside])
-            context_seen, context_index = order.find_context(hashes[k - 1][inside - 1])
-            backed_off = log_p[inside] + np.where(context_seen,
-                                                  order.log_gammas[context_index], 0.0)
-            log_p[inside] = np.where(seen, order.log_probs[index], backed_off)
+            order = self.orders[k]
+            seen, seen_log_p = order.log_probs_of(hashes[k][inside])
+            _, log_gamma = order.log_gammas_of(hashes[k - 1][inside - 1])  # 0: context unseen
+            log_p[inside] = np.where(seen, seen_log_p, log_p[inside] + log_gamma)
         log_p[tokens == self.vocab.bos] = NOT_SEEN
         return np.maximum(log_p, NOT_SEEN)
 
@@ -326,13 +340,12 @@ class NgramLanguageModel:
         with <s> at a sentence start): the same backoff as scoring, all tokens at once."""
         log_p = self.unigram.copy()
         for k in range(2, self.config.order + 1):
-            if len(context) < k - 1 or k not in self.orders:
+            if len(context) < k - 1:
                 break
             order = self.orders[k]
             context_hash = sequence_hash(context[len(context) - (k - 1):])
-            seen, index = order.find_context(np.array([context_hash]))
-            if seen[0]:
-                log_p = log_p + order.log_gammas[index[0]]
+            _, log_gamma = order.log_gammas_of(np.array([context_hash]))
+            log_p = log_p + log_gamma[0]
             words, log_probs = order.continuations(context_hash)
             log_p[words] = log_probs
         log_p[[self.vocab.pad, self.vocab.bos]] = NOT_SEEN

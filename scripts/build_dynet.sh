@@ -18,6 +18,7 @@
 #   --wheel-dir  where the wheel is left (default: BUILD_DIR/wheels)
 #   --offline KIT  never touch the network: the sdist, Eigen and the build tools' wheels come
 #                from KIT, as scripts/gpu_check.sh --prepare KIT lays it out
+#   --incremental  keep BUILD_DIR's compiled objects from an earlier (or interrupted) build
 #   --no-install only build the wheel
 #
 # The Python is $PYTHON, else `python` (the active venv).  The wheel is named `dynet`
@@ -34,7 +35,7 @@ EIGEN_SYSTEM=/usr/include/eigen3
 HERE=$(cd "$(dirname "$0")" && pwd)
 PATCHES=$HERE/dynet-patches
 
-variant=native cuda_arch="" jobs=$(nproc) install=1 cuda_libs="" kit=""
+variant=native cuda_arch="" jobs=$(nproc) install=1 cuda_libs="" kit="" incremental=0
 build_root=${XDG_CACHE_HOME:-$HOME/.cache}/dynlp-dynet-build wheel_dir=""
 while [ $# -gt 0 ]; do
   case $1 in
@@ -45,9 +46,10 @@ while [ $# -gt 0 ]; do
     --build-dir) build_root=${2:?}; shift ;;
     --wheel-dir) wheel_dir=${2:?}; shift ;;
     --no-install) install=0 ;;
+    --incremental) incremental=1 ;;
     --cuda-libs) cuda_libs=$(cd "${2:?}" && pwd); shift ;;
     --offline) kit=$(cd "${2:?}" && pwd); shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "build_dynet.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -70,8 +72,8 @@ pip_source=(); [ -n "$kit" ] && pip_source=(--no-index --find-links "$kit/wheels
 start=$(date +%s)
 
 # ---- tools and Eigen -------------------------------------------------------------------------
-for tool in cmake make c++; do
-  command -v $tool >/dev/null || { echo "build_dynet.sh: $tool not found (apt-get install cmake build-essential)" >&2; exit 1; }
+for tool in cmake make c++ patch tar; do
+  command -v $tool >/dev/null || { echo "build_dynet.sh: $tool not found (apt-get install cmake build-essential patch)" >&2; exit 1; }
 done
 if [ -n "$kit" ]; then  # the kit's Eigen headers, whatever the system has
   EIGEN_SYSTEM=$build_root/eigen3-kit
@@ -114,10 +116,16 @@ elif [ ! -f "$build_root/$SDIST" ]; then
   "$TPY" -m pip download -q --no-deps --no-binary :all: "dynet==$DYNET_VERSION" -d "$build_root"
 fi
 echo "$SDIST_SHA256  $build_root/$SDIST" | sha256sum -c --quiet -
-rm -rf "$work/src"
-mkdir -p "$work/src"
-tar xzf "$build_root/$SDIST" -C "$work/src" --strip-components=1
 src=$work/src
+# --incremental keeps the patched sources too: sources extracted and patched anew would be
+# newer than the objects, and make would compile everything again.
+fresh_sources=1
+[ "$incremental" = 1 ] && [ -f "$work/sources.ready" ] && fresh_sources=0
+if [ "$fresh_sources" = 1 ]; then
+  rm -f "$work/sources.ready"
+  rm -rf "$src"; mkdir -p "$src"
+  tar xzf "$build_root/$SDIST" -C "$src" --strip-components=1
+fi
 apply_patches() {  # folder, target directory
   for patch in "$PATCHES/$1"/*.patch; do
     [ -e "$patch" ] || continue
@@ -125,11 +133,14 @@ apply_patches() {  # folder, target directory
     patch -s -p1 -d "$2" < "$patch"
   done
 }
-apply_patches common "$src"
+if [ "$fresh_sources" = 1 ]; then apply_patches common "$src"; fi
 eigen=$EIGEN_SYSTEM
 
 # ---- variant settings -------------------------------------------------------------------------
-cmake_args=(-DCMAKE_BUILD_TYPE=Release -DRELEASE_OPT_LEVEL=3 -DCMAKE_SKIP_RPATH=ON)
+# CMake 4 refuses DyNet's cmake_minimum_required(2.8) without the policy floor; older ones
+# ignore the variable.
+cmake_args=(-DCMAKE_BUILD_TYPE=Release -DRELEASE_OPT_LEVEL=3 -DCMAKE_SKIP_RPATH=ON
+            -DCMAKE_POLICY_VERSION_MINIMUM=3.5)
 lib_rpath='$ORIGIN'          # libdynet.so's own search path, inside the installed wheel
 requires=("numpy")
 case $variant in
@@ -154,7 +165,9 @@ case $variant in
     requires+=("mkl")
     ;;
   cuda)
-    command -v nvcc >/dev/null || { echo "build_dynet.sh: nvcc not found" >&2; exit 1; }
+    # nvcc from PATH, else from $CUDA_HOME or /usr/local/cuda
+    command -v nvcc >/dev/null || PATH=${CUDA_HOME:-/usr/local/cuda}/bin:$PATH
+    command -v nvcc >/dev/null || { echo "build_dynet.sh: nvcc not found (set CUDA_HOME)" >&2; exit 1; }
     nvcc_major=$(nvcc --version | sed -n 's/.*release \([0-9]*\)\..*/\1/p')
     [ "$nvcc_major" = 13 ] || echo "build_dynet.sh: warning: tested with nvcc 13 only (found $nvcc_major)" >&2
     cuda_wheels=("nvidia-cublas>=13,<14" "nvidia-curand>=10.4,<11")
@@ -193,9 +206,11 @@ case $variant in
     done
     # Eigen 3.4's GPU code needs a fix: patch a copy, never the system's Eigen.
     eigen=$work/eigen3
-    rm -rf "$eigen"; cp -r $EIGEN_SYSTEM "$eigen"
-    apply_patches eigen-cuda "$eigen"
-    apply_patches cuda "$src"
+    if [ "$fresh_sources" = 1 ]; then
+      rm -rf "$eigen"; cp -r $EIGEN_SYSTEM "$eigen"
+      apply_patches eigen-cuda "$eigen"
+      apply_patches cuda "$src"
+    fi
     cmake_args+=(-DBACKEND=cuda -DCUDA_ARCH="$cuda_arch" -DCUDA_TOOLKIT_ROOT_DIR="$cuda_root"
                  -DCMAKE_LIBRARY_PATH="$work/cudalibs"   # FindCUDA looks for cublas/curand here
                  -DCMAKE_CXX_FLAGS="-I$nv_include"
@@ -213,9 +228,12 @@ case $variant in
     ;;
 esac
 
+touch "$work/sources.ready"
+
 # ---- libdynet.so -----------------------------------------------------------------------------
 say "configure ($version) in $work/build"
-rm -rf "$work/build"; mkdir -p "$work/build"
+[ "$incremental" = 1 ] || rm -rf "$work/build"
+mkdir -p "$work/build"
 (cd "$work/build" && cmake "$src" -DEIGEN3_INCLUDE_DIR="$eigen" "${cmake_args[@]}" > cmake.log 2>&1) ||
   { cat "$work/build/cmake.log" >&2; exit 1; }
 say "compile libdynet.so with $jobs jobs (nice -n 19); log: $work/build/make.log"

@@ -17,9 +17,11 @@
 #       test suite, and a stop at the GPU step.
 #   Results: OUT/gpu_check.json (one summary) and OUT/gpu_check.log, OUT being --out, else
 #   $OUT, else ./gpu-check-out.  The run stops itself within --budget seconds (default 540;
-#   give a 2-core rehearsal 1800) and reports what it reached; a step that would not fit is
-#   skipped, not started.  With GPU_CHECK_WORK kept from a run that built DyNet, a second run
-#   reuses the build: --only then names the GPU steps still to do.
+#   give a 2-core rehearsal 1800) and reports what it reached; a step is cut short when the
+#   budget ends, and one that cannot get 20 s is skipped.  The work folder ($GPU_CHECK_WORK,
+#   default gpu-check-work/ in the checkout) keeps the venv and the build: a second run on
+#   the same machine resumes a build cut short or reuses a finished one, and --only names
+#   the GPU steps still to do.
 set -euo pipefail
 {  # bash reads this whole block before running it: editing the file mid-run is harmless
 
@@ -92,8 +94,8 @@ deadline=0 steps_file="" log_file=""
 
 now() { date +%s; }
 
-# step NAME SECONDS COMMAND...: run COMMAND for at most SECONDS (less if the budget ends first);
-# a step that cannot get 20 s is skipped.  Each step's outcome goes to steps_file as JSON.
+# step NAME SECONDS COMMAND...: run COMMAND for at most SECONDS (less if the budget ends first,
+# when it may be cut short); a step that cannot get 20 s is skipped.  Each step's outcome goes to steps_file as JSON.
 step() {
   local name=$1 limit=$2; shift 2
   if [ -n "$only" ] && [[ $name == gpu-* ]] && [[ ,$only, != *,$name,* ]]; then
@@ -114,7 +116,8 @@ step() {
   declare -F "$1" >/dev/null && command=(bash -c 'set -euo pipefail; "$@"' step "$@")
   timeout --kill-after=10 "$limit" "${command[@]}" || code=$?
   [ "$code" = 0 ] || status=failed
-  [ "$code" = 124 ] || [ "$code" = 137 ] && status=timeout
+  [ "$code" = 124 ] && status=timeout
+  [ "$code" = 137 ] && status=killed  # timeout's KILL 10 s after its TERM, or out of memory
   printf '{"step": "%s", "status": "%s", "exit": %d, "seconds": %d}\n' \
     "$name" "$status" "$code" "$(( $(now) - began ))" >> "$steps_file"
   echo "== $name: $status ($(( $(now) - began )) s)"
@@ -158,8 +161,9 @@ if sys.prefix != sys.base_prefix:
 
 cuda_libraries() {  # python: a folder with lib/ and include/ holding cuBLAS and cuRAND
   local python=$1 found
-  found=$("$python" -c 'import os, site
-for p in site.getsitepackages():
+  # sys.path, not site.getsitepackages(): the folders a .pth file adds are only there.
+  found=$("$python" -c 'import os, sys
+for p in sys.path:
     nv = os.path.join(p, "nvidia", "cu13")
     if os.path.exists(os.path.join(nv, "lib", "libcublas.so.13")):
         print(nv); break')
@@ -177,7 +181,7 @@ machine_facts() {  # -> $work/machine.json
   if command -v nvidia-smi >/dev/null && gpu=$(nvidia-smi --query-gpu=name,compute_cap,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1) && [ -n "$gpu" ]; then
     arch=$(echo "$gpu" | cut -d, -f2 | tr -d ' .')
   fi
-  GPU_NAME=$gpu CUDA_ARCH=$arch python3 - "$work/machine.json" <<'EOF'
+  GPU_NAME=$gpu CUDA_ARCH=$arch "$base" - "$work/machine.json" <<'EOF'
 import json, os, platform, subprocess, sys
 def run(*command):
     try:
@@ -245,7 +249,7 @@ speed_rows() {  # name, extra flags for benchmarks/speed.py
 }
 
 summarise() {  # -> OUT/gpu_check.json
-  python3 - "$work" "$steps_file" "$out/gpu_check.json" "$mode" "$(( $(now) - began_at ))" <<'EOF'
+  "${base:-python3}" - "$work" "$steps_file" "$out/gpu_check.json" "$mode" "$(( $(now) - began_at ))" <<'EOF'
 import json, os, sys
 work, steps_file, out, mode, seconds = sys.argv[1:]
 def load(name):
@@ -268,23 +272,27 @@ run_check() {
   began_at=$(now)
   deadline=$(( began_at + budget - 15 ))  # 15 s for the summary
   mkdir -p "$out"; out=$(cd "$out" && pwd)
-  work=${GPU_CHECK_WORK:-$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")}
-  mkdir -p "$work"
+  # In the checkout by default (ignored by git): on a machine kept warm between two commands,
+  # a second run finds the venv and the build (or the objects of a build cut short) there.
+  work=${GPU_CHECK_WORK:-$REPO/gpu-check-work}
+  mkdir -p "$work"; work=$(cd "$work" && pwd)
+  export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1  # no pip call may look for the network
   steps_file=$work/steps.jsonl log_file=$out/gpu_check.log
   : > "$steps_file"
   exec > >(tee "$log_file") 2>&1
+  tee_pid=$!
   echo "== gpu_check.sh --run $kit ($mode), $(date -u +%FT%TZ), work in $work, budget $budget s"
-  trap 'summarise' EXIT
+  trap 'summarise; exec >&- 2>&-; wait "$tee_pid" 2>/dev/null || true' EXIT
   export -f make_venv train_and_compare speed_rows
   export kit work REPO
 
   step kit 60 bash -c "cd '$kit' && sha256sum -c --quiet SHA256SUMS"
+  base=$(pick_python)  # global: the EXIT trap's summary runs on it too
+  echo "== Python: $base ($("$base" -V 2>&1))"
   local arch; arch=$(machine_facts); cat "$work/machine.json"
   if [ "$cpu_only" = 0 ] && [ -z "$arch" ]; then
     echo "== no GPU found by nvidia-smi: use --cpu for the rehearsal"; exit 1
   fi
-  local base; base=$(pick_python)
-  echo "== Python: $base ($("$base" -V 2>&1))"
   if [ -x "$work/venv/bin/python" ]; then
     echo "== venv: kept from an earlier run in $work"
   else
@@ -304,7 +312,7 @@ run_check() {
     step install-dynet 120 pip install -q --no-index --find-links "$kit/wheels" "$built" || exit 1
   else
     step build-dynet $build_limit env PYTHON="$work/venv/bin/python" CFLAGS="$cflags" \
-      "$HERE/build_dynet.sh" --offline "$kit" "${variant[@]}" --jobs "$jobs" \
+      "$HERE/build_dynet.sh" --offline "$kit" "${variant[@]}" --jobs "$jobs" --incremental \
       --build-dir "$work/build" --wheel-dir "$work/wheels" || exit 1
   fi
   step install-dynlp 120 bash -c "cd '$REPO' && pip install -q --no-index --find-links '$kit/wheels' setuptools wheel &&
@@ -336,7 +344,7 @@ while [ $# -gt 0 ]; do
     --budget) budget=${2:?}; shift ;;
     --jobs) jobs=${2:?}; shift ;;
     --only) only=${2:?}; shift ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift

@@ -35,7 +35,7 @@ def probe(directory, device):
     from dynlp import BiLSTMTagger, RNNLanguageModel
     from dynlp.backend import BackendConfig, configure, info
 
-    configure(BackendConfig(gpus=int(device[1]) if device else 0))
+    assert configure(BackendConfig(gpus=int(device[1]) if device else 0))
     models = {name: RNNLanguageModel.load(os.path.join(directory, name))
               for name in LANGUAGE_MODELS if os.path.isdir(os.path.join(directory, name))}
     tagger = BiLSTMTagger.load(os.path.join(directory, "tagger"))
@@ -46,7 +46,9 @@ def probe(directory, device):
 
     print(json.dumps({
         "build": info()["module"],
-        "on_gpu": bool(device),
+        # A fact of this process, not an echo of the flag: CUDA's driver library is loaded
+        # only once something ran on a GPU.
+        "on_gpu": "libcuda.so" in open("/proc/self/maps", encoding="utf-8").read(),
         "log_probs": {name: [model.score(tokens(model, line))[1] for line in LINES]
                       for name, model in models.items()},
         "tags": [tagger.predict(line.split()) for line in LINES],

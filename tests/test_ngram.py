@@ -46,9 +46,10 @@ def reference_kneser_ney(sentences, n):
     for k, a in adjusted.items():
         n1, n2, n3, n4 = (sum(1 for c in a.values() if c == i) for i in (1, 2, 3, 4))
         y = n1 / (n1 + 2 * n2) if n1 + 2 * n2 else 0.5
-        raw = [1 - 2 * y * n2 / n1 if n1 else 0.5, 2 - 3 * y * n3 / n2 if n2 else 1.0,
-               3 - 4 * y * n4 / n3 if n3 else 1.5]  # where (3) cannot say: half of i
-        discounts[k] = [min(max(d, 0.0), float(i)) for i, d in zip((1, 2, 3), raw)]
+        raw = [1 - 2 * y * n2 / n1 if n1 else 0, 2 - 3 * y * n3 / n2 if n2 else 0,
+               3 - 4 * y * n4 / n3 if n3 else 0]
+        # where (3) cannot say, or says something outside (0, i]: half of i
+        discounts[k] = [d if 0 < d <= i else i / 2 for i, d in zip((1, 2, 3), raw)]
     vocabulary = {w for s in sentences for w in s} | {"</s>", "<unk>"}
 
     def discount(k, count):
@@ -190,15 +191,40 @@ def test_the_unsmoothed_character_model_backs_off_and_gives_zero_to_the_unseen()
     model = NgramLanguageModel.train(lines, NgramConfig(order=4, level="char", smoothing="none"))
     total, per_token = model.score(list("the cat"))
     assert math.isfinite(total)
-    # "q" was never seen at all; "x" after "the " never: both get probability 0
+    # "q" was never seen at all, "s" never after "he ": both get probability 0
     assert model.score(list("the q"))[1][-2] == -math.inf
-    assert model.score(list("the x"))[0] == -math.inf
+    assert model.score(list("the s"))[1][-2] == -math.inf
+    # "oga" was never seen, nor "ga": p(t | oga) is the maximum likelihood after "a"
+    vocab, after_a = model.vocab, Counter(line[i + 1] for line in TINY_TEXT
+                                          for i in range(len(line) - 1) if line[i] == "a")
+    log_p = model.next_log10_probs(vocab.encode(list("oga")))[vocab.id("t")]
+    assert 10 ** log_p == pytest.approx(after_a["t"] / sum(after_a.values()))
     rng = np.random.default_rng(1)
     samples = ["".join(model.sample(rng=rng, max_len=40)) for _ in range(10)]
     assert all(set(s) <= set("".join(TINY_TEXT)) for s in samples)
     # Goldberg's model repeats its training text: every 4 characters of a sample were seen.
     seen = {line[i:i + 4] for line in TINY_TEXT for i in range(len(line) - 3)}
     assert all(s[i:i + 4] in seen for s in samples for i in range(len(s) - 3))
+
+
+@pytest.mark.parametrize("smoothing", ["kneser-ney", "none"])
+@pytest.mark.parametrize("order", [1, 3, 6])
+def test_any_order_saves_and_loads_with_the_same_scores(tmp_path, smoothing, order):
+    # Characters with a tab and a no-break space in them; at order 6 the shortest lines have
+    # no 6-gram, and one line is empty.
+    lines = [list(line) for line in ["ab\tc d", "a\u00a0b", "", "abc", "b"] * 3]
+    model = NgramLanguageModel.train(lines, NgramConfig(order=order, level="char",
+                                                        smoothing=smoothing))
+    model.save(str(tmp_path / "lm"))
+    loaded = NgramLanguageModel.load(str(tmp_path / "lm"))
+    assert loaded.table_sizes() == model.table_sizes()
+    for line in ["ab\tc d", "a\u00a0b c", "zz", ""]:
+        expected, got = model.score(list(line))[1], loaded.score(list(line))[1]
+        assert got == pytest.approx(expected, abs=1e-7), line
+    if smoothing == "kneser-ney":
+        p = 10.0 ** loaded.next_log10_probs(loaded.vocab.encode(list("ab")))
+        p[[loaded.vocab.pad, loaded.vocab.bos]] = 0
+        assert p.sum() == pytest.approx(1.0, abs=1e-6)
 
 
 # ---- the commands -----------------------------------------------------------------------------------
