@@ -276,7 +276,10 @@ run_check() {
   # a second run finds the venv and the build (or the objects of a build cut short) there.
   work=${GPU_CHECK_WORK:-$REPO/gpu-check-work}
   mkdir -p "$work"; work=$(cd "$work" && pwd)
-  export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1  # no pip call may look for the network
+  # No pip call may look for the network, and every one (those pip starts itself included)
+  # finds the kit's wheels; this machine's own pip configuration is not read.
+  export PIP_NO_INDEX=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_CONFIG_FILE=/dev/null
+  export PIP_FIND_LINKS=$kit/wheels
   steps_file=$work/steps.jsonl log_file=$out/gpu_check.log
   : > "$steps_file"
   exec > >(tee "$log_file") 2>&1
@@ -289,7 +292,7 @@ run_check() {
   step kit 60 bash -c "cd '$kit' && sha256sum -c --quiet SHA256SUMS"
   base=$(pick_python)  # global: the EXIT trap's summary runs on it too
   echo "== Python: $base ($("$base" -V 2>&1))"
-  local arch; arch=$(machine_facts); cat "$work/machine.json"
+  local arch; arch=$(machine_facts); cat "$work/machine.json"; echo
   if [ "$cpu_only" = 0 ] && [ -z "$arch" ]; then
     echo "== no GPU found by nvidia-smi: use --cpu for the rehearsal"; exit 1
   fi
@@ -316,7 +319,7 @@ run_check() {
       --build-dir "$work/build" --wheel-dir "$work/wheels" || exit 1
   fi
   step install-dynlp 120 bash -c "cd '$REPO' && pip install -q --no-index --find-links '$kit/wheels' setuptools wheel &&
-    DYNLP_DYNET=source pip install -q --no-index --find-links '$kit/wheels' --no-build-isolation -e '.[test]'" || exit 1
+    DYNLP_DYNET=source pip install -q --no-index --find-links '$kit/wheels' --no-build-isolation --use-pep517 -e '.[test]'" || exit 1
   step dynlp-info 60 bash -c "dynlp info | tee '$work/info.txt' && python -c 'import json, sys
 lines = open(sys.argv[1]).read().splitlines(); json.dump(lines, open(sys.argv[1] + \".json\", \"w\"))' '$work/info.txt' &&
     grep -q 'CUDA: $([ "$cpu_only" = 1 ] && echo no || echo yes)' '$work/info.txt'" || exit 1
