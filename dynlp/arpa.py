@@ -46,9 +46,9 @@ def write(model, path):
 
 def _backoff_weights(above, rows):
     """log10 gamma of each row as a context of the order above (NaN: not a context)."""
-    from .ngram import _row_hashes
+    from .ngram import row_hashes
 
-    seen, log_gammas = above.log_gammas_of(_row_hashes(np.asarray(rows)))
+    seen, log_gammas = above.log_gammas_of(row_hashes(np.asarray(rows)))
     return np.where(seen, log_gammas, np.nan)
 
 
@@ -68,7 +68,7 @@ def _write_rows(out, log_probs, rows, bows, names):
 def read(path, vocab, order):
     """The tables (ngram.Order per order) of the ARPA file at `path`, checked against `vocab`
     and `order`; any mismatch is a ModelDirError naming the file and line."""
-    from .ngram import Order, _row_hashes
+    from .ngram import Order, row_hashes
 
     ids = {arpa_token(token): i for i, token in enumerate(vocab.itos)}
     with open(path, encoding="utf-8") as source:
@@ -90,7 +90,7 @@ def read(path, vocab, order):
         else:
             below, _, below_bows = sections[k - 1]
             has_bow = ~np.isnan(below_bows)
-            contexts, gammas = _row_hashes(below[has_bow]), below_bows[has_bow]
+            contexts, gammas = row_hashes(below[has_bow]), below_bows[has_bow]
         orders[k] = Order(k, grams, log_probs, contexts, gammas)
     listed = set(orders[1].grams[:, 0].tolist())
     missing = [token for i, token in enumerate(vocab.itos) if i != vocab.pad and i not in listed]

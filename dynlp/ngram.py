@@ -92,14 +92,6 @@ def window_hashes(tokens, starts, order):
     return hashes
 
 
-def sequence_hash(ids):
-    """The hash of one token sequence (the same as window_hashes gives its window)."""
-    value = np.zeros(1, dtype=np.uint64)
-    for token in ids:
-        value = value * MULTIPLIER + np.uint64(token + 1)
-    return value[0]
-
-
 def padded(sentences, vocab):
     """Token ids of all sentences, each as <s> w1 .. wm </s>, end to end, and for each position
     the position where its sentence starts."""
@@ -124,7 +116,7 @@ class Order:
 
     def __init__(self, k, grams, log_probs, context_hashes, log_gammas):
         self.grams = np.asarray(grams, dtype=np.int32).reshape(-1, k)
-        self.hashes = _row_hashes(self.grams)
+        self.hashes = row_hashes(self.grams)
         order = np.argsort(self.hashes)
         self.grams, self.hashes = self.grams[order], self.hashes[order]
         self.log_probs = np.asarray(log_probs, dtype=np.float64)[order]
@@ -134,7 +126,7 @@ class Order:
         self.context_hashes = np.asarray(context_hashes, dtype=np.uint64)[by_context]
         self.log_gammas = np.asarray(log_gammas, dtype=np.float64)[by_context]
         # For sampling: the n-grams grouped by context (their context's hash, sorted).
-        contexts = _row_hashes(self.grams[:, :-1])
+        contexts = row_hashes(self.grams[:, :-1])
         self.by_context = np.argsort(contexts, kind="stable")
         self.sorted_contexts = contexts[self.by_context]
 
@@ -163,7 +155,8 @@ def _lookup(sorted_keys, values, hashes):
     return found, np.where(found, values[index], 0.0)
 
 
-def _row_hashes(rows):
+def row_hashes(rows):
+    """The hash of each row of token ids (the same as window_hashes gives that window)."""
     value = np.zeros(len(rows), dtype=np.uint64)
     for column in range(rows.shape[1]):
         value = value * MULTIPLIER + rows[:, column].astype(np.uint64) + np.uint64(1)
@@ -213,9 +206,9 @@ def adjusted_counts(counted, order, bos):
 
 def _find_rows(rows, wanted):
     """(found, index into `rows`) of each row of `wanted`."""
-    keys = _row_hashes(rows)
+    keys = row_hashes(rows)
     order = np.argsort(keys)
-    found, index = _lookup(keys[order], order.astype(np.float64), _row_hashes(wanted))
+    found, index = _lookup(keys[order], order.astype(np.float64), row_hashes(wanted))
     return found, index.astype(np.int64)
 
 
@@ -241,7 +234,7 @@ def build_tables(counted, order, vocab, smoothing):
     for k in range(1, order + 1):
         rows = counted[k][0]
         a = adjusted[k]
-        contexts = _row_hashes(rows[:, :-1])
+        contexts = row_hashes(rows[:, :-1])
         keys, inverse = np.unique(contexts, return_inverse=True)
         total = np.bincount(inverse, weights=a)  # A(h), per context
         if smoothing == "kneser-ney":
@@ -255,7 +248,7 @@ def build_tables(counted, order, vocab, smoothing):
         if k == 1:
             below = np.full(len(rows), 1.0 / predictable)
         else:
-            seen, log_below = lower.log_probs_of(_row_hashes(rows[:, 1:]))
+            seen, log_below = lower.log_probs_of(row_hashes(rows[:, 1:]))
             if not seen.all():
                 raise ValueError("an n-gram whose suffix was not counted; please report it")
             below = 10.0 ** log_below
@@ -343,7 +336,7 @@ class NgramLanguageModel:
             if len(context) < k - 1:
                 break
             order = self.orders[k]
-            context_hash = sequence_hash(context[len(context) - (k - 1):])
+            context_hash = row_hashes(np.array([context[len(context) - (k - 1):]]))[0]
             _, log_gamma = order.log_gammas_of(np.array([context_hash]))
             log_p = log_p + log_gamma[0]
             words, log_probs = order.continuations(context_hash)
