@@ -20,6 +20,14 @@ setup(
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
     install_requires=DYNET + ["numpy", "nltk", "conllu>=6", "tqdm"],
     # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
-    extras_require={"test": ["pytest", "hypothesis", "safetensors"], "ray": ["ray[data]>=2.40"]},
+    # serve: `dynlp serve` (an ASGI app on uvicorn; with httptools' HTTP parser and uvloop's
+    # event loop, which leave the workers more of the cores, the p99 latency of 20-word
+    # requests at 8 clients fell from 104 to 66 ms: benchmarks/RESULTS.md).  browser: the page's test drives the system's Chromium with
+    # Playwright (never a browser that Playwright downloads).
+    extras_require={"test": ["pytest", "hypothesis", "safetensors"], "ray": ["ray[data]>=2.40"],
+                    "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
+                              "uvloop>=0.19; sys_platform != 'win32'"],
+                    "browser": ["playwright"]},
+    package_data={"dynlp": ["web/*"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli:main"]},
 )

@@ -1,4 +1,4 @@
-"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, info.
+"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, serve, info.
 
 Each command is a small function over parsed arguments.  Data goes to stdout; progress, epoch
 lines and errors go to stderr.  A `DynlpError` becomes one line `dynlp: error: ...` and exit
@@ -17,7 +17,7 @@ import tempfile
 import numpy as np
 
 from . import backend
-from .config import LMConfig, TaggerConfig, TrainConfig, add_arguments, from_args
+from .config import LMConfig, TaggerConfig, TrainConfig, add_arguments, from_args, to_dict
 from .errors import DataError, DynlpError
 
 log = logging.getLogger("dynlp")
@@ -423,6 +423,74 @@ def percent(fraction):
     return "n/a" if fraction is None else f"{100 * fraction:.2f}%"
 
 
+def serve(args):
+    try:
+        import starlette  # noqa: F401  (the extra's two packages)
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise DynlpError("dynlp serve needs Starlette and uvicorn: pip install "
+                         "'dynlp[serve]'") from None
+    from .server import Limits, serve as run_server
+
+    model_dirs = args.model or [d for d in DEFAULT_MODELS.values() if os.path.isdir(d)]
+    if not model_dirs:
+        raise DynlpError("no model to serve: give -m DIR (the defaults, models/tagger and "
+                         "models/lm, do not exist)")
+    settings = from_args(backend.BackendConfig, args)
+    workers = args.workers or _default_serve_workers(settings)
+    backend.check_gpu_processes(settings, workers, None)
+    if not args.quiet and not log.handlers:  # a service's log is its output: piped or not
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    if args.access_log:
+        logging.getLogger("uvicorn.access").addHandler(logging.StreamHandler(sys.stderr))
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    if not settings.mem:
+        settings.mem = backend.INFERENCE_MEM
+    limits = Limits(max_body=args.max_body, max_tokens=args.max_tokens, max_n=args.max_n,
+                    max_len=args.max_len)
+    run_server(model_dirs, args.host, args.port, workers, to_dict(settings), limits,
+               batch_words=args.batch_words, window=args.batch_ms / 1000,
+               access_log=args.access_log)
+    return 0
+
+
+def _default_serve_workers(settings):
+    from .forks import usable_processes
+
+    return 1 if backend.on_gpu(settings) else usable_processes()
+
+
+def add_serve_arguments(parser):
+    parser.add_argument("-m", "--model", action="append", metavar="DIR",
+                        help="a model directory to serve, named by its base name; repeat for "
+                             "more (default: models/tagger and models/lm, those that exist)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only; "
+                             "see docs/serve.md before opening it wider)")
+    parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    parser.add_argument("--workers", type=_positive_int, metavar="N",
+                        help="model worker processes, each loading every model once (default: "
+                             "one per core; one on a GPU)")
+    parser.add_argument("--max-body", type=_positive_int, default=1_000_000, metavar="BYTES",
+                        help="largest request body")
+    parser.add_argument("--max-tokens", type=_positive_int, default=5_000, metavar="N",
+                        help="tokens per tag or score request, and in a sampling prefix")
+    parser.add_argument("--max-n", type=_positive_int, default=20, metavar="N",
+                        help="samples per request")
+    parser.add_argument("--max-len", type=_positive_int, default=1_000, metavar="N",
+                        help="tokens per sample")
+    parser.add_argument("--batch-words", type=_positive_int, default=4096, metavar="N",
+                        help="words that requests arriving together share in one batch")
+    parser.add_argument("--batch-ms", type=float, default=2.0, metavar="MS",
+                        help="how long a request waits for others to share its batch when a "
+                             "worker is free")
+    parser.add_argument("--access-log", action="store_true", help="a line per request on stderr")
+    add_common_arguments(parser)
+
+
 def info(args):
     start(args)
     details = backend.info()
@@ -475,12 +543,15 @@ def build_parser():
     evaluation.add_argument("gold", metavar="GOLD", help="gold CoNLL-U file")
     evaluation.add_argument("--json", action="store_true", help="one JSON object on stdout")
     add_common_arguments(evaluation)
+    add_serve_arguments(commands.add_parser(
+        "serve", help="serve models over HTTP, with a page to try them (needs dynlp[serve])"))
     add_common_arguments(commands.add_parser("info", help="the DyNet in use: version, CUDA, MKL"))
     return parser
 
 
 COMMANDS = {"train-lm": train_lm, "sample": sample, "score": score,
-            "train-tagger": train_tagger, "tag": tag, "evaluate": evaluate, "info": info}
+            "train-tagger": train_tagger, "tag": tag, "evaluate": evaluate, "serve": serve,
+            "info": info}
 
 
 def main(argv=None):

@@ -63,18 +63,24 @@ def read_conllu(path, columns=TAG_COLUMNS, span=None):
 
     With a `text.Span`, only the sentences in that part of the file are read.
     """
+    return parse_conllu(read_lines(path, span), path, columns)
+
+
+def parse_conllu(numbered_lines, name, columns=TAG_COLUMNS):
+    """Yield the Sentences of `(line number, text)` pairs of CoNLL-U, as `read_conllu` does;
+    `name` is the file (or request) that messages name."""
     columns = (columns,) if isinstance(columns, str) else tuple(columns)
     indexes = {column: column_index(column) for column in columns}
     block, start = [], 0
-    for number, line in read_lines(path, span):
+    for number, line in numbered_lines:
         if line.strip():
             start = start or number
             block.append(line)
         elif block:
-            yield _sentence(block, indexes, path, start)
+            yield _sentence(block, indexes, name, start)
             block, start = [], 0
     if block:
-        yield _sentence(block, indexes, path, start)
+        yield _sentence(block, indexes, name, start)
 
 
 def read_treebank(path, columns=TAG_COLUMNS):

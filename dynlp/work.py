@@ -60,14 +60,22 @@ def tagger_input(path, input_format, span=None, first_sentence=1):
 
     Plain-text sentences are numbered (`# sent_id`) from `first_sentence`.
     """
-    from .text import tokenize
-    from .treebank import read_conllu, sentence_from_forms
+    from .treebank import read_conllu
 
     if input_format == "conllu":
         yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
         return
+    yield from text_sentences((line for _, line in read_lines(path, span)), first_sentence)
+
+
+def text_sentences(lines, first_sentence=1):
+    """A CoNLL-U sentence for each non-blank line of text, nltk-tokenised, numbered from
+    `first_sentence` (`dynlp tag --input text`, and `dynlp serve`'s {"text": ...})."""
+    from .text import tokenize
+    from .treebank import sentence_from_forms
+
     number = first_sentence - 1
-    for _, line in read_lines(path, span):
+    for line in lines:
         if line.strip():
             number += 1
             yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())

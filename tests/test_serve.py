@@ -1,0 +1,269 @@
+"""`dynlp serve` over real HTTP: the same answers as the commands, bad requests, dead workers."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from dynlp.cli import main
+from serve_helpers import Server, need_serve_extra
+
+need_serve_extra()
+
+
+@pytest.fixture(scope="module")
+def server(small_models, tmp_path_factory):
+    running = Server([small_models / "lm", small_models / "tagger"],
+                     tmp_path_factory.mktemp("serve"), "--workers", "2")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def stream_lm(tmp_path_factory):
+    """A stream LM: its samples never stop at </s>, so a long one keeps a worker busy."""
+    tmp = tmp_path_factory.mktemp("stream")
+    text = tmp / "text.txt"
+    text.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    assert main(["train-lm", str(text), "--word", "--stream", "-o", str(tmp / "stream"),
+                 "--epochs", "1", "--hidden-dim", "8", "--emb-dim", "8", "--quiet"]) == 0
+    return tmp / "stream"
+
+
+def dynlp(*argv):
+    done = subprocess.run([sys.executable, "-m", "dynlp.cli", *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+# ---- the same answers as the commands ----------------------------------------------------------
+def test_tag_text_equals_dynlp_tag(server, small_models, tmp_path):
+    text = "The dog sat on the mat.\nA cat saw it, and ran!\n"
+    (tmp_path / "in.txt").write_text(text)
+    offline = dynlp("tag", "-m", str(small_models / "tagger"), "--input", "text",
+                    str(tmp_path / "in.txt"))
+    status, reply = server.post("/models/tagger/tag", {"text": text})
+    assert status == 200
+    assert reply["conllu"] == offline
+    columns = json.loads((small_models / "tagger" / "config.json").read_text())["config"][
+        "columns"].split(",")
+    words = [line.split("\t") for line in offline.splitlines() if line[:1].isdigit()]
+    served = [word for sentence in reply["sentences"] for word in sentence]
+    assert [w["form"] for w in served] == [cells[1] for cells in words]
+    for column in columns:
+        index = {"upos": 3, "xpos": 4, "feats": 5}[column]
+        assert [w[column] for w in served] == [cells[index] for cells in words]
+
+
+def test_tag_conllu_equals_dynlp_tag_and_keeps_other_bytes(server, small_models):
+    gold = open("data/sample.conllu", encoding="utf-8").read()
+    offline = dynlp("tag", "-m", str(small_models / "tagger"), "data/sample.conllu")
+    status, reply = server.post("/models/tagger/tag", {"conllu": gold})
+    assert status == 200 and reply["conllu"] == offline
+    assert len(reply["sentences"]) == gold.count("# sent_id")
+
+
+def test_requests_that_arrive_together_get_their_own_answers(server):
+    sentences = [f"the dog number {i} sat on {'the mat ' * (i % 7)}." for i in range(24)]
+    alone = [server.post("/models/tagger/tag", {"text": s})[1]["conllu"] for s in sentences]
+    together = [None] * len(sentences)
+
+    def ask(i):
+        together[i] = server.post("/models/tagger/tag", {"text": sentences[i]})[1]["conllu"]
+
+    before = server.get("/health")[1]
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(sentences))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert together == alone
+    after = server.get("/health")[1]
+    requests, batches = after["requests"] - before["requests"], after["batches"] - before["batches"]
+    assert requests == len(sentences) and batches < requests  # some were computed together
+
+
+def test_score_equals_dynlp_score(server, small_models, tmp_path):
+    lines = ["the cat sat on the mat", "", "a dog sat on the log the end"]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n")
+    offline = dynlp("score", "-m", str(small_models / "lm"), str(tmp_path / "in.txt"))
+    summary = json.loads(dynlp("score", "-m", str(small_models / "lm"), "--json",
+                               str(tmp_path / "in.txt")))
+    status, reply = server.post("/models/lm/score", {"lines": lines})
+    assert status == 200
+    expected = [float(x) if x else None for x in offline.split("\n")[:len(lines)]]
+    assert reply["log_probs"][1] is None and expected[1] is None
+    for got, want in zip(reply["log_probs"], expected):
+        assert got is None or abs(got - want) < 1e-4
+    assert abs(reply["perplexity"] - summary["perplexity"]) < 1e-3 * summary["perplexity"]
+    first = reply["tokens"][0]
+    assert [t["token"] for t in first] == lines[0].split() + ["</s>"]
+    assert abs(sum(t["log_prob"] for t in first) - reply["log_probs"][0]) < 1e-4
+
+
+def test_sample_is_seeded_and_never_unknown(server):
+    body = {"n": 5, "seed": 7, "temperature": 1.5, "max_len": 12}
+    status, first = server.post("/models/lm/sample", body)
+    assert status == 200 and len(first["samples"]) == 5
+    assert server.post("/models/lm/sample", body)[1]["samples"] == first["samples"]
+    for text in first["samples"]:
+        assert "<unk>" not in text and len(text.split()) <= 12
+    status, prefixed = server.post("/models/lm/sample", {"prefix": "the dog", "top_k": 2,
+                                                         "seed": 1})
+    assert status == 200 and prefixed["samples"][0].startswith("the dog")
+
+
+def test_models_and_health(server):
+    status, listing = server.get("/models")
+    assert status == 200
+    kinds = {m["name"]: m["kind"] for m in listing["models"]}
+    assert kinds == {"lm": "language-model", "tagger": "tagger"}
+    assert all(m["training"]["metrics"] for m in listing["models"])
+    status, health = server.get("/health")
+    assert status == 200 and health["up"] and len(health["workers"]) == 2
+
+
+# ---- bad requests: a 4xx with one line, in bounded time, and the server goes on ----------------
+BAD_REQUESTS = [
+    ("/models/tagger/tag", b'{"text": "unclosed', 400, "not valid JSON"),
+    ("/models/tagger/tag", b'["a list"]', 400, "must be a JSON object"),
+    ("/models/tagger/tag", {"text": 42}, 400, "must be a string"),
+    ("/models/tagger/tag", {"text": "a", "conllu": "b"}, 400, "one of the two"),
+    ("/models/tagger/tag", {"conllu": "1\tword\n"}, 400, "conllu:1: expected 10"),
+    ("/models/lm/score", {"lines": "not a list"}, 400, "array of strings"),
+    ("/models/lm/sample", {"n": True}, 400, "must be a integer"),
+    ("/models/lm/sample", {"temperature": "hot"}, 400, "must be a number"),
+    ("/models/lm/sample", {"temperature": 0}, 400, "above 0"),
+    ("/models/lm/sample", {"top_k": 0}, 400, "top_k"),
+    ("/models/tagger/tag", b"\xff\xfe{}", 400, "not valid UTF-8"),
+    ("/models/tagger/tag", b'{"text": "' + b"x" * 1_000_001 + b'"}', 413, "larger than"),
+    ("/models/nobody/tag", {"text": "a"}, 404, "no model named 'nobody'"),
+    ("/models/lm/tag", {"text": "a"}, 404, "is a language model"),
+    ("/models/tagger/parse", {"text": "a"}, 404, "no such job"),
+    ("/models/tagger/tag", {"text": "word " * 10_000}, 413, "10000 tokens"),
+    ("/models/tagger/tag", {"conllu": "".join(f"{i}\tw\t_\t_\t_\t_\t_\t_\t_\t_\n"
+                                              for i in range(1, 6001))}, 413, "6000 tokens"),
+    ("/models/tagger/tag", {"text": "  \n \n"}, 400, "empty"),
+    ("/models/tagger/tag", {}, 400, '"text"'),
+    ("/models/lm/score", {"lines": ["", " "]}, 400, "no text"),
+    ("/models/lm/sample", {"max_len": 10 ** 9}, 400, "max_len"),
+    ("/models/lm/sample", {"n": 10 ** 6}, 400, "field 'n'"),
+    ("/models/lm/sample", {"seed": -1}, 400, "seed"),
+]
+
+
+@pytest.mark.parametrize("path, body, status, message", BAD_REQUESTS,
+                         ids=[f"{i}-{case[3]}" for i, case in enumerate(BAD_REQUESTS)])
+def test_bad_request_gets_a_4xx_and_the_server_goes_on(server, path, body, status, message):
+    started = time.monotonic()
+    got, reply = server.post(path, body, timeout=30)
+    assert time.monotonic() - started < 10
+    assert got == status, reply
+    assert message in reply["error"] and "\n" not in reply["error"]
+    assert server.post("/models/tagger/tag", {"text": "a cat"})[0] == 200
+    assert server.get("/health")[0] == 200
+
+
+def test_unknown_paths_and_methods_are_json_errors(server):
+    assert server.get("/nowhere") == (404, {"error": "no such path /nowhere"})
+    status, reply = server.get("/models/tagger/tag")
+    assert status == 405 and "GET is not allowed" in reply["error"]
+
+
+def test_the_page_is_served_without_anything_from_elsewhere(server):
+    import urllib.request
+
+    with urllib.request.urlopen(server.url + "/") as response:
+        page = response.read().decode()
+        assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert '<script src="/app.js">' in page and "http" not in page.split("<body>")[1]
+    with urllib.request.urlopen(server.url + "/app.js") as response:
+        assert "http://" not in response.read().decode()
+
+
+# ---- faults: a killed worker, SIGTERM, bad start -------------------------------------------------
+def busy_worker(running):
+    """Wait until a worker is computing; its pid."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        busy = [w["pid"] for w in running.get("/health")[1]["workers"] if w["state"] == "busy"]
+        if busy:
+            return busy[0]
+        time.sleep(0.02)
+    raise AssertionError("no worker became busy")
+
+
+def in_background(function, *args):
+    result = {}
+    thread = threading.Thread(target=lambda: result.setdefault("value", function(*args)))
+    thread.start()
+    return thread, result
+
+
+LONG_SAMPLE = {"n": 50, "max_len": 20_000, "seed": 1}  # about a million steps: many seconds
+
+
+def test_a_killed_worker_fails_its_requests_with_503_and_is_replaced(stream_lm, small_models,
+                                                                      tmp_path):
+    running = Server([stream_lm, small_models / "tagger"], tmp_path, "--workers", "1",
+                     "--max-n", "50", "--max-len", "20000")
+    try:
+        thread, result = in_background(running.post, "/models/stream/sample", LONG_SAMPLE)
+        pid = busy_worker(running)
+        started = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        thread.join(timeout=30)
+        status, reply = result["value"]
+        assert status == 503 and "died" in reply["error"]
+        assert time.monotonic() - started < 10
+        health = running.wait_until_up()
+        assert health["workers"][0]["pid"] != pid
+        assert running.post("/models/tagger/tag", {"text": "a cat"})[0] == 200
+    finally:
+        running.stop()
+
+
+def test_sigterm_answers_requests_in_flight_then_exits_0(stream_lm, tmp_path):
+    running = Server([stream_lm], tmp_path, "--workers", "1", "--max-len", "20000")
+    try:
+        thread, result = in_background(running.post, "/models/stream/sample",
+                                       {"n": 2, "max_len": 20_000, "seed": 1})
+        busy_worker(running)
+        running.process.send_signal(signal.SIGTERM)
+        thread.join(timeout=120)
+        status, reply = result["value"]
+        assert status == 200 and len(reply["samples"]) == 2
+        assert running.process.wait(timeout=30) == 0
+    finally:
+        running.stop()
+
+
+def test_bad_model_and_busy_port_are_one_line_errors(small_models, tmp_path):
+    def serve(*argv):
+        return subprocess.run([sys.executable, "-m", "dynlp.cli", "serve", *argv],
+                              capture_output=True, text=True, timeout=120)
+
+    done = serve("-m", str(tmp_path / "missing"), "--port", "0")
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"dynlp: error: {tmp_path / 'missing'}: no such model directory"]
+    running = Server([small_models / "lm"], tmp_path, "--workers", "1")
+    try:
+        port = running.url.rsplit(":", 1)[1]
+        done = serve("-m", str(small_models / "lm"), "--port", port)
+        assert done.returncode == 2 and "cannot listen on 127.0.0.1:" in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
+    finally:
+        running.stop()
+    damaged = tmp_path / "lm"
+    subprocess.run(["cp", "-r", str(small_models / "lm"), str(damaged)], check=True)
+    params = next(p for p in damaged.iterdir() if p.name.startswith("params"))
+    params.write_bytes(params.read_bytes()[:-8] + b"\0" * 8)
+    done = serve("-m", str(damaged), "--port", "0", "--workers", "1")
+    assert done.returncode == 2 and "checksum mismatch" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
