@@ -85,7 +85,7 @@ class RNNLanguageModel:
         h = self._dropout(dy.concatenate_to_batch(xs))
         targets = batch.targets.reshape(-1).tolist()
         if self.softmax is not None:
-            return self.softmax.neg_log_probs(h, targets, self._output_rows)
+            return self.softmax.neg_log_probs(h, targets, self._word_logits)
         return dy.pickneglogsoftmax_batch(self._logits(h), targets)
 
     def _initial_states(self, batch):
@@ -109,16 +109,21 @@ class RNNLanguageModel:
         W = dy.transpose(self.E.expr()) if self.W is None else self.W
         return dy.affine_transform([self.b, W, h])
 
-    def _output_rows(self, words):
-        """The rows of W and b for these word ids (a class-factored softmax needs only them)."""
+    def _word_logits(self, words, h):
+        """W_words h + b_words for these word ids and a matrix h of states (H x n, one per
+        column): a |words| x n matrix.  A class-factored softmax needs only these rows."""
         dy = dynet()
+        b = dy.select_rows(self.b.expr(True), words)
         if self.W is None:  # tied: W's rows are E's rows, looked up (sparse gradients)
-            rows = dy.lookup_batch(self.E, words)  # n vectors of size H, as a batch
-            W = dy.transpose(dy.reshape(rows, (self.config.emb_dim, len(words)), batch_size=1))
+            rows = dy.lookup_batch(self.E, words)  # |words| vectors of size H, as a batch
+            E_words = dy.reshape(rows, (self.config.emb_dim, len(words)), batch_size=1)
+            # (h^T E_words)^T: a transpose of the small n x |words| product, not of the
+            # H x |words| rows (2.6x faster forward and backward: benchmarks/RESULTS.md).
+            logits = dy.transpose(dy.transpose(h) * E_words)
         else:
-            W = dy.select_rows(self.W.expr(True), words)
-        # expr(True): a Parameters' expr() with no argument is a constant in this DyNet.
-        return W, dy.select_rows(self.b.expr(True), words)
+            # expr(True): a Parameters' expr() with no argument is a constant in this DyNet.
+            logits = dy.select_rows(self.W.expr(True), words) * h
+        return dy.colwise_add(logits, b)
 
     def _next_log_probs(self, h):
         """log p(w | h) over the vocabulary for one state (sampling), as numpy; for the full

@@ -55,19 +55,26 @@ class ClassSoftmax:
         self.U = pc.add_parameters((classes, hidden_dim))
         self.d = pc.add_parameters(classes, init=0)
 
-    def neg_log_probs(self, h, targets, rows):
+    def neg_log_probs(self, h, targets, word_logits):
         """-log p(target) for each batch element of `h` (H x N), as a batch of N scalars;
-        `rows(words)` gives the output layer's (W, b) rows of those word ids."""
+        `word_logits(words, states)` gives W_words states + b_words, the output layer's rows
+        of those word ids times a matrix of states (H x n): a |words| x n matrix."""
         dy = dynet()
         targets = np.asarray(targets)
         classes = self.class_of[targets]
         class_nll = dy.pickneglogsoftmax_batch(dy.affine_transform([self.d, self.U, h]),
                                                classes.tolist())
         groups, order = [], []
+        hidden = h.dim()[0][0]
         for c in np.unique(classes):
             positions = np.flatnonzero(classes == c)
-            W, b = rows(self.members[c].tolist())
-            logits = dy.affine_transform([b, W, dy.pick_batch_elems(h, positions.tolist())])
+            words = self.members[c]
+            # The class's positions as the columns of one matrix, so one product serves them
+            # all; the |words| x n logits are then read back as a batch of n vectors.
+            states = dy.reshape(dy.pick_batch_elems(h, positions.tolist()),
+                                (hidden, len(positions)), batch_size=1)
+            logits = dy.reshape(word_logits(words.tolist(), states), (len(words),),
+                                batch_size=len(positions))
             groups.append(dy.pickneglogsoftmax_batch(
                 logits, self.index_in_class[targets[positions]].tolist()))
             order.extend(positions.tolist())

@@ -212,7 +212,7 @@ def test_class_softmax_probabilities_are_exact_and_sum_to_one(tie):
         state = rng.normal(size=model.config.hidden_dim)
         dy.renew_cg()
         h = dy.inputTensor(np.tile(state, (size, 1)).T, batched=True)  # one position a word
-        nll = model.softmax.neg_log_probs(h, list(range(size)), model._output_rows)
+        nll = model.softmax.neg_log_probs(h, list(range(size)), model._word_logits)
         per_word = -nll.npvalue().reshape(-1)
         assert np.exp(per_word).sum() == pytest.approx(1.0, abs=1e-5)
         dy.renew_cg()
