@@ -14,6 +14,11 @@ Rows (sizes of issue 4):
   lm_eval       the same model on PTB valid, 20 streams x 35 steps, no gradients (dynlp's dev
                 and test perplexity path, `train.evaluate_loss`, by default over one forked
                 process per core, 10 streams each; PyTorch reads the same 20 streams)
+  lm_train_large  the README's PTB flags on WikiText-2 (33k words): 2 LSTM layers of 256,
+                tied 256-dim embeddings, dropout 0.25, SGD lr 1, clip 5, 20 streams x 35
+                steps, and the class-factored softmax (issue 17): the PyTorch twin has the
+                same classes (softmax.frequency_classes) and computes them the same way, one
+                product per class present in the batch
 
 dynlp runs through its own classes and training loop (`train.run_epoch`, what `dynlp
 train-*` runs each epoch: by default Hogwild over one process per core); PyTorch runs
@@ -48,11 +53,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 sys.path.insert(0, HERE)
 
-ROWS = ("tagger_train", "tagger_infer", "lm_train", "lm_eval")
+ROWS = ("tagger_train", "tagger_infer", "lm_train", "lm_eval", "lm_train_large")
 # char_dim 100: dynlp's default when these rows were first measured (150 since issue 14).
 TAGGER = dict(columns="upos", emb_dim=128, hidden_dim=256, mlp_dim=64, layers=2, char_dim=100)
 LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256)
 LM_TRAIN = dict(trainer="sgd", lr=1.0, clip=5.0, batch_size=20, bptt=35)
+LM_LARGE = dict(LM, layers=2, tie_weights=True, dropout=0.25, softmax="class")
 
 
 # ---- data (pure Python: shared by both frameworks) ----------------------------------------------
@@ -68,6 +74,13 @@ def ptb(part, limit=None):
     from dynlp.text import data_dir, read_sentences
 
     path = os.path.join(data_dir(), "ptb", f"ptb.{part}.txt")
+    return read_sentences(path, "word", True, True)[:limit]
+
+
+def wikitext2(part, limit=None):
+    from dynlp.text import data_dir, read_sentences
+
+    path = os.path.join(data_dir(), "wikitext2", f"{part}.txt")
     return read_sentences(path, "word", True, True)[:limit]
 
 
@@ -226,21 +239,21 @@ def dynlp_tagger_infer(args):
                 "load_seconds": round(load_seconds, 2)}
 
 
-def dynlp_lm(train):
+def dynlp_lm(train, settings=LM):
     from dynlp.config import LMConfig
     from dynlp.lm import RNNLanguageModel
 
-    return RNNLanguageModel(LMConfig(**LM), lm_vocab(train))
+    return RNNLanguageModel(LMConfig(**settings), lm_vocab(train))
 
 
-def dynlp_lm_train(args):
+def dynlp_lm_train(args, corpus=ptb, settings=LM):
     from dynlp.config import TrainConfig
     from dynlp.pipeline import lm_batches
     from dynlp.train import make_trainer
 
     dynlp_setup(args)
-    train = ptb("train", 5000 if args.quick else None)
-    model = dynlp_lm(train)
+    train = corpus("train", 5000 if args.quick else None)
+    model = dynlp_lm(train, settings)
     config = TrainConfig(**{**LM_TRAIN, "batch_size": train_batch(args, 20)},
                          max_minutes=args.seconds / 60, workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
@@ -249,7 +262,7 @@ def dynlp_lm_train(args):
     if args.dev:
         from dynlp.train import mean_loss_metrics
 
-        dev = lm_batches(ptb("valid"), model.vocab, model.config, 20, 35, training=False)
+        dev = lm_batches(corpus("valid"), model.vocab, model.config, 20, 35, training=False)
         return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
                 "dev_ppl": mean_loss_metrics(model, dev)["dev_ppl"]}
     return one_epoch(model, trainer, batches, config)
@@ -271,8 +284,13 @@ def dynlp_lm_eval(args):
     return {"words": tokens, "seconds": time.time() - began}
 
 
+def dynlp_lm_train_large(args):
+    return dynlp_lm_train(args, wikitext2, LM_LARGE)
+
+
 DYNLP = {"tagger_train": dynlp_tagger_train, "tagger_infer": dynlp_tagger_infer,
-         "lm_train": dynlp_lm_train, "lm_eval": dynlp_lm_eval}
+         "lm_train": dynlp_lm_train, "lm_eval": dynlp_lm_eval,
+         "lm_train_large": dynlp_lm_train_large}
 
 
 # ---- the PyTorch twins -----------------------------------------------------------------------------
@@ -364,10 +382,24 @@ def torch_lm(train):
     return TorchLM(len(vocab), LM["emb_dim"], LM["hidden_dim"], LM["layers"]), vocab
 
 
-def torch_lm_train(args):
+def torch_class_lm(train):
+    """The lm_train_large twin: dynlp's classes for this vocabulary (the same counts and
+    number), so both sides compute the same products."""
+    from dynlp.lm import _counts
+    from dynlp.softmax import default_classes, frequency_classes
+    from torch_models import TorchClassLM
+
+    vocab = lm_vocab(train)
+    classes = frequency_classes(_counts(vocab), default_classes(len(vocab)))
+    model = TorchClassLM(len(vocab), LM_LARGE["emb_dim"], LM_LARGE["hidden_dim"],
+                         LM_LARGE["layers"], classes, LM_LARGE["dropout"])
+    return model, vocab
+
+
+def torch_lm_train(args, corpus=ptb, make_model=torch_lm):
     torch = torch_setup(args)
-    train = ptb("train", 5000 if args.quick else None)
-    model, vocab = torch_lm(train)
+    train = corpus("train", 5000 if args.quick else None)
+    model, vocab = make_model(train)
     model.to(torch_device(args))
     streams = train_batch(args, 20)
     inputs, targets = torch_stream(torch, train, vocab, streams, torch_device(args))
@@ -388,9 +420,13 @@ def torch_lm_train(args):
                 break
     result = {"words": words, "seconds": time.time() - began}
     if args.dev:
-        result["dev_ppl"] = torch_perplexity(torch, model, vocab, ptb("valid"), eval_streams(args),
-                                             torch_device(args))
+        result["dev_ppl"] = torch_perplexity(torch, model, vocab, corpus("valid"),
+                                             eval_streams(args), torch_device(args))
     return result
+
+
+def torch_lm_train_large(args):
+    return torch_lm_train(args, wikitext2, torch_class_lm)
 
 
 def eval_streams(args):
@@ -427,7 +463,8 @@ def torch_lm_eval(args):
 
 
 TORCH = {"tagger_train": torch_tagger_train, "tagger_infer": torch_tagger_infer,
-         "lm_train": torch_lm_train, "lm_eval": torch_lm_eval}
+         "lm_train": torch_lm_train, "lm_eval": torch_lm_eval,
+         "lm_train_large": torch_lm_train_large}
 
 
 # ---- machine throughput and model FLOPs ----------------------------------------------------------
@@ -478,6 +515,16 @@ def tagger_flops_per_word(quick):
 
 def lm_flops_per_word():
     return lstm_flops(LM["emb_dim"], LM["hidden_dim"]) + 2 * LM["hidden_dim"] * 10000
+
+
+def large_lm_flops_per_word(vocab_size=33278):
+    """Two LSTM layers and a class softmax: C class rows and, on average, V / C word rows."""
+    from dynlp.softmax import default_classes
+
+    classes = default_classes(vocab_size)
+    return (lstm_flops(LM_LARGE["emb_dim"], LM_LARGE["hidden_dim"])
+            + lstm_flops(LM_LARGE["hidden_dim"], LM_LARGE["hidden_dim"])
+            + 2 * LM_LARGE["hidden_dim"] * (classes + vocab_size / classes))
 
 
 # ---- driver ------------------------------------------------------------------------------------------
@@ -561,10 +608,12 @@ def main(argv=None):
     frameworks = args.frameworks.split(",")
     results = measure_rows(rows, frameworks, args)
     gflops = matmul_gflops(args.torch_threads, torch_device(args))
-    flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word()}
+    flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word(),
+             "lm_large": large_lm_flops_per_word()}
     summary, details = {}, {}
     for row, by_fw in results.items():
-        per_word = flops[row.split("_")[0]] * (3 if row.endswith("train") else 1)
+        model = "lm_large" if row.endswith("large") else row.split("_")[0]
+        per_word = flops[model] * (3 if "train" in row else 1)
         speed = {fw: r["words"] / r["seconds"] for fw, r in by_fw.items()}
         summary[row] = {fw: round(v) for fw, v in speed.items()}
         if len(speed) == 2:

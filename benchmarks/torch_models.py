@@ -104,3 +104,37 @@ class TorchLM(nn.Module):
         total = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                             targets.reshape(-1), reduction="sum")
         return total, tuple(s.detach() for s in state)
+
+
+class TorchClassLM(nn.Module):
+    """dynlp's LM with tied weights and a class-factored softmax (dynlp/softmax.py), written
+    the same way: p(w | h) = p(class | h) p(w | class, h), one product per class present."""
+
+    def __init__(self, vocab_size, emb_dim, hidden_dim, layers, class_of, dropout):
+        super().__init__()
+        self.E = nn.Embedding(vocab_size, emb_dim)  # also the output rows (tied)
+        self.rnn = nn.LSTM(emb_dim, hidden_dim, num_layers=layers, dropout=dropout)
+        self.drop = nn.Dropout(dropout)
+        self.b = nn.Parameter(torch.zeros(vocab_size))
+        self.U = nn.Linear(hidden_dim, int(class_of.max()) + 1)  # p(class | h)
+        self.register_buffer("class_of", torch.as_tensor(class_of))
+        self.members = [torch.as_tensor(np.flatnonzero(class_of == c))
+                        for c in range(int(class_of.max()) + 1)]
+        index = np.empty(len(class_of), dtype=np.int64)
+        for words in self.members:
+            index[words.numpy()] = np.arange(len(words))
+        self.register_buffer("index_in_class", torch.as_tensor(index))
+
+    def nll(self, inputs, targets, state):
+        output, state = self.rnn(self.drop(self.E(inputs)), state)
+        h = self.drop(output).reshape(-1, output.shape[-1])
+        targets = targets.reshape(-1)
+        classes = self.class_of[targets]
+        total = nn.functional.cross_entropy(self.U(h), classes, reduction="sum")
+        for c in torch.unique(classes).tolist():
+            positions = (classes == c).nonzero().squeeze(1)
+            words = self.members[c]
+            logits = h[positions] @ self.E.weight[words].t() + self.b[words]
+            total = total + nn.functional.cross_entropy(
+                logits, self.index_in_class[targets[positions]], reduction="sum")
+        return total, tuple(s.detach() for s in state)

@@ -103,6 +103,7 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
     else:
         vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
         model, state = RNNLanguageModel(lm_config, vocab), None
+    _warn_if_class_softmax_cannot_learn(lm_config, train_config)
     size, bptt = train_config.batch_size, train_config.bptt
     state = fit(model, lm_batches(train, model.vocab, lm_config, size, bptt, training=True,
                                   max_words=train_config.batch_words),
@@ -110,6 +111,21 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
                 train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
                 progress=progress, state=state, seed=seed)
     return RNNLanguageModel.load(out_dir), state
+
+
+# Plain SGD at a rate above this does not train a class-factored softmax: on PTB and WikiText-2
+# it stayed at the unigram level (dev perplexity 609 after 3 epochs of 8k PTB lines, 1,022
+# after 2 of WikiText-2), where the full softmax learns at a rate of 1 (benchmarks/RESULTS.md).
+CLASS_SOFTMAX_MAX_SGD_RATE = 0.3
+
+
+def _warn_if_class_softmax_cannot_learn(lm_config, train_config):
+    if (lm_config.softmax == "class" and train_config.trainer == "sgd"
+            and train_config.learning_rate() > CLASS_SOFTMAX_MAX_SGD_RATE):
+        log.warning("warning: --softmax class with SGD at --lr %g: at rates above %g it did not "
+                    "learn past the unigram level on PTB or WikiText-2; use --trainer adam "
+                    "(--lr 0.002) or --lr %g", train_config.learning_rate(),
+                    CLASS_SOFTMAX_MAX_SGD_RATE, CLASS_SOFTMAX_MAX_SGD_RATE)
 
 
 def load_language_model(model_dir):

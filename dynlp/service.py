@@ -14,6 +14,7 @@ status, and the rest of its batch is answered as usual.
 """
 import json
 import logging
+import math
 import os
 import signal
 import traceback
@@ -107,7 +108,8 @@ def _words(sentence, tags):
 
 def score_requests(model, requests, max_tokens):
     """log p of each line of every request ({"lines"}) in one `score_batch`, with each
-    token's log-probability (the last one is `</s>`'s) for the page's heat strip."""
+    token's log-probability (the last one is `</s>`'s) for the page's heat strip; null
+    (None) for a blank line, and where a probability is 0."""
     from .metrics import perplexity
     from .text import tokenize
 
@@ -132,12 +134,12 @@ def score_requests(model, requests, max_tokens):
                 tokens.append([])
                 continue
             total, per_token = next(scored)
-            log_probs.append(float(total))
-            tokens.append([{"token": t, "log_prob": float(p)}
+            log_probs.append(_finite(total))
+            tokens.append([{"token": t, "log_prob": _finite(p)}
                            for t, p in zip(list(line) + ["</s>"], per_token)])
             nll, count = nll - float(total), count + len(per_token)
-        results[i] = {"ok": {"log_probs": log_probs, "perplexity": perplexity(nll, count),
-                             "tokens": tokens}}
+        results[i] = {"ok": {"log_probs": log_probs,
+                             "perplexity": _finite(perplexity(nll, count)), "tokens": tokens}}
     return results
 
 
@@ -160,6 +162,13 @@ def sample_requests(model, requests, max_tokens):
             continue
         results.append({"ok": {"samples": samples}})
     return results
+
+
+def _finite(number):
+    """A float for JSON, which has no infinity: None where a probability is 0 (an unsmoothed
+    n-gram model's log-probability of -inf, and the perplexity it makes infinite)."""
+    number = float(number)
+    return number if math.isfinite(number) else None
 
 
 JOBS = {"tag": tag_requests, "score": score_requests, "sample": sample_requests}

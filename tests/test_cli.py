@@ -142,3 +142,17 @@ def test_train_lm_defaults_go_on_past_ten_epochs_while_dev_improves(tmp_path):
     losses = [m["dev_loss"] for m in history]
     assert min(losses[10:]) < min(losses[:10])  # still improving after epoch 10, and it went on
     assert len(history) < 200  # ...and stopped because dev stopped improving, not at the cap
+
+
+def test_class_softmax_with_a_high_sgd_rate_is_warned_about(tiny_file, tmp_path, caplog):
+    """At the README's PTB rate (SGD 1) a class-factored softmax stays at the unigram level:
+    training says so, and goes on (it is the user's call)."""
+    argv = ["train-lm", tiny_file, "--word", "--softmax", "class", "--epochs", "1",
+            "--hidden-dim", "8", "--emb-dim", "8", "--quiet", "-o", str(tmp_path / "m")]
+    with caplog.at_level("WARNING", logger="dynlp"):
+        assert main(argv + ["--trainer", "sgd", "--lr", "1"]) == 0
+    assert "did not learn past the unigram level" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dynlp"):
+        assert main(argv + ["--trainer", "adam", "--lr", "0.002"]) == 0
+    assert "unigram" not in caplog.text

@@ -34,6 +34,18 @@ def stream_lm(tmp_path_factory):
     return tmp / "stream"
 
 
+@pytest.fixture(scope="module")
+def ngram_models(tmp_path_factory):
+    """A trigram model with Kneser-Ney and one without smoothing (it gives probability 0)."""
+    tmp = tmp_path_factory.mktemp("ngram")
+    text = tmp / "text.txt"
+    text.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 5)
+    for name, smoothing in (("kn3", "kneser-ney"), ("ml3", "none")):
+        assert main(["train-lm", str(text), "--word", "--ngram", "3", "--smoothing", smoothing,
+                     "-o", str(tmp / name), "--quiet"]) == 0
+    return tmp
+
+
 def dynlp(*argv):
     done = subprocess.run([sys.executable, "-m", "dynlp.cli", *argv], capture_output=True,
                           text=True, timeout=120)
@@ -116,6 +128,22 @@ def test_sample_is_seeded_and_never_unknown(server):
     status, prefixed = server.post("/models/lm/sample", {"prefix": "the dog", "top_k": 2,
                                                          "seed": 1})
     assert status == 200 and prefixed["samples"][0].startswith("the dog")
+
+
+def test_ngram_models_score_and_sample_and_zero_probability_is_null(ngram_models, tmp_path):
+    running = Server([ngram_models / "kn3", ngram_models / "ml3"], tmp_path, "--workers", "1")
+    try:
+        (tmp_path / "in.txt").write_text("the cat sat on the log\n")
+        offline = dynlp("score", "-m", str(ngram_models / "kn3"), str(tmp_path / "in.txt"))
+        status, reply = running.post("/models/kn3/score", {"lines": ["the cat sat on the log"]})
+        assert status == 200 and abs(reply["log_probs"][0] - float(offline)) < 1e-4
+        status, reply = running.post("/models/ml3/score", {"lines": ["the mat sat"]})
+        assert status == 200 and reply["log_probs"] == [None] and reply["perplexity"] is None
+        assert None in [t["log_prob"] for t in reply["tokens"][0]]
+        status, reply = running.post("/models/kn3/sample", {"n": 3, "seed": 2})
+        assert status == 200 and len(reply["samples"]) == 3
+    finally:
+        running.stop()
 
 
 def test_models_and_health(server):

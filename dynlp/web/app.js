@@ -126,17 +126,20 @@ async function score() {
     const data = await call(`/models/${encodeURIComponent($("model").value)}/score`,
                             {lines: [$("score-text").value]});
     const tokens = data.tokens[0];
+    // null is a probability of 0 (an unsmoothed n-gram model): JSON has no -Infinity.
+    const nats = (x, digits) => (x === null ? "-∞" : x.toFixed(digits));
     const strip = tokens.map(({token, log_prob}) => {
       const span = element("span", "token", token);
       // 0 (certain) is green, -10 nats or less is red.
-      const hue = Math.max(0, Math.min(1, 1 + log_prob / 10)) * 120;
+      const hue = log_prob === null ? 0 : Math.max(0, Math.min(1, 1 + log_prob / 10)) * 120;
       span.style.background = `hsl(${hue}, 75%, 80%)`;
-      span.title = `log p = ${log_prob.toFixed(3)}`;
-      span.dataset.logProb = log_prob;
+      span.title = `log p = ${nats(log_prob, 3)}`;
+      span.dataset.logProb = log_prob === null ? "-Infinity" : log_prob;
       return span;
     });
-    const summary = element("div", "", `log p ${data.log_probs[0].toFixed(2)} (nats), ` +
-                            `perplexity ${data.perplexity.toFixed(2)}`);
+    const perplexity = data.perplexity === null ? "infinite" : data.perplexity.toFixed(2);
+    const summary = element("div", "", `log p ${nats(data.log_probs[0], 2)} (nats), ` +
+                            `perplexity ${perplexity}`);
     summary.id = "perplexity";
     $("score-output").replaceChildren(...strip, summary);
   } catch (error) {
