@@ -19,7 +19,7 @@ def need_serve_extra():
     except ImportError:
         if os.environ.get("CI"):
             raise
-        pytest.skip("dynlp[serve] not installed")
+        pytest.skip("dynlp[serve] not installed", allow_module_level=True)
 
 
 class Server:
