@@ -124,6 +124,11 @@ class TorchClassLM(nn.Module):
         for words in self.members:
             index[words.numpy()] = np.arange(len(words))
         self.register_buffer("index_in_class", torch.as_tensor(index))
+        # The words in class order, and each class's size: one gather of E's rows and one
+        # split give every class its rows.  (A gather per class costs PyTorch a zeroed V x H
+        # gradient per class in backward: 284 words/s on WikiText-2, a tenth of this.)
+        self.register_buffer("by_class", torch.cat(self.members))
+        self.sizes = [len(words) for words in self.members]
 
     def nll(self, inputs, targets, state):
         output, state = self.rnn(self.drop(self.E(inputs)), state)
@@ -131,10 +136,11 @@ class TorchClassLM(nn.Module):
         targets = targets.reshape(-1)
         classes = self.class_of[targets]
         total = nn.functional.cross_entropy(self.U(h), classes, reduction="sum")
+        rows = torch.split(self.E.weight[self.by_class], self.sizes)
+        biases = torch.split(self.b[self.by_class], self.sizes)
         for c in torch.unique(classes).tolist():
             positions = (classes == c).nonzero().squeeze(1)
-            words = self.members[c]
-            logits = h[positions] @ self.E.weight[words].t() + self.b[words]
+            logits = h[positions] @ rows[c].t() + biases[c]
             total = total + nn.functional.cross_entropy(
                 logits, self.index_in_class[targets[positions]], reduction="sum")
         return total, tuple(s.detach() for s in state)
