@@ -25,7 +25,7 @@ import socket
 from dataclasses import dataclass
 
 from .errors import DynlpError
-from .service import RequestError, model_name
+from .service import RequestError, model_name, too_many_tokens
 
 log = logging.getLogger("dynlp")
 
@@ -126,7 +126,7 @@ def tag_request(data, model, limits):
         raise RequestError(f"field {given[0]!r} is empty: no sentences to tag")
     words = rough_tokens(text, "word") if given[0] == "text" else text.count("\n") + 1
     if given[0] == "text" and words > limits.max_tokens:
-        raise _too_many_tokens(words, limits)
+        raise too_many_tokens(words, limits.max_tokens)
     return {given[0]: text}, words
 
 
@@ -137,7 +137,7 @@ def score_request(data, model, limits):
     if not any(line.strip() for line in lines):
         raise RequestError("field 'lines' has no text to score")
     if tokens > limits.max_tokens:
-        raise _too_many_tokens(tokens, limits)
+        raise too_many_tokens(tokens, limits.max_tokens)
     return {"lines": lines}, tokens
 
 
@@ -158,7 +158,7 @@ def sample_request(data, model, limits):
         raise RequestError("field 'seed' must be a whole number from 0 to 2^63 - 1")
     prefix_tokens = rough_tokens(request["prefix"], model["config"].get("level", "word"))
     if prefix_tokens > limits.max_tokens:
-        raise _too_many_tokens(prefix_tokens, limits)
+        raise too_many_tokens(prefix_tokens, limits.max_tokens)
     # Samples are drawn one token at a time, so they gain nothing from sharing a batch: each
     # request costs a whole batch, and goes alone.
     return request, math.inf
@@ -168,11 +168,6 @@ def _check_range(name, value, low, high, flag):
     if not low <= value <= high:
         raise RequestError(f"field {name!r} must be from {low} to {high} (got {value}; the "
                            f"server's limit is dynlp serve {flag})")
-
-
-def _too_many_tokens(count, limits):
-    return RequestError(f"{count} tokens in one request, more than the server's limit of "
-                        f"{limits.max_tokens} (dynlp serve --max-tokens)", status=413)
 
 
 JOBS = {"tag": ("tagger", tag_request), "score": ("language-model", score_request),

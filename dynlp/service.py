@@ -70,7 +70,7 @@ def tag_requests(model, requests, max_tokens):
     for i, request in enumerate(requests):
         try:
             parsed.append((i, request_sentences(request, max_tokens)))
-        except (RequestError, DynlpError) as error:
+        except DynlpError as error:  # RequestError, or CoNLL-U that does not parse
             results[i] = _error(error)
     flat = [sentence for _, sentences in parsed for sentence in sentences]
     predicted = iter(model.predict_many([s.forms for s in flat]))
@@ -176,8 +176,13 @@ JOBS = {"tag": tag_requests, "score": score_requests, "sample": sample_requests}
 
 def _check_tokens(count, max_tokens):
     if count > max_tokens:
-        raise RequestError(f"{count} tokens in one request, more than the server's limit of "
-                           f"{max_tokens} (dynlp serve --max-tokens)", status=413)
+        raise too_many_tokens(count, max_tokens)
+
+
+def too_many_tokens(count, max_tokens):
+    """The 413 of a request over the token limit (the server also checks a lower bound first)."""
+    return RequestError(f"{count} tokens in one request, more than the server's limit of "
+                        f"{max_tokens} (dynlp serve --max-tokens)", status=413)
 
 
 def _error(error):
