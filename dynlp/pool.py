@@ -70,7 +70,7 @@ class WorkerPool:
         self.batches = self.batched_requests = 0  # how much batching there was, for /health
         self._timer = None
         self._context = multiprocessing.get_context("spawn")  # no DyNet state is inherited
-        self._loop = None
+        self._loop = self._first_start = None  # set by start(): the loop, and "all are ready"
 
     # ---- life ------------------------------------------------------------------------------
     async def start(self):

@@ -43,15 +43,10 @@ def model_name(model_dir):
 def load_models(model_dirs):
     """{name: loaded model} for each directory, each file checked as `dynlp tag` checks it."""
     from .checkpoint import read_config
-    from .pipeline import load_language_model
-    from .tagger import BiLSTMTagger
+    from .work import load_model
 
-    models = {}
-    for directory in model_dirs:
-        kind = read_config(directory)["kind"]
-        load = BiLSTMTagger.load if kind == "tagger" else load_language_model
-        models[model_name(directory)] = load(directory)
-    return models
+    return {model_name(directory): load_model(read_config(directory)["kind"], directory)
+            for directory in model_dirs}
 
 
 # ---- the jobs --------------------------------------------------------------------------------

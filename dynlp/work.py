@@ -37,15 +37,20 @@ def _model(kind, model_dir):
     """The model in `model_dir`, loaded once per process (again if it was saved anew)."""
     key = (os.path.abspath(model_dir), _modified(model_dir))
     if key not in _models:
-        if kind == "tagger":
-            from .tagger import BiLSTMTagger
-
-            load = BiLSTMTagger.load
-        else:
-            from .pipeline import load_language_model as load
         _models.clear()
-        _models[key] = load(model_dir)
+        _models[key] = load_model(kind, model_dir)
     return _models[key]
+
+
+def load_model(kind, model_dir):
+    """A tagger ("tagger") or a language model (any other kind: recurrent or n-gram)."""
+    if kind == "tagger":
+        from .tagger import BiLSTMTagger
+
+        return BiLSTMTagger.load(model_dir)
+    from .pipeline import load_language_model
+
+    return load_language_model(model_dir)
 
 
 def _modified(model_dir):
