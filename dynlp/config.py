@@ -100,11 +100,17 @@ class TrainConfig:
     trainer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam"))
     lr: float = option(0.0, "learning rate (0: the optimiser's usual default)")
     clip: float = option(5.0, "clip the gradient norm at this value (0 disables)")
+    warmup: int = option(0, "raise the learning rate linearly from 0 over this many first "
+                            "updates (of each process): the first steps at the full rate can "
+                            "saturate an LSTM for good")
     lr_decay: float = option(0.5, "multiply the learning rate by this when dev stops improving")
     decay_patience: int = option(1, "decay the learning rate after this many evaluations "
                                     "without dev improvement in a row (and after as many more)")
     decay_after: int = option(0, "also decay the learning rate every epoch after this one "
                                  "(Zaremba et al.'s schedule; 0: only when dev stalls)")
+    settle_epochs: int = option(0, "with --max-minutes: once fewer than this many epochs' time "
+                                   "is left, decay the learning rate after every epoch, so a run "
+                                   "the clock stops ends on a settled model (0: never)")
     patience: int = option(3, "stop after this many epochs without dev improvement")
     max_decays: int = option(0, "stop instead of decaying the learning rate more than this many "
                                 "times (0: no limit)")
@@ -124,11 +130,12 @@ class TrainConfig:
     def check(self):
         _check_positive(self, "epochs", "batch_size", "bptt", "decay_patience")
         _check_fraction(self, "dev_fraction")
-        if self.workers < 0 or self.batch_words < 0:
-            raise ConfigError("--workers and --batch-words cannot be negative")
-        if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays) < 0:
-            raise ConfigError("--lr, --clip, --patience, --max-decays and --max-minutes cannot "
-                              "be negative")
+        if min(self.workers, self.batch_words, self.warmup) < 0:
+            raise ConfigError("--workers, --batch-words and --warmup cannot be negative")
+        if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays,
+               self.settle_epochs) < 0:
+            raise ConfigError("--lr, --clip, --patience, --max-decays, --settle-epochs and "
+                              "--max-minutes cannot be negative")
 
     def learning_rate(self):
         return self.lr or DEFAULT_LR[self.trainer]

@@ -4,7 +4,9 @@ For each minibatch: a fresh computation graph, the loss, backprop, one optimiser
 After each epoch: evaluate on dev, write a line to `metrics.jsonl`, save the last checkpoint
 (with the loop's own state, for `--resume`) and, if dev improved, the best one; otherwise decay
 the learning rate (after `decay_patience` such epochs in a row), and stop after `patience`
-epochs without improvement, or instead of decaying it more than `max_decays` times.
+epochs without improvement, or instead of decaying it more than `max_decays` times.  With
+`max_minutes` and `settle_epochs`, the rate is also decayed after every epoch once the time left
+is less than that many epochs: a run stopped by the clock ends on small steps, not mid-stride.
 
 A model directory written by `fit` looks like this:
 
@@ -131,6 +133,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
     while state.epoch < config.epochs and not _out_of_patience(state, config):
+        epoch_began = time.time()
         batches = list(train_batches(rng))
         workers = training_workers(config, len(batches))
         epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
@@ -139,7 +142,9 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
         state.elapsed += epoch_stats.pop("seconds")
         metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
                    "workers": workers, **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
-        improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better)
+        settle = _time_to_settle(config, started, time.time() - epoch_began)
+        improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better,
+                                    settle)
         _checkpoint(model, out_dir, state, metrics, improved)
         log.info(_epoch_line(metrics))
         if on_epoch_end:
@@ -180,7 +185,10 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
     total, tokens, begin = 0.0, 0, time.time()
     limit = started + 60 * config.max_minutes if config.max_minutes else math.inf
     bar = tqdm(batches, desc=f"epoch {epoch}", disable=not progress, leave=False, unit="batch")
-    for batch in bar:
+    rate = trainer.learning_rate
+    for step, batch in enumerate(bar, 1):
+        if epoch == 1 and step <= config.warmup:
+            trainer.learning_rate = rate * step / config.warmup
         dy.renew_cg()
         loss = model.loss(batch)
         value = loss.value()
@@ -197,6 +205,7 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
         if time.time() > limit:
             break
     bar.close()
+    trainer.learning_rate = rate  # a warm-up shorter than its epoch would leave it lower
     model.training = False
     seconds = time.time() - begin
     return {"train_loss": total / max(tokens, 1), "train_tokens": tokens,
@@ -261,9 +270,19 @@ def _while_parent_lives(batches, parent):
         yield batch
 
 
-def _update_schedule(state, trainer, config, value, higher_is_better):
+def _time_to_settle(config, started, epoch_seconds):
+    """True once the --max-minutes budget has less than `settle_epochs` epochs (of the length
+    of the one just finished, evaluation included) left in it."""
+    if not (config.max_minutes and config.settle_epochs):
+        return False
+    left = 60 * config.max_minutes - (time.time() - started)
+    return left < config.settle_epochs * epoch_seconds
+
+
+def _update_schedule(state, trainer, config, value, higher_is_better, settle=False):
     """Track the best dev value; decay the learning rate when dev has not improved for
-    `decay_patience` evaluations in a row (and again after as many more), or on schedule.
+    `decay_patience` evaluations in a row (and again after as many more), on schedule, or
+    (`settle`) because the time budget is nearly spent.
 
     Returns True if dev improved.
     """
@@ -273,7 +292,7 @@ def _update_schedule(state, trainer, config, value, higher_is_better):
     else:
         state.bad_epochs += 1
     stalled = not improved and state.bad_epochs % config.decay_patience == 0
-    if stalled or (config.decay_after and state.epoch >= config.decay_after):
+    if stalled or settle or (config.decay_after and state.epoch >= config.decay_after):
         trainer.learning_rate = trainer.learning_rate * config.lr_decay
     state.lr = trainer.learning_rate
     return improved

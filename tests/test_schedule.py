@@ -1,6 +1,8 @@
 """The training loop's schedule: learning-rate decay when dev stalls, and early stopping."""
 from dynlp.config import TrainConfig
-from dynlp.train import LoopState, _out_of_patience, _update_schedule
+import time
+
+from dynlp.train import LoopState, _out_of_patience, _time_to_settle, _update_schedule
 
 
 class Trainer:
@@ -10,15 +12,17 @@ class Trainer:
         self.learning_rate = lr
 
 
-def run(dev_values, **settings):
-    """The learning rate after each evaluation, and the evaluations done before stopping."""
+def run(dev_values, settle_from=None, **settings):
+    """The learning rate after each evaluation, and the evaluations done before stopping;
+    from evaluation `settle_from` on, the clock says it is time to settle."""
     config = TrainConfig(lr=1.0, lr_decay=0.5, **settings)
     state, trainer, rates = LoopState(lr=1.0), Trainer(1.0), []
     for value in dev_values:
         if _out_of_patience(state, config):
             break
         state.epoch += 1
-        _update_schedule(state, trainer, config, value, higher_is_better=True)
+        settle = settle_from is not None and state.epoch >= settle_from
+        _update_schedule(state, trainer, config, value, higher_is_better=True, settle=settle)
         rates.append(trainer.learning_rate)
     return rates
 
@@ -40,3 +44,17 @@ def test_training_stops_after_patience_evaluations_without_improvement():
 def test_max_decays_stops_instead_of_decaying_once_more():
     rates = run([0.5] + [0.4] * 20, patience=99, decay_patience=2, max_decays=2)
     assert rates == [1, 1, 0.5, 0.5, 0.25, 0.25, 0.125]  # the third decay ends it
+
+
+def test_settling_decays_after_every_epoch_even_while_dev_improves():
+    rates = run([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], settle_from=4, patience=9)
+    assert rates == [1, 1, 1, 0.5, 0.25, 0.125]
+
+
+def test_time_to_settle_when_fewer_than_settle_epochs_are_left():
+    started = time.time() - 50  # 10 seconds left of a one-minute budget
+    config = TrainConfig(max_minutes=1, settle_epochs=3)
+    assert _time_to_settle(config, started, epoch_seconds=4)  # 3 epochs would take 12 s
+    assert not _time_to_settle(config, started, epoch_seconds=3)  # 9 s: they still fit
+    assert not _time_to_settle(TrainConfig(max_minutes=1), started, epoch_seconds=60)
+    assert not _time_to_settle(TrainConfig(settle_epochs=3), started, epoch_seconds=60)
