@@ -2,6 +2,8 @@
 from dynlp.config import TrainConfig
 import time
 
+import pytest
+
 from dynlp.train import LoopState, _out_of_patience, _time_to_settle, _update_schedule
 
 
@@ -58,3 +60,47 @@ def test_time_to_settle_when_fewer_than_settle_epochs_are_left():
     assert not _time_to_settle(config, started, epoch_seconds=3)  # 9 s: they still fit
     assert not _time_to_settle(TrainConfig(max_minutes=1), started, epoch_seconds=60)
     assert not _time_to_settle(TrainConfig(settle_epochs=3), started, epoch_seconds=60)
+
+
+class RecordingTrainer:
+    """A DyNet trainer that notes the learning rate of each update."""
+
+    def __init__(self, trainer):
+        self.trainer, self.rates = trainer, []
+
+    @property
+    def learning_rate(self):
+        return self.trainer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.trainer.learning_rate = value
+
+    def update(self):
+        self.rates.append(self.trainer.learning_rate)
+        self.trainer.update()
+
+
+def rates_of_one_epoch(epoch, warmup):
+    from conftest import TINY_TEXT
+    from dynlp import LMConfig, RNNLanguageModel, Vocab
+    from dynlp.batches import sentence_batches
+    from dynlp.train import _run_epoch, make_trainer
+
+    sentences = [line.split() for line in TINY_TEXT]
+    vocab = Vocab.build(sentences)
+    model = RNNLanguageModel(LMConfig(emb_dim=8, hidden_dim=8), vocab)
+    config = TrainConfig(trainer="sgd", lr=0.5, warmup=warmup)
+    trainer = RecordingTrainer(make_trainer(model.pc, config, 0.5))
+    batches = sentence_batches([vocab.encode(s) for s in sentences], 1, vocab.bos, vocab.eos,
+                               vocab.pad)  # five batches
+    _run_epoch(model, trainer, batches, config, time.time(), False, epoch)
+    return trainer.rates, trainer.learning_rate
+
+
+def test_warmup_raises_the_rate_linearly_over_the_first_updates_of_the_first_epoch():
+    assert rates_of_one_epoch(1, warmup=4) == ([0.125, 0.25, 0.375, 0.5, 0.5], 0.5)
+    assert rates_of_one_epoch(2, warmup=4) == ([0.5] * 5, 0.5)  # later epochs: the full rate
+    rates, after = rates_of_one_epoch(1, warmup=10)  # longer than the epoch
+    assert rates == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.25])  # DyNet keeps float32
+    assert after == 0.5  # the next epoch gets the full rate
