@@ -99,6 +99,8 @@ class TrainConfig:
 
     trainer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam"))
     lr: float = option(0.0, "learning rate (0: the optimiser's usual default)")
+    beta2: float = option(0.999, "Adam's decay of its mean squared gradient (0.9-0.95 adapts "
+                                 "faster to gradients changing in scale)")
     clip: float = option(5.0, "clip the gradient norm at this value (0 disables)")
     warmup: int = option(0, "raise the learning rate linearly from 0 over this many first "
                             "updates (of each process): the first steps at the full rate can "
@@ -129,7 +131,7 @@ class TrainConfig:
 
     def check(self):
         _check_positive(self, "epochs", "batch_size", "bptt", "decay_patience")
-        _check_fraction(self, "dev_fraction")
+        _check_fraction(self, "dev_fraction", "beta2")
         if min(self.workers, self.batch_words, self.warmup) < 0:
             raise ConfigError("--workers, --batch-words and --warmup cannot be negative")
         if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays,

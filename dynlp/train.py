@@ -113,7 +113,7 @@ def make_trainer(pc, config, lr):
     elif config.trainer == "momentum":
         trainer = dy.MomentumSGDTrainer(pc, lr, 0.9)
     else:
-        trainer = dy.AdamTrainer(pc, alpha=lr)
+        trainer = dy.AdamTrainer(pc, alpha=lr, beta_2=config.beta2)
     trainer.set_clip_threshold(config.clip if config.clip > 0 else -1)
     return trainer
 

@@ -104,3 +104,43 @@ def test_warmup_raises_the_rate_linearly_over_the_first_updates_of_the_first_epo
     rates, after = rates_of_one_epoch(1, warmup=10)  # longer than the epoch
     assert rates == pytest.approx([0.05, 0.1, 0.15, 0.2, 0.25])  # DyNet keeps float32
     assert after == 0.5  # the next epoch gets the full rate
+
+
+def adam_steps(beta2, gradients, lr=0.1):
+    """A scalar parameter after Adam steps on the given gradients, through make_trainer."""
+    import dynet as dy
+    from dynlp.train import make_trainer
+
+    pc = dy.ParameterCollection()
+    p = pc.add_parameters((1,), init=dy.ConstInitializer(0.0))
+    trainer = make_trainer(pc, TrainConfig(clip=0, beta2=beta2), lr)
+    for g in gradients:
+        dy.renew_cg()
+        dy.sum_elems(p.expr(True) * g).backward()
+        trainer.update()
+    return float(p.as_array()[0])
+
+
+def adam_reference(beta2, gradients, lr=0.1, beta1=0.9, eps=1e-8):
+    """Kingma and Ba's Adam, bias-corrected, written out."""
+    p = m = v = 0.0
+    for t, g in enumerate(gradients, 1):
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g * g
+        p -= lr * (m / (1 - beta1 ** t)) / ((v / (1 - beta2 ** t)) ** 0.5 + eps)
+    return p
+
+
+@pytest.mark.parametrize("beta2", [0.999, 0.9])
+def test_adam_uses_the_configured_beta2(beta2):
+    gradients = [1.0, 10.0, 0.5]
+    assert adam_steps(beta2, gradients) == pytest.approx(adam_reference(beta2, gradients),
+                                                         abs=1e-6)
+    assert adam_reference(0.999, gradients) - adam_reference(0.9, gradients) < -1e-3
+
+
+def test_beta2_must_be_below_one():
+    from dynlp.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--beta2"):
+        TrainConfig(beta2=1.0).check()
