@@ -261,6 +261,8 @@ def score(args):
 
     verbose = start(args)
     config = _check_model(args.model, "language-model")
+    if args.stream:
+        return _score_stream(args, config)
     totals = {"sentences": 0, "tokens": 0, "log_prob": 0.0}
     with output_file(_output_path(args)) as out:
         for results in _chunk_results("score", args, verbose):
@@ -283,11 +285,42 @@ def score(args):
         if args.json:
             out.write(json.dumps(summary) + "\n")
     if not args.json:
-        unit = "char" if config["level"] == "char" else "word"
-        print(f"{summary['sentences']} sentences, {summary['tokens']} tokens: perplexity "
-              f"{summary['perplexity']:.3f}, {summary['bits_per_token']:.4f} bits per {unit}",
-              file=sys.stderr)
+        _print_perplexity(summary, f"{summary['sentences']} sentences", config)
     return 0
+
+
+def _score_stream(args, config):
+    """The perplexity of the whole input read as one stream, `</s>` between lines and the state
+    carried across them: how a --stream model was trained and its dev perplexity measured, and
+    how published corpus perplexities are counted.  The file's token ids are held in memory."""
+    from .metrics import bits_per_token, perplexity
+    from .pipeline import STREAM_SCORING_BPTT, lm_batches, load_language_model
+    from .text import read_sentences
+    from .train import evaluate_loss
+
+    if not config.get("stream"):
+        raise DynlpError(f"--stream: {args.model} was trained on separate lines (no --stream); "
+                         "score it line by line")
+    if args.ray:
+        raise DynlpError("--stream reads the input in one process (and its forks): drop --ray")
+    model = load_language_model(args.model)
+    lines = read_sentences(args.input, model.config.level, model.config.tokenized, True)
+    batches = lm_batches(lines, model.vocab, model.config, 1, STREAM_SCORING_BPTT, False)
+    nll, tokens = evaluate_loss(model, batches, args.workers)
+    summary = {"lines": len(lines), "tokens": tokens, "log_prob": -nll,
+               "perplexity": perplexity(nll, tokens), "bits_per_token": bits_per_token(nll, tokens)}
+    if args.json:
+        with output_file(_output_path(args)) as out:
+            out.write(json.dumps(summary) + "\n")
+    else:
+        _print_perplexity(summary, f"{len(lines)} lines as one stream", config)
+    return 0
+
+
+def _print_perplexity(summary, what, config):
+    unit = "char" if config["level"] == "char" else "word"
+    print(f"{what}, {summary['tokens']} tokens: perplexity {summary['perplexity']:.3f}, "
+          f"{summary['bits_per_token']:.4f} bits per {unit}", file=sys.stderr)
 
 
 def _chunk_results(job, args, verbose, **options):
@@ -532,6 +565,10 @@ def build_parser():
     add_model_argument(scoring, "language-model")
     scoring.add_argument("input", nargs="?", default="-", metavar="FILE", help="text ('-': stdin)")
     scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
+    scoring.add_argument("--stream", action="store_true",
+                         help="a --stream model: score the file as one stream (the state "
+                              "carried across lines, as its dev perplexity was measured in "
+                              "training); prints the perplexity only")
     add_workers_arguments(scoring)
     add_common_arguments(scoring)
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))

@@ -25,6 +25,9 @@ EVAL_BATCH = 64  # sentences per batch when evaluating: no backward pass, so big
 # Parallel streams when evaluating a stream model: 20, so each of two evaluating processes gets
 # 10 (PyTorch's example uses 10).  Fixed, so a perplexity does not depend on the core count.
 EVAL_STREAMS = 20
+# Segment length when `score --stream` reads a stream: the state is carried across segments, so
+# the sums do not depend on it; it bounds a graph at EVAL_STREAMS x 35 positions.
+STREAM_SCORING_BPTT = 35
 log = logging.getLogger("dynlp")
 
 

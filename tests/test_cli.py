@@ -157,3 +157,28 @@ def test_class_softmax_with_a_high_sgd_rate_is_warned_about(tiny_file, tmp_path,
         with caplog.at_level("WARNING", logger="dynlp"):
             assert main(argv[:-2] + ["-o", str(tmp_path / quiet[1])] + quiet) == 0
         assert "unigram" not in caplog.text
+
+
+def test_score_stream_gives_the_dev_perplexity_training_reported(tmp_path, capsys):
+    """A --stream model's dev perplexity carries the state across lines; `score --stream` on
+    the dev file counts the same way and gets the same number.  Line by line (each line from a
+    fresh state) is another figure; a model trained on separate lines has no stream to score."""
+    corpus, dev = tmp_path / "corpus.txt", tmp_path / "dev.txt"
+    corpus.write_text("\n".join(TINY_TEXT * 4) + "\n")
+    dev.write_text("the cat sat on the log\n\na dog saw the mat\nthe dog sat on a mat\n" * 3)
+    common = ["--word", "--emb-dim", "8", "--hidden-dim", "8", "--epochs", "2", "--quiet"]
+    assert main(["train-lm", str(corpus), "--dev", str(dev), "--stream", "-o",
+                 str(tmp_path / "s")] + common) == 0
+    history = [json.loads(line) for line in (tmp_path / "s" / "metrics.jsonl").read_text().splitlines()]
+    best = min(history, key=lambda m: m["dev_loss"])
+    assert main(["score", "-m", str(tmp_path / "s"), str(dev), "--stream", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["lines"] == 12 and summary["tokens"] == best["dev_tokens"]
+    assert summary["perplexity"] == pytest.approx(best["dev_ppl"], rel=1e-5)
+    assert main(["score", "-m", str(tmp_path / "s"), str(dev), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["perplexity"] != pytest.approx(best["dev_ppl"])
+
+    assert main(["train-lm", str(corpus), "-o", str(tmp_path / "lines")] + common) == 0
+    assert main(["score", "-m", str(tmp_path / "lines"), str(dev), "--stream"]) == 2
+    err = capsys.readouterr().err
+    assert "--stream" in err and "trained on separate lines" in err and len(err.splitlines()) == 1
