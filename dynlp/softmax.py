@@ -86,10 +86,10 @@ class ClassSoftmax:
 
     def log_probs(self, h, logits):
         """log p(w | h) for every word of the vocabulary, as a numpy vector (sampling), from
-        `logits`, W h + b over all words."""
+        `logits`, W h + b over all words (numpy)."""
         dy = dynet()
         log_class = dy.log_softmax(dy.affine_transform([self.d, self.U, h])).npvalue()
-        word_logits = logits.npvalue().astype(np.float64)
+        word_logits = np.asarray(logits, dtype=np.float64)
         result = np.empty(len(self.class_of))
         for c, words in enumerate(self.members):
             shifted = word_logits[words] - word_logits[words].max()

@@ -219,6 +219,20 @@ def test_class_softmax_probabilities_are_exact_and_sum_to_one(tie):
         assert np.allclose(model._next_log_probs(dy.inputTensor(state)), per_word, atol=1e-5)
 
 
+@pytest.mark.parametrize("tie", [False, True])
+def test_sampling_logits_from_numpy_match_the_graphs(tie):
+    """Sampling computes W h + b in numpy (the graph would copy a tied W at every step); it
+    must be the output layer of training and scoring, `_logits`, to float precision."""
+    text = [line.split() for line in TINY_TEXT]
+    config = LMConfig(level="word", emb_dim=8, hidden_dim=8, tie_weights=tie)
+    model, dy = RNNLanguageModel(config, Vocab.build(text)), dynet()
+    rng = np.random.default_rng(3)
+    for _ in range(3):
+        dy.renew_cg()
+        h = dy.inputTensor(rng.normal(size=8))
+        assert np.allclose(model._next_log_probs(h), model._logits(h).npvalue(), atol=1e-5)
+
+
 def test_class_softmax_trains_saves_scores_and_samples(tmp_path):
     model, text = class_lm()
     trainer = make_trainer(model.pc, TrainConfig(trainer="adam"), 0.05)
