@@ -42,7 +42,7 @@ DEFAULTS = {
     "wikitext2-word": dict(level="word", tokenized=True, stream=True, layers=2, emb_dim=256,
                            hidden_dim=256, tie_weights=True, dropout=0.25, trainer="sgd",
                            lr=0.5, warmup=100, clip=5.0, batch_size=20, bptt=35, epochs=200,
-                           max_minutes=60, settle_epochs=5, patience=12, softmax="class"),
+                           max_minutes=60, settle_epochs=3, patience=12, softmax="class"),
 }
 
 
