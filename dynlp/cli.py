@@ -257,8 +257,6 @@ def sample(args):
 
 
 def score(args):
-    from .metrics import bits_per_token, perplexity
-
     verbose = start(args)
     config = _check_model(args.model, "language-model")
     if args.stream:
@@ -279,9 +277,7 @@ def score(args):
                     out.write(f"{total:.4f}\n")
         if not totals["tokens"]:
             raise DataError(f"{args.input}: no text to score")
-        nll = -totals["log_prob"]
-        summary = {**totals, "perplexity": perplexity(nll, totals["tokens"]),
-                   "bits_per_token": bits_per_token(nll, totals["tokens"])}
+        summary = _with_perplexity(totals)
         if args.json:
             out.write(json.dumps(summary) + "\n")
     if not args.json:
@@ -293,7 +289,6 @@ def _score_stream(args, config):
     """The perplexity of the whole input read as one stream, `</s>` between lines and the state
     carried across them: how a --stream model was trained and its dev perplexity measured, and
     how published corpus perplexities are counted.  The file's token ids are held in memory."""
-    from .metrics import bits_per_token, perplexity
     from .pipeline import STREAM_SCORING_BPTT, lm_batches, load_language_model
     from .text import read_sentences
     from .train import evaluate_loss
@@ -307,14 +302,22 @@ def _score_stream(args, config):
     lines = read_sentences(args.input, model.config.level, model.config.tokenized, True)
     batches = lm_batches(lines, model.vocab, model.config, 1, STREAM_SCORING_BPTT, False)
     nll, tokens = evaluate_loss(model, batches, args.workers)
-    summary = {"lines": len(lines), "tokens": tokens, "log_prob": -nll,
-               "perplexity": perplexity(nll, tokens), "bits_per_token": bits_per_token(nll, tokens)}
+    summary = _with_perplexity({"lines": len(lines), "tokens": tokens, "log_prob": -nll})
     if args.json:
         with output_file(_output_path(args)) as out:
             out.write(json.dumps(summary) + "\n")
     else:
         _print_perplexity(summary, f"{len(lines)} lines as one stream", config)
     return 0
+
+
+def _with_perplexity(counts):
+    """`counts` (with "tokens" and their summed "log_prob") plus perplexity and bits per token."""
+    from .metrics import bits_per_token, perplexity
+
+    nll, tokens = -counts["log_prob"], counts["tokens"]
+    return {**counts, "perplexity": perplexity(nll, tokens),
+            "bits_per_token": bits_per_token(nll, tokens)}
 
 
 def _print_perplexity(summary, what, config):
@@ -568,7 +571,8 @@ def build_parser():
     scoring.add_argument("--stream", action="store_true",
                          help="a --stream model: score the file as one stream (the state "
                               "carried across lines, as its dev perplexity was measured in "
-                              "training); prints the perplexity only")
+                              "training); prints the perplexity only, and reads the whole "
+                              "file into memory as training reads its corpus")
     add_workers_arguments(scoring)
     add_common_arguments(scoring)
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
