@@ -113,6 +113,9 @@ class TrainConfig:
     settle_epochs: int = option(0, "with --max-minutes: once fewer than this many epochs' time "
                                    "is left, decay the learning rate after every epoch, so a run "
                                    "the clock stops ends on a settled model (0: never)")
+    average_epochs: float = option(0.0, "score dev with, and keep, a moving average of the "
+                                        "weights over about this many epochs (0: the weights "
+                                        "as they are)")
     patience: int = option(3, "stop after this many epochs without dev improvement")
     max_decays: int = option(0, "stop instead of decaying the learning rate more than this many "
                                 "times (0: no limit)")
@@ -135,9 +138,9 @@ class TrainConfig:
         if min(self.workers, self.batch_words, self.warmup) < 0:
             raise ConfigError("--workers, --batch-words and --warmup cannot be negative")
         if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays,
-               self.settle_epochs) < 0:
-            raise ConfigError("--lr, --clip, --patience, --max-decays, --settle-epochs and "
-                              "--max-minutes cannot be negative")
+               self.settle_epochs, self.average_epochs) < 0:
+            raise ConfigError("--lr, --clip, --patience, --max-decays, --settle-epochs, "
+                              "--average-epochs and --max-minutes cannot be negative")
 
     def learning_rate(self):
         return self.lr or DEFAULT_LR[self.trainer]

@@ -69,7 +69,7 @@ def load(pc, path):
             if not (np.abs(values) <= MAX_ABS).all():  # nan fails this too
                 raise ModelDirError(f"{path}: parameter {name}: a value is not a finite number "
                                     f"of at most {MAX_ABS:g} in size (nan, inf or garbage)")
-            _set(parameters[name], values.reshape(parameters[name].shape()))
+            set_values(parameters[name], values.reshape(parameters[name].shape()))
 
 
 def _read_header(path, source):
@@ -128,7 +128,8 @@ def _offsets(entry):
     return tuple(offsets)
 
 
-def _set(parameter, values):
+def set_values(parameter, values):
+    """Give a Parameters or LookupParameters these values (numpy, its own shape)."""
     if hasattr(parameter, "init_from_array"):  # a LookupParameters table, (V, d)
         parameter.init_from_array(values)
     else:

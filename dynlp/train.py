@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from . import backend
 from .backend import dynet
+from .averaging import WeightAverage, swapped_in
 from .checkpoint import read_config, write_lines_atomically
 from .errors import ConfigError, ModelDirError, TrainingError
 from .forks import auto_workers, fork_map, parent_alive, shares
@@ -131,21 +132,26 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     state = state or LoopState(lr=config.learning_rate())
     trainer = make_trainer(model.pc, config, state.lr)
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
+    average = WeightAverage(model.pc, config.average_epochs) if config.average_epochs else None
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
     while state.epoch < config.epochs and not _out_of_patience(state, config):
         epoch_began = time.time()
         batches = list(train_batches(rng))
         workers = training_workers(config, len(batches))
         epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
-                                state.epoch + 1, workers, seed)
+                                state.epoch + 1, workers, seed,
+                                after_update=average.after_update if average else None)
         state.epoch += 1
         state.elapsed += epoch_stats.pop("seconds")
-        metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8), **epoch_stats,
-                   "workers": workers, **evaluate(model, dev_batches), "elapsed": round(state.elapsed, 1)}
-        settle = _time_to_settle(config, started, time.time() - epoch_began)
-        improved = _update_schedule(state, trainer, config, metrics[monitor], higher_is_better,
-                                    settle)
-        _checkpoint(model, out_dir, state, metrics, improved)
+        with swapped_in(average):  # dev scores, and the best model keeps, the average
+            metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8),
+                       **epoch_stats, "workers": workers, **evaluate(model, dev_batches),
+                       "elapsed": round(state.elapsed, 1)}
+            settle = _time_to_settle(config, started, time.time() - epoch_began)
+            improved = _update_schedule(state, trainer, config, metrics[monitor],
+                                        higher_is_better, settle)
+            _save_best(model, out_dir, state, metrics, improved)
+        _save_last(model, out_dir, state)
         log.info(_epoch_line(metrics))
         if on_epoch_end:
             on_epoch_end(model, metrics)
@@ -170,15 +176,17 @@ def training_workers(config, num_batches):
     return 1 if decays or not shared else auto_workers(config.workers, num_batches)
 
 
-def run_epoch(model, trainer, batches, config, started, progress, epoch, workers=1, seed=1):
-    """One epoch in this process, or Hogwild-style in `workers` processes."""
+def run_epoch(model, trainer, batches, config, started, progress, epoch, workers=1, seed=1,
+              after_update=None):
+    """One epoch in this process, or Hogwild-style in `workers` processes; `after_update(step,
+    steps)`, if given, is called in this process after each of its own updates."""
     if workers == 1:
-        return _run_epoch(model, trainer, batches, config, started, progress, epoch)
+        return _run_epoch(model, trainer, batches, config, started, progress, epoch, after_update)
     return _run_shared_epoch(model, trainer, batches, config, started, progress, epoch,
-                             workers, seed)
+                             workers, seed, after_update)
 
 
-def _run_epoch(model, trainer, batches, config, started, progress, epoch):
+def _run_epoch(model, trainer, batches, config, started, progress, epoch, after_update=None):
     """One pass over `batches` (or less, if time runs out); returns loss and speed figures."""
     dy = dynet()
     model.training = True
@@ -198,6 +206,8 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
         # Sum over tokens, mean over sequences: the gradient scale of Zaremba et al.
         (loss * (1.0 / batch.num_sequences)).backward()
         trainer.update()
+        if after_update:
+            after_update(step, len(batches))
         total, tokens = total + value, tokens + batch.num_tokens
         speed = tokens / max(time.time() - begin, 1e-9)
         bar.set_postfix(loss=f"{total / tokens:.3f}", ppl=f"{math.exp(min(total / tokens, 50)):.1f}",
@@ -212,7 +222,8 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch):
             "words_per_sec": round(tokens / max(seconds, 1e-9), 1), "seconds": seconds}
 
 
-def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch, workers, seed):
+def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch, workers, seed,
+                      after_update=None):
     """One epoch over `workers` processes at once (Hogwild): each trains on its share.
 
     This process trains share 0 and shows the progress bar; forked copies train the others.
@@ -226,7 +237,8 @@ def _run_shared_epoch(model, trainer, batches, config, started, progress, epoch,
         if k:  # a forked copy
             _reseed(model, [seed, epoch, k])
             part = _while_parent_lives(part, parent)
-        return _run_epoch(model, trainer, part, config, started, progress and k == 0, epoch)
+        return _run_epoch(model, trainer, part, config, started, progress and k == 0, epoch,
+                          None if k else after_update)
 
     results = fork_map(train_share, list(range(workers)))
     tokens = sum(r["train_tokens"] for r in results)
@@ -311,16 +323,22 @@ def _out_of_patience(state, config):
     return False
 
 
-def _checkpoint(model, out_dir, state, metrics, improved):
-    """Save the best model (if dev improved), then `last/` with the loop state, then metrics.
+def _save_best(model, out_dir, state, metrics, improved):
+    """Record the epoch's metrics and save the model as the best one if dev improved.
 
-    In this order a crash anywhere leaves `last/` no newer than the best model, and
-    metrics.jsonl is rewritten from the saved history, so it always matches `last/`.
+    Then `_save_last` saves `last/` with the loop state, then metrics.  In this order a crash
+    anywhere leaves `last/` no newer than the best model, and metrics.jsonl is rewritten from
+    the saved history, so it always matches `last/`.
     """
     state.history.append(metrics)
     if improved:
         model.save(out_dir, extra={"training": {"epoch": state.epoch, "metrics": metrics}})
+
+
+def _save_last(model, out_dir, state):
     model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
+    write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
+                           [json.dumps(m) for m in state.history])
     write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
                            [json.dumps(m) for m in state.history])
 
