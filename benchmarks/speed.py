@@ -256,7 +256,7 @@ def dynlp_lm_train(args, corpus=ptb, settings=LM):
     model = dynlp_lm(train, settings)
     config = TrainConfig(**{**LM_TRAIN, "batch_size": train_batch(args, 20)},
                          max_minutes=args.seconds / 60, workers=args.train_workers)
-    trainer = make_trainer(model.pc, config, config.learning_rate())
+    trainer = make_trainer(model.pc, config, config.learning_rate(), model.dense_gradients)
     batches = lm_batches(train, model.vocab, model.config, config.batch_size, 35,
                          training=True)(None)
     if args.dev:

@@ -54,6 +54,9 @@ class RNNLanguageModel:
         if config.softmax == "class":
             self.softmax = ClassSoftmax(self.pc, config.hidden_dim, _counts(vocab),
                                         config.classes or default_classes(size))
+        # Tied, the output layer reads every row of E (full softmax) or most rows (all the words
+        # of every class a batch meets): E's gradient is dense, and so should its update be.
+        self.dense_gradients = config.tie_weights
         self.training = False
         self._carried = None  # final state of each layer after the last batch (truncated BPTT)
         # A stream model reads `</s>` before every line, so `</s>` is also how it starts one.

@@ -7,6 +7,9 @@ the learning rate (after `decay_patience` such epochs in a row), and stop after 
 epochs without improvement, or instead of decaying it more than `max_decays` times.  With
 `max_minutes` and `settle_epochs`, the rate is also decayed after every epoch once the time left
 is less than that many epochs: a run stopped by the clock ends on small steps, not mid-stride.
+With `average_epochs`, dev is scored, and the best model saved, with a moving average of the
+weights swapped in (dynlp/averaging.py); training goes on from the raw weights, which `last/`
+keeps.
 
 A model directory written by `fit` looks like this:
 
@@ -107,10 +110,14 @@ def _columns(batch, lo, hi):
                    mask=batch.mask[:, lo:hi])
 
 
-def make_trainer(pc, config, lr):
+def make_trainer(pc, config, lr, dense=False):
+    """The optimiser; `dense` makes plain SGD update whole lookup tables at once, faster than
+    DyNet's row-by-row sparse update when a batch's gradient touches most rows anyway (for SGD
+    without weight decay the two are the same arithmetic: an untouched row's gradient is 0)."""
     dy = dynet()
     if config.trainer == "sgd":
         trainer = dy.SimpleSGDTrainer(pc, lr)
+        trainer.set_sparse_updates(not dense)
     elif config.trainer == "momentum":
         trainer = dy.MomentumSGDTrainer(pc, lr, 0.9)
     else:
@@ -130,7 +137,8 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     """
     config.check()
     state = state or LoopState(lr=config.learning_rate())
-    trainer = make_trainer(model.pc, config, state.lr)
+    dense = getattr(model, "dense_gradients", False)
+    trainer = make_trainer(model.pc, config, state.lr, dense)
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     average = WeightAverage(model.pc, config.average_epochs) if config.average_epochs else None
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own

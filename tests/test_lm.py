@@ -271,3 +271,25 @@ def test_class_softmax_trains_every_output_parameter(tie):
     for parameter, old in zip(output, before):
         assert not np.allclose(parameter.as_array(), old)
     assert not np.allclose(model.E.as_array(), before_E)
+
+
+def test_dense_sgd_updates_give_the_sparse_updates_parameters():
+    """A tied model's SGD updates whole tables at once (faster when most rows have a gradient);
+    for SGD that is the same arithmetic as DyNet's row-by-row sparse update."""
+    final = []
+    for dense in (False, True):
+        dynet().reset_random_seed(5)
+        model, text = class_lm(tie=True)
+        assert model.dense_gradients
+        initial = model.E.as_array()
+        trainer = make_trainer(model.pc, TrainConfig(trainer="sgd"), 0.5, dense)
+        batches = sentence_batches([model.vocab.encode(s) for s in text], 4, model.vocab.bos,
+                                   model.vocab.eos, model.vocab.pad)
+        for batch in batches * 3:
+            dynet().renew_cg()
+            model.loss(batch).backward()
+            trainer.update()
+        final.append([p.as_array() for p in model.pc.lookup_parameters_list()
+                      + model.pc.parameters_list()])
+    assert not np.allclose(final[1][0], initial)  # E trained
+    assert all(np.allclose(s, d, atol=1e-6) for s, d in zip(*final))
