@@ -4,6 +4,7 @@ import json
 import pytest
 
 from conftest import TINY_TEXT
+from dynlp import dynet
 from dynlp.cli import main, translate_dynet_flags
 
 
@@ -132,6 +133,10 @@ def test_sample_after_the_recipe_finds_its_model_without_m(tmp_path):
 def test_train_lm_defaults_go_on_past_ten_epochs_while_dev_improves(tmp_path):
     """Issue 17: `dynlp train-lm` used to stop at a fixed 10 epochs, still improving.  With the
     default schedule a slow learner (a tiny model) goes on until dev stops improving."""
+    # DyNet is started once per test process: fix its draws, or the initial weights would
+    # depend on which tests ran before this one.  Some draws of this tiny model stall before
+    # epoch 10 (seed 3 does; 1 and 2 do not), as a real run may; the test is about the rule.
+    dynet().reset_random_seed(1)
     corpus, dev = tmp_path / "corpus.txt", tmp_path / "dev.txt"
     corpus.write_text("\n".join(TINY_TEXT * 8) + "\n")
     dev.write_text("the cat sat on the log\na dog saw the mat\nthe dog sat on a mat\n")
