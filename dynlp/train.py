@@ -137,8 +137,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     """
     config.check()
     state = state or LoopState(lr=config.learning_rate())
-    dense = getattr(model, "dense_gradients", False)
-    trainer = make_trainer(model.pc, config, state.lr, dense)
+    trainer = make_trainer(model.pc, config, state.lr, getattr(model, "dense_gradients", False))
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     average = WeightAverage(model.pc, config.average_epochs) if config.average_epochs else None
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
@@ -345,8 +344,6 @@ def _save_best(model, out_dir, state, metrics, improved):
 
 def _save_last(model, out_dir, state):
     model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
-    write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
-                           [json.dumps(m) for m in state.history])
     write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
                            [json.dumps(m) for m in state.history])
 
