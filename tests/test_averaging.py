@@ -20,7 +20,8 @@ def small_collection():
 def test_snapshots_average_exponentially_and_swap_in_and_back():
     pc, W, E = small_collection()
     average = WeightAverage(pc, epochs=0.5, per_epoch=2)  # keep = exp(-1)
-    values = [(np.full((3, 2), 1.0), np.full((4, 2), -1.0)), (np.full((3, 2), 3.0), np.zeros((4, 2)))]
+    values = [(np.full((3, 2), 1.0), np.full((4, 2), -1.0)),
+              (np.full((3, 2), 3.0), np.zeros((4, 2)))]
     for w, e in values:
         W.set_value(w)
         E.init_from_array(e)
