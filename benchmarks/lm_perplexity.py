@@ -7,8 +7,9 @@
 ptb-word: Mikolov's PTB (train/valid/test), words as a stream, test perplexity.
 wikitext2-word: WikiText-2 (33,278 word types) as a word stream, the README's PTB flags with the
 class-factored softmax (SGD 0.5 with a warm-up, as it needs: RESULTS.md), 60 minutes, the rate
-halved after each of the budget's last 3 epochs (--settle-epochs).  Test is scored as one stream, as dev is and as the
-published figures are (`dynlp score` scores each line from a fresh state instead).
+halved after each of the budget's last 3 epochs (--settle-epochs).  Test is scored as one
+stream, as dev is and as the published figures are (`dynlp score` scores each line from a fresh
+state instead).
 shakespeare-char: tiny-shakespeare, characters as a stream; like nanoGPT, the first 90% of the
 file (by characters) trains and the last 10% validates; reports nats per character.
 

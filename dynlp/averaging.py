@@ -57,16 +57,6 @@ class WeightAverage:
             _set_all(self.parameters, raw)
 
 
-@contextlib.contextmanager
-def swapped_in(average):
-    """`average.swapped_in()`, or nothing when training keeps no average."""
-    if average is None:
-        yield
-    else:
-        with average.swapped_in():
-            yield
-
-
 def _set_all(parameters, values):
     for parameter, value in zip(parameters, values):
         set_values(parameter, value)

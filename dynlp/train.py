@@ -25,6 +25,7 @@ locks.  The updates race, so such runs are not bit-for-bit repeatable; `workers=
 
 Progress bars and epoch lines go to stderr (the `dynlp` logger) and are off unless asked for.
 """
+import contextlib
 import json
 import logging
 import math
@@ -37,7 +38,7 @@ from tqdm import tqdm
 
 from . import backend
 from .backend import dynet
-from .averaging import WeightAverage, swapped_in
+from .averaging import WeightAverage
 from .checkpoint import read_config, write_lines_atomically
 from .errors import ConfigError, ModelDirError, TrainingError
 from .forks import auto_workers, fork_map, parent_alive, shares
@@ -150,7 +151,8 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
                                 after_update=average.after_update if average else None)
         state.epoch += 1
         state.elapsed += epoch_stats.pop("seconds")
-        with swapped_in(average):  # dev scores, and the best model keeps, the average
+        # Dev scores, and the best model keeps, the average (if training keeps one).
+        with average.swapped_in() if average else contextlib.nullcontext():
             metrics = {"epoch": state.epoch, "lr": round(trainer.learning_rate, 8),
                        **epoch_stats, "workers": workers, **evaluate(model, dev_batches),
                        "elapsed": round(state.elapsed, 1)}
@@ -331,11 +333,12 @@ def _out_of_patience(state, config):
 
 
 def _save_best(model, out_dir, state, metrics, improved):
-    """Record the epoch's metrics and save the model as the best one if dev improved.
+    """Record the epoch's metrics and, if dev improved, save the model as the best one.
 
-    Then `_save_last` saves `last/` with the loop state, then metrics.  In this order a crash
-    anywhere leaves `last/` no newer than the best model, and metrics.jsonl is rewritten from
-    the saved history, so it always matches `last/`.
+    `_save_last` follows: `last/` with the loop state, then metrics.jsonl.  In this order a
+    crash anywhere leaves `last/` no newer than the best model, and metrics.jsonl, rewritten
+    from the saved history, always matches `last/`.  (With a weight average, the best model is
+    saved with the average in place and `last/` with the raw weights.)
     """
     state.history.append(metrics)
     if improved:
