@@ -7,9 +7,10 @@
 ptb-word: Mikolov's PTB (train/valid/test), words as a stream, test perplexity.
 wikitext2-word: WikiText-2 (33,278 word types) as a word stream, the README's PTB flags with the
 class-factored softmax (SGD 0.5 with a warm-up, as it needs: RESULTS.md), 60 minutes, the rate
-halved after each of the budget's last 3 epochs (--settle-epochs).  Test is scored as one
-stream, as dev is and as the published figures are (`dynlp score` scores each line from a fresh
-state instead).
+halved after each of the budget's last 3 epochs (--settle-epochs), dev scored and the model
+kept with a moving average of the weights over about the last epoch (--average-epochs 1).  Test
+is scored as one stream, as dev is and as the published figures are (`dynlp score` scores each
+line from a fresh state instead).
 shakespeare-char: tiny-shakespeare, characters as a stream; like nanoGPT, the first 90% of the
 file (by characters) trains and the last 10% validates; reports nats per character.
 
@@ -43,7 +44,8 @@ DEFAULTS = {
     "wikitext2-word": dict(level="word", tokenized=True, stream=True, layers=2, emb_dim=256,
                            hidden_dim=256, tie_weights=True, dropout=0.25, trainer="sgd",
                            lr=0.5, warmup=100, clip=5.0, batch_size=20, bptt=35, epochs=200,
-                           max_minutes=60, settle_epochs=3, patience=12, softmax="class"),
+                           max_minutes=60, settle_epochs=3, patience=12, softmax="class",
+                           average_epochs=1),
 }
 
 
