@@ -74,6 +74,8 @@ class TaggerConfig:
     dropout: float = option(0.33, "dropout on word vectors, between layers and in the MLP")
     word_dropout: float = option(0.25, "alpha: a word seen c times becomes <unk> with "
                                        "probability alpha/(alpha+c) in training")
+    label_smoothing: float = option(0.0, "epsilon: train each head towards (1-epsilon) on the "
+                                         "gold tag and epsilon spread evenly over all tags")
 
     def check(self):
         _check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
@@ -85,6 +87,7 @@ class TaggerConfig:
             raise ConfigError(f"--columns {self.columns}: give distinct CoNLL-U columns from "
                               f"{', '.join(COLUMNS[2:])}")
         _check_fraction(self, "dropout")
+        _check_fraction(self, "label_smoothing")
         if self.word_dropout < 0:
             raise ConfigError("--word-dropout cannot be negative")
 

@@ -13,6 +13,14 @@
                   The W_f are stacked into one matrix W2, so all features cost one product;
                   each feature's softmax is taken over its own rows of W2 z_i + b2.
 
+Label smoothing (`label_smoothing` = epsilon, training only; Szegedy et al. 2016, as UDPipe 2
+trains its tagger) replaces each -log p(gold) above by
+
+                      -(1 - epsilon) log p(gold) - epsilon * (1/K) sum_k log p(k)
+
+over the K choices of that softmax (a TagHead's K leaves out the special tokens such as
+`<unk>`, which it never predicts): the target puts epsilon of its mass evenly on every tag.
+
 Heads see the states of all T*B positions of a padded batch at once (time folded into the
 batch: position t of sentence b is batch element t*B + b), and a mask of the real words.
 A head learns from tag strings and predicts tag strings; the features and values of a
@@ -33,11 +41,12 @@ class TagHead:
         self.column, self.vocab = column, vocab
         self.mlp = MLP(pc, input_dim, hidden_dim, len(vocab))
 
-    def loss(self, states, tags, mask, dropout):
+    def loss(self, states, tags, mask, dropout, smoothing=0.0):
         """-sum over real words of log p(gold tag); `tags` are time-major strings, one per
         position (anything for padding), `mask` 1.0 at real words."""
         dy = dynet()
-        nll = dy.pickneglogsoftmax_batch(self.mlp(states, dropout), self.vocab.encode(tags))
+        nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
+                           first=len(SPECIALS), last=len(self.vocab))
         return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
 
     def predict(self, states):
@@ -60,12 +69,12 @@ class FeatureHead:
             first += len(values)
         self.mlp = MLP(pc, input_dim, hidden_dim, max(first, 1))
 
-    def loss(self, states, bundles, mask, dropout):
+    def loss(self, states, bundles, mask, dropout, smoothing=0.0):
         dy = dynet()
         scores = self.mlp(states, dropout)
         gold = [split_bundle(b) for b in bundles]
-        losses = [dy.pickneglogsoftmax_batch(dy.pick_range(scores, first, last),
-                                             self._value_ids(name, gold))
+        losses = [smoothed_nll(dy.pick_range(scores, first, last), self._value_ids(name, gold),
+                               smoothing)
                   for name, (first, last) in self.rows.items()]
         if not losses:  # no word of the training data had a feature
             return dy.scalarInput(0.0)
@@ -87,6 +96,19 @@ class FeatureHead:
                        for name, ids in chosen.items() if ids[position]]
             bundles.append(join_bundle(present))
         return bundles
+
+
+def smoothed_nll(scores, gold, smoothing, first=0, last=None):
+    """-log p(gold) per batch element of `scores` (logits), or with `smoothing` = epsilon > 0,
+    -(1 - epsilon) log p(gold) - epsilon * mean of log p(k) over rows first..last-1."""
+    dy = dynet()
+    nll = dy.pickneglogsoftmax_batch(scores, gold)
+    if not smoothing:
+        return nll
+    log_p = dy.log_softmax(scores)
+    if first or last is not None:
+        log_p = dy.pick_range(log_p, first, last if last is not None else scores.dim()[0][0])
+    return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
 
 
 def split_bundle(bundle):

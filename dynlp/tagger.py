@@ -96,12 +96,14 @@ class BiLSTMTagger:
 
     # ---- training and prediction ----------------------------------------------------------
     def loss(self, batch):
-        """Summed -log p(gold tag) over the real words of a TagBatch and over the heads."""
+        """Summed -log p(gold tag) over the real words of a TagBatch and over the heads (in
+        training, label-smoothed if the config says so: heads.smoothed_nll)."""
         dy = dynet()
         states = self.states(batch.sentences)
         dropout = self.config.dropout if self.training else 0.0
+        smoothing = self.config.label_smoothing if self.training else 0.0
         mask = batch.mask.reshape(-1)
-        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout)
+        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout, smoothing)
                         for head in self.heads])
 
     def predict(self, forms):

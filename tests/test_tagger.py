@@ -271,12 +271,13 @@ MORPHOLOGY = """\
 """
 
 
-@pytest.mark.parametrize("feats", ["bundle", "split"])
-def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats):
+@pytest.mark.parametrize("feats, smoothing", [("bundle", 0.0), ("split", 0.0), ("bundle", 0.1),
+                                              ("split", 0.1)])
+def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats, smoothing):
     path = tmp_path / "morphology.conllu"
     path.write_text(MORPHOLOGY, encoding="utf-8")
     sentences = read_treebank(str(path)) * 4
-    config = dataclasses.replace(SMALL, columns="", feats=feats)
+    config = dataclasses.replace(SMALL, columns="", feats=feats, label_smoothing=smoothing)
     model, _ = train_tagger(sentences, sentences, config,
                             TrainConfig(epochs=25, batch_size=2, lr=0.01, patience=25),
                             str(tmp_path / "model"))
@@ -365,3 +366,22 @@ def test_resume_continues_even_when_dev_holds_a_tag_training_never_saw(tmp_path)
     # the held-out tail of the sample has a PART, which its first 95% lacks
     assert main(["train-tagger", SAMPLE, "-o", out, "--epochs", "2", "--resume"] + quick) == 0
     assert len(open(f"{out}/metrics.jsonl").read().splitlines()) == 2
+
+
+def test_label_smoothed_loss_by_hand():
+    """-(1-eps) log p(gold) - eps * mean over the real tags of log p, per batch element."""
+    from dynlp.backend import dynet
+    from dynlp.heads import smoothed_nll
+
+    dy = dynet()
+    logits = np.array([[0.5, -1.0], [2.0, 0.0], [-0.3, 1.5], [1.0, 0.2]])  # 4 tags, 2 positions
+    gold, eps, first = [2, 3], 0.1, 1  # row 0 stands for a special token
+    dy.renew_cg()
+    loss = smoothed_nll(dy.inputTensor(logits, batched=True), gold, eps, first=first, last=4)
+    log_p = logits - np.log(np.exp(logits).sum(axis=0))
+    expected = [-(1 - eps) * log_p[g, b] - eps * log_p[first:, b].mean()
+                for b, g in enumerate(gold)]
+    assert np.allclose(loss.npvalue(), expected, atol=1e-5)
+    plain = smoothed_nll(dy.inputTensor(logits, batched=True), gold, 0.0).npvalue()
+    assert np.allclose(plain, [-log_p[g, b] for b, g in enumerate(gold)], atol=1e-5)
+
