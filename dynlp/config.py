@@ -74,7 +74,9 @@ class TaggerConfig:
     dropout: float = option(0.33, "dropout on word vectors, between layers and in the MLP")
     word_dropout: float = option(0.25, "alpha: a word seen c times becomes <unk> with "
                                        "probability alpha/(alpha+c) in training")
-    label_smoothing: float = option(0.0, "epsilon: train each head towards (1-epsilon) on the "
+    # 0.1, not 0: better on the dev score of both small treebanks with two seeds each and level
+    # on EWT (RESULTS.md, "Label smoothing").
+    label_smoothing: float = option(0.1, "epsilon: train each head towards (1-epsilon) on the "
                                          "gold tag and epsilon spread evenly over all tags")
 
     def check(self):

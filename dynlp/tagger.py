@@ -175,9 +175,11 @@ def upgrade(meta, vocabs):
     """The config and vocabularies of a saved tagger in today's form.
 
     Format 1 (before several columns) saved one `column` and its tag vocabulary as "tags"; its
-    parameters are those of a one-head model of today, in the same order.
+    parameters are those of a one-head model of today, in the same order. A config saved before
+    `label_smoothing` existed keeps the objective it was trained with (none) if training resumes.
     """
     settings = dict(meta["config"])
+    settings.setdefault("label_smoothing", 0.0)  # saved before the option: trained without it
     if meta["format_version"] < 2 and "column" in settings:
         column = settings.pop("column")
         settings["columns"] = column

@@ -353,6 +353,7 @@ def test_a_model_directory_of_format_1_loads_and_tags_as_before(tmp_path):
         assert json.load(meta)["format_version"] == 1
     model = BiLSTMTagger.load(old)
     assert model.columns == ["upos"] and model.config.mlp_dim == 8
+    assert model.config.label_smoothing == 0.0  # it was trained without, and resumes so
     out = tmp_path / "tagged.conllu"
     assert main(["tag", "-m", old, SAMPLE, "-o", str(out), "--workers", "1"]) == 0
     assert out.read_text(encoding="utf-8") == \
