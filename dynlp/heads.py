@@ -100,14 +100,15 @@ class FeatureHead:
 
 def smoothed_nll(scores, gold, smoothing, first=0, last=None):
     """-log p(gold) per batch element of `scores` (logits), or with `smoothing` = epsilon > 0,
-    -(1 - epsilon) log p(gold) - epsilon * mean of log p(k) over rows first..last-1."""
+    -(1 - epsilon) log p(gold) - epsilon * mean of log p(k) over rows first..last-1 (all rows
+    if `last` is None)."""
     dy = dynet()
     nll = dy.pickneglogsoftmax_batch(scores, gold)
     if not smoothing:
         return nll
     log_p = dy.log_softmax(scores)
-    if first or last is not None:
-        log_p = dy.pick_range(log_p, first, last if last is not None else scores.dim()[0][0])
+    if last is not None:
+        log_p = dy.pick_range(log_p, first, last)
     return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
 
 
