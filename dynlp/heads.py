@@ -103,10 +103,10 @@ def smoothed_nll(scores, gold, smoothing, first=0, last=None):
     -(1 - epsilon) log p(gold) - epsilon * mean of log p(k) over rows first..last-1 (all rows
     if `last` is None)."""
     dy = dynet()
-    nll = dy.pickneglogsoftmax_batch(scores, gold)
     if not smoothing:
-        return nll
-    log_p = dy.log_softmax(scores)
+        return dy.pickneglogsoftmax_batch(scores, gold)
+    log_p = dy.log_softmax(scores)  # one softmax serves both terms
+    nll = -dy.pick_batch(log_p, gold)
     if last is not None:
         log_p = dy.pick_range(log_p, first, last)
     return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing

@@ -385,4 +385,3 @@ def test_label_smoothed_loss_by_hand():
     assert np.allclose(loss.npvalue(), expected, atol=1e-5)
     plain = smoothed_nll(dy.inputTensor(logits, batched=True), gold, 0.0).npvalue()
     assert np.allclose(plain, [-log_p[g, b] for b, g in enumerate(gold)], atol=1e-5)
-
