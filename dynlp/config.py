@@ -78,6 +78,9 @@ class TaggerConfig:
     # on EWT (RESULTS.md, "Label smoothing").
     label_smoothing: float = option(0.1, "epsilon: train each head towards (1-epsilon) on the "
                                          "gold tag and epsilon spread evenly over all tags")
+    adversarial: float = option(0.0, "epsilon: also train on each batch's inputs x_i moved by "
+                                     "epsilon*sqrt(n*D) against the loss's gradient (adversarial "
+                                     "training; 0: off)")
 
     def check(self):
         _check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
@@ -90,6 +93,8 @@ class TaggerConfig:
                               f"{', '.join(COLUMNS[2:])}")
         _check_fraction(self, "dropout")
         _check_fraction(self, "label_smoothing")
+        if self.adversarial < 0:
+            raise ConfigError("--adversarial cannot be negative")
         if self.word_dropout < 0:
             raise ConfigError("--word-dropout cannot be negative")
 

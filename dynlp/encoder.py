@@ -49,6 +49,7 @@ class WordEncoder:
             input_dim = 2 * config.hidden_dim
         self.output_dim = input_dim
         self.rng = np.random.default_rng(seed)  # for word dropout
+        self.inputs = None  # the x_i of the last batch encoded per position (adversarial training)
 
     def encode(self, sentences, training=False, per_form=None):
         """BiLSTM states for every position of the padded batch: a list of T (2H,)xB vectors.
@@ -57,7 +58,8 @@ class WordEncoder:
         its own dropout (and word dropout) at each position, so the first layer computes
         W_x x_i + b for each position.  Without dropout x_i depends on the form alone, and so
         does W_x x_i + b: with `per_form` (the default when not training) it is computed once
-        per distinct form of the batch and picked for each position.
+        per distinct form of the batch and picked for each position.  Otherwise the x_i stay in
+        `self.inputs` (adversarial training perturbs them: tagger.adversarial_loss).
         """
         per_form = not training if per_form is None else per_form
         lengths = [len(s) for s in sentences]
@@ -67,11 +69,20 @@ class WordEncoder:
         position = {form: i for i, form in enumerate(forms)}
         picks = [[position[form] for form in at_t] for at_t in steps]  # form index per position
         char_vectors = self._char_encode(forms)  # one batch element per distinct form
-        xs, projected = None, None
         if per_form:
             projected = self._first_projections_per_form(forms, char_vectors, picks, training)
-        else:
-            xs = self._inputs_per_position(steps, char_vectors, picks, training)
+            return self.contextualize(None, lengths, training, projected)
+        self.inputs = self._inputs_per_position(steps, char_vectors, picks, training)
+        return self.contextualize(self.inputs, lengths, training)
+
+    def contextualize(self, xs, lengths, training=False, projected=None):
+        """h_i = BiLSTM(x_1..x_n)_i for the padded batch of inputs `xs` (one (D,)xB vector per
+        step; sentence b is `lengths[b]` long), with dropout on x_i and each layer's h_i in
+        training.
+        `projected`: the first layer's W_x x + b already computed instead (then `xs` is None).
+        """
+        if xs is not None:
+            xs = [self._dropout(x, training) for x in xs]
         for forward, backward in self.layers:
             xs = [self._dropout(h, training)
                   for h in bilstm(forward, backward, xs, lengths, projected)]
@@ -79,11 +90,11 @@ class WordEncoder:
         return xs
 
     def _inputs_per_position(self, steps, char_vectors, picks, training):
-        """x_i = [E[w_i] ; c_i] at each step, batched over the sentences, with dropout."""
+        """x_i = [E[w_i] ; c_i] at each step, batched over the sentences (before dropout)."""
         dy = dynet()
-        return [self._dropout(dy.concatenate([
+        return [dy.concatenate([
                     dy.lookup_batch(self.E, [self._word_id(form, training) for form in at_t]),
-                    dy.pick_batch_elems(char_vectors, forms_at_t)]), training)
+                    dy.pick_batch_elems(char_vectors, forms_at_t)])
                 for at_t, forms_at_t in zip(steps, picks)]
 
     def _first_projections_per_form(self, forms, char_vectors, picks, training):

@@ -8,6 +8,15 @@ columns at once (UPOS, XPOS, FEATS): one shared encoder, one head per column.
 
 The loss is the sum over heads of -sum_i log p(gold tag_i).  `loss()` and `predict_batch()`
 share the encoder; the heads read the states of all positions of a batch at once.
+
+Adversarial training (`adversarial` = epsilon > 0; Yasunaga et al. 2018) adds, for each batch,
+the loss of the same sentences with their inputs x_i moved where the loss grows fastest:
+
+    g = dL/dx_1..n                         the gradient of the loss just computed, per sentence
+    r = epsilon * sqrt(n * D) * g / ||g||   n words of D inputs: epsilon is per input, as dropout
+    loss_adv = L(x_1 + r_1 .. x_n + r_n)    r a constant; gradients reach E and the char BiLSTM
+
+The training loop calls `adversarial_loss()` after the backward pass of `loss()`, as it needs g.
 """
 from dataclasses import dataclass, replace
 
@@ -98,8 +107,26 @@ class BiLSTMTagger:
     def loss(self, batch):
         """Summed -log p(gold tag) over the real words of a TagBatch and over the heads (in
         training, label-smoothed if the config says so: heads.smoothed_nll)."""
+        return self._heads_loss(self.states(batch.sentences), batch)
+
+    @property
+    def adversarial(self):
+        """epsilon of adversarial training (0: off); the training loop asks."""
+        return self.config.adversarial
+
+    def adversarial_loss(self, batch):
+        """The loss of `batch` with its inputs moved against the gradient (module docstring):
+        call it after `loss(batch)` and the backward pass of that loss, in the same graph."""
         dy = dynet()
-        states = self.states(batch.sentences)
+        xs, lengths = self.encoder.inputs, [len(s) for s in batch.sentences]
+        gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
+        moves = adversarial_moves(gradients, lengths, self.config.adversarial)
+        moved = [x + batched_constant(r) for x, r in zip(xs, moves)]
+        states = self.encoder.contextualize(moved, lengths, self.training)
+        return self._heads_loss(dy.concatenate_to_batch(states), batch)
+
+    def _heads_loss(self, states, batch):
+        dy = dynet()
         dropout = self.config.dropout if self.training else 0.0
         smoothing = self.config.label_smoothing if self.training else 0.0
         mask = batch.mask.reshape(-1)
@@ -169,6 +196,28 @@ class BiLSTMTagger:
         tag_vocabs = {column: Vocab.build([tags[column] for _, tags in pairs])
                       for column in config.column_list()}
         return cls(config, words, chars, tag_vocabs, seed=seed)
+
+
+def adversarial_moves(gradients, lengths, epsilon):
+    """r = epsilon * sqrt(n * D) * g / ||g|| for each sentence of a batch (Yasunaga et al. 2018).
+
+    `gradients`: (T, D, B), dL/dx at each step of each sentence, zero past a sentence's end
+    (its padding reaches no loss); sentence b has n = lengths[b] words.  The norm is taken
+    over the whole sentence, so the move goes to the words and inputs the loss is most
+    sensitive to, with the size of epsilon per input (an RMS of epsilon over its n*D inputs).
+    """
+    _, dim, _ = gradients.shape
+    norms = np.sqrt((gradients ** 2).sum(axis=(0, 1)))  # (B,)
+    scale = epsilon * np.sqrt(np.asarray(lengths) * dim) / np.maximum(norms, 1e-12)
+    return gradients * scale
+
+
+def batched_constant(array):
+    """A (D, B) array as a (D,)xB constant expression (DyNet refuses a batched input of 1)."""
+    dy = dynet()
+    if array.shape[1] == 1:
+        return dy.inputTensor(array[:, 0])
+    return dy.inputTensor(array, batched=True)
 
 
 def upgrade(meta, vocabs):

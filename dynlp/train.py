@@ -214,6 +214,8 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch, after_
                                 "(the best model so far is kept); try a lower --lr or --clip")
         # Sum over tokens, mean over sequences: the gradient scale of Zaremba et al.
         (loss * (1.0 / batch.num_sequences)).backward()
+        if getattr(model, "adversarial", 0):  # it needs the gradient just computed
+            (model.adversarial_loss(batch) * (1.0 / batch.num_sequences)).backward()
         trainer.update()
         if after_update:
             after_update(step, len(batches))

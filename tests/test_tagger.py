@@ -385,3 +385,59 @@ def test_label_smoothed_loss_by_hand():
     assert np.allclose(loss.npvalue(), expected, atol=1e-5)
     plain = smoothed_nll(dy.inputTensor(logits, batched=True), gold, 0.0).npvalue()
     assert np.allclose(plain, [-log_p[g, b] for b, g in enumerate(gold)], atol=1e-5)
+
+
+# ---- adversarial training ----------------------------------------------------------------------
+def test_adversarial_moves_have_size_epsilon_per_input_along_each_sentences_gradient():
+    from dynlp.tagger import adversarial_moves
+
+    rng = np.random.default_rng(0)
+    gradients = rng.normal(size=(5, 4, 3))  # 5 steps, 4 inputs, 3 sentences
+    gradients[3:, :, 0] = 0.0  # sentence 0 has 3 words: no gradient past its end
+    lengths, epsilon = [3, 5, 5], 0.05
+    moves = adversarial_moves(gradients, lengths, epsilon)
+    for b, n in enumerate(lengths):
+        move, gradient = moves[:, :, b], gradients[:, :, b]
+        assert np.linalg.norm(move) == pytest.approx(epsilon * np.sqrt(n * 4))
+        assert np.allclose(move / np.linalg.norm(move), gradient / np.linalg.norm(gradient))
+    assert not moves[3:, :, 0].any()
+    assert not adversarial_moves(np.zeros((2, 4, 1)), [2], epsilon).any()  # no NaN
+
+
+def test_the_adversarial_loss_is_the_loss_moved_along_its_gradient():
+    """To first order, L(x + r) - L(x) = g . r = epsilon sqrt(nD) ||g|| per sentence: the move
+    raises the loss, by what the gradient says (no dropout, so both passes see the same x)."""
+    from dynlp.backend import dynet
+
+    sentences = read_treebank(SAMPLE)
+    epsilon = 1e-3
+    config = dataclasses.replace(SMALL, dropout=0.0, word_dropout=0.0, adversarial=epsilon)
+    model = BiLSTMTagger.from_training_data(config, pairs(sentences))
+    model.training = True
+    chosen = pairs(sentences[:3])
+    batch = tag_batch([f for f, _ in chosen], [t for _, t in chosen])
+    dynet().renew_cg()
+    loss = model.loss(batch)
+    clean = loss.value()
+    loss.backward()
+    xs = model.encoder.inputs
+    gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
+    norms = np.sqrt((gradients ** 2).sum(axis=(0, 1)))
+    lengths = np.array([len(f) for f, _ in chosen])
+    expected = (epsilon * np.sqrt(lengths * gradients.shape[1]) * norms).sum()
+    moved = model.adversarial_loss(batch).value()
+    assert moved > clean
+    assert moved - clean == pytest.approx(expected, rel=0.05)
+
+
+def test_adversarial_training_learns_every_column(tmp_path):
+    path = tmp_path / "morphology.conllu"
+    path.write_text(MORPHOLOGY, encoding="utf-8")
+    sentences = read_treebank(str(path)) * 4
+    config = dataclasses.replace(SMALL, columns="", adversarial=0.05)
+    model, _ = train_tagger(sentences, sentences, config,
+                            TrainConfig(epochs=25, batch_size=2, lr=0.01, patience=25),
+                            str(tmp_path / "model"))
+    columns = score_tagger(model, sentences).summary()["columns"]
+    assert all(scores["accuracy"] == 1.0 for scores in columns.values())
+    assert BiLSTMTagger.load(str(tmp_path / "model")).config.adversarial == 0.05
