@@ -78,13 +78,16 @@ class TaggerConfig:
     # on EWT (RESULTS.md, "Label smoothing").
     label_smoothing: float = option(0.1, "epsilon: train each head towards (1-epsilon) on the "
                                          "gold tag and epsilon spread evenly over all tags")
+    ensemble: int = option(1, "networks (each its own encoder and heads, own initial weights "
+                              "and dropout) trained side by side on the same batches; tagging "
+                              "takes the mean of their probabilities")
     adversarial: float = option(0.0, "epsilon: also train on each batch's inputs x_i moved by "
                                      "epsilon*sqrt(n*D) against the loss's gradient (adversarial "
                                      "training; 0: off)")
 
     def check(self):
         _check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
-                        "min_count")
+                        "min_count", "ensemble")
         from .treebank import COLUMNS
 
         unknown = [c for c in self.column_list() if c not in COLUMNS[2:]]

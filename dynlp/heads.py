@@ -51,9 +51,17 @@ class TagHead:
 
     def predict(self, states):
         """The likeliest tag at each position (never a special token such as `<unk>`)."""
+        return self.decode(self.probabilities(states))
+
+    def probabilities(self, states):
+        """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
         scores = self.mlp(states).npvalue().reshape(len(self.vocab), -1)
         scores[:len(SPECIALS)] = -np.inf
-        return self.vocab.decode(scores.argmax(axis=0))
+        return softmax_columns(scores)
+
+    def decode(self, probabilities):
+        """The likeliest tag of each column of `probabilities` (an ensemble's average too)."""
+        return self.vocab.decode(probabilities.argmax(axis=0))
 
 
 class FeatureHead:
@@ -87,11 +95,21 @@ class FeatureHead:
 
     def predict(self, states):
         """The bundle at each position: its features with a value, sorted by name."""
+        return self.decode(self.probabilities(states))
+
+    def probabilities(self, states):
+        """p(value of feature f at word i), each feature's rows a softmax of their own, in the
+        rows of W2; (rows, positions)."""
         scores = self.mlp(states).npvalue().reshape(-1, states.dim()[1])
-        chosen = {name: scores[first:last].argmax(axis=0)
+        return np.concatenate([softmax_columns(scores[first:last])
+                               for first, last in self.rows.values()] or [scores[:0]])
+
+    def decode(self, probabilities):
+        """The bundle of each column of `probabilities`: the features with a likeliest value."""
+        chosen = {name: probabilities[first:last].argmax(axis=0)
                   for name, (first, last) in self.rows.items()}
         bundles = []
-        for position in range(states.dim()[1]):
+        for position in range(probabilities.shape[1]):
             present = [f"{name}={self.features[name][ids[position]]}"
                        for name, ids in chosen.items() if ids[position]]
             bundles.append(join_bundle(present))
@@ -110,6 +128,12 @@ def smoothed_nll(scores, gold, smoothing, first=0, last=None):
     if last is not None:
         log_p = dy.pick_range(log_p, first, last)
     return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
+
+
+def softmax_columns(scores):
+    """A softmax down each column of a numpy array of scores (-inf: probability 0)."""
+    exp = np.exp(scores - scores.max(axis=0))
+    return exp / exp.sum(axis=0)
 
 
 def split_bundle(bundle):

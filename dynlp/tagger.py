@@ -17,6 +17,12 @@ the loss of the same sentences with their inputs x_i moved where the loss grows 
     loss_adv = L(x_1 + r_1 .. x_n + r_n)    r a constant; gradients reach E and the char BiLSTM
 
 The training loop calls `adversarial_loss()` after the backward pass of `loss()`, as it needs g.
+
+An ensemble (`ensemble` = K > 1 networks, each its own encoder and heads, started from its own
+random weights and trained on the same batches with its own dropout) tags with the mean of the
+networks' probabilities; the loss is the sum of the networks' losses, so each learns as alone:
+
+    p(tag of column k at i) = (1/K) sum_m head_k^m(encoder^m(w_1..w_n)_i)
 """
 from dataclasses import dataclass, replace
 
@@ -28,7 +34,6 @@ from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
 from .encoder import WordEncoder, clip
 from .heads import make_head
-from .layers import inference
 from .vocab import Vocab
 
 KIND = "tagger"
@@ -69,17 +74,70 @@ def tag_batches(pairs, batch_size, rng=None, max_words=0):
             for chunk in bucketed(pairs, batch_size, lambda pair: len(pair[0]), rng, max_words)]
 
 
+class TaggerNetwork:
+    """One encoder and a head per column: a tagger on its own, or one member of an ensemble.
+    Its parameters are created in `pc` in this order (a saved model is filled in that order)."""
+
+    def __init__(self, config, words, chars, tag_vocabs, pc, seed):
+        self.config = config
+        self.encoder = WordEncoder(config, words, chars, pc, seed)
+        self.heads = [make_head(pc, column, vocab, self.encoder.output_dim, config.mlp_dim,
+                                config.feats)
+                      for column, vocab in tag_vocabs.items()]
+
+    def states(self, sentences, training, per_form=None):
+        """The encoder's states of all T*B positions as one batch (time folded in)."""
+        return dynet().concatenate_to_batch(self.encoder.encode(sentences, training, per_form))
+
+    def loss(self, batch, training):
+        return self.heads_loss(self.states(batch.sentences, training), batch, training)
+
+    def adversarial_loss(self, batch, training):
+        """The loss of `batch` with its inputs moved against the gradient (module docstring)."""
+        dy = dynet()
+        xs, lengths = self.encoder.inputs, [len(s) for s in batch.sentences]
+        gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
+        moves = adversarial_moves(gradients, lengths, self.config.adversarial)
+        moved = [x + batched_constant(r) for x, r in zip(xs, moves)]
+        states = self.encoder.contextualize(moved, lengths, training)
+        return self.heads_loss(dy.concatenate_to_batch(states), batch, training)
+
+    def heads_loss(self, states, batch, training):
+        dy = dynet()
+        dropout = self.config.dropout if training else 0.0
+        smoothing = self.config.label_smoothing if training else 0.0
+        mask = batch.mask.reshape(-1)
+        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout, smoothing)
+                        for head in self.heads])
+
+    def probabilities(self, sentences):
+        """{column: (choices, T*B positions) probabilities} for a batch, in a fresh graph."""
+        dynet().renew_cg()
+        states = self.states(sentences, training=False)
+        return {head.column: head.probabilities(states) for head in self.heads}
+
+
 class BiLSTMTagger:
     def __init__(self, config, words, chars, tag_vocabs, pc=None, seed=1):
-        """`tag_vocabs`: {column: Vocab of its tags}, one head per column, in this order."""
+        """`tag_vocabs`: {column: Vocab of its tags}, one head per column, in this order;
+        `config.ensemble` networks, each with an encoder and those heads."""
         config.check()
         self.config, self.words, self.chars = config, words, chars
         self.pc = pc or dynet().ParameterCollection()
-        self.encoder = WordEncoder(config, words, chars, self.pc, seed)
-        self.heads = [make_head(self.pc, column, vocab, self.encoder.output_dim,
-                                config.mlp_dim, config.feats)
-                      for column, vocab in tag_vocabs.items()]
+        self.networks = [TaggerNetwork(config, words, chars, tag_vocabs, self.pc,
+                                       seed if k == 0 else [seed, k])
+                         for k in range(config.ensemble)]
         self.training = False
+
+    @property
+    def encoder(self):
+        """The (first) network's encoder: all share the vocabularies it reads."""
+        return self.networks[0].encoder
+
+    @property
+    def heads(self):
+        """The (first) network's heads: all predict the same columns over the same tags."""
+        return self.networks[0].heads
 
     @property
     def columns(self):
@@ -92,22 +150,23 @@ class BiLSTMTagger:
 
     @rng.setter
     def rng(self, value):
-        self.encoder.rng = value
+        for k, network in enumerate(self.networks):  # each network its own draws
+            network.encoder.rng = value if k == 0 else np.random.default_rng(
+                value.integers(2**62))
 
     def knows(self, form):
         """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
         return self.encoder.knows(form)
 
     def states(self, sentences, per_form=None):
-        """The encoder's states of all T*B positions as one batch (time folded in)."""
-        return dynet().concatenate_to_batch(
-            self.encoder.encode(sentences, self.training, per_form))
+        """The (first) network's encoder states of all T*B positions as one batch."""
+        return self.networks[0].states(sentences, self.training, per_form)
 
     # ---- training and prediction ----------------------------------------------------------
     def loss(self, batch):
-        """Summed -log p(gold tag) over the real words of a TagBatch and over the heads (in
-        training, label-smoothed if the config says so: heads.smoothed_nll)."""
-        return self._heads_loss(self.states(batch.sentences), batch)
+        """Summed -log p(gold tag) over the real words of a TagBatch, the heads and the
+        networks (in training, label-smoothed if the config says so: heads.smoothed_nll)."""
+        return dynet().esum([network.loss(batch, self.training) for network in self.networks])
 
     @property
     def adversarial(self):
@@ -117,33 +176,21 @@ class BiLSTMTagger:
     def adversarial_loss(self, batch):
         """The loss of `batch` with its inputs moved against the gradient (module docstring):
         call it after `loss(batch)` and the backward pass of that loss, in the same graph."""
-        dy = dynet()
-        xs, lengths = self.encoder.inputs, [len(s) for s in batch.sentences]
-        gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
-        moves = adversarial_moves(gradients, lengths, self.config.adversarial)
-        moved = [x + batched_constant(r) for x, r in zip(xs, moves)]
-        states = self.encoder.contextualize(moved, lengths, self.training)
-        return self._heads_loss(dy.concatenate_to_batch(states), batch)
-
-    def _heads_loss(self, states, batch):
-        dy = dynet()
-        dropout = self.config.dropout if self.training else 0.0
-        smoothing = self.config.label_smoothing if self.training else 0.0
-        mask = batch.mask.reshape(-1)
-        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout, smoothing)
-                        for head in self.heads])
+        return dynet().esum([network.adversarial_loss(batch, self.training)
+                             for network in self.networks])
 
     def predict(self, forms):
         """{column: tags} for one sentence (a list of forms)."""
         return self.predict_many([forms])[0]
 
     def predict_batch(self, sentences):
-        """{column: tags} for several (non-empty) sentences, in a fresh graph of their own."""
-        dy = dynet()
-        with inference(self):
-            dy.renew_cg()
-            states = self.states(sentences)
-            by_column = {head.column: head.predict(states) for head in self.heads}
+        """{column: tags} for several (non-empty) sentences: the tags likeliest under the
+        networks' mean probability (one network: its own)."""
+        mean = self.networks[0].probabilities(sentences)  # summed: the same argmax
+        for network in self.networks[1:]:
+            for column, p in network.probabilities(sentences).items():
+                mean[column] += p
+        by_column = {head.column: head.decode(mean[head.column]) for head in self.heads}
         width = len(sentences)  # position t of sentence b is element t * width + b
         return [{column: tags[b::width][:len(forms)] for column, tags in by_column.items()}
                 for b, forms in enumerate(sentences)]

@@ -145,7 +145,8 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     while state.epoch < config.epochs and not _out_of_patience(state, config):
         epoch_began = time.time()
         batches = list(train_batches(rng))
-        workers = training_workers(config, len(batches))
+        # An ensemble's batch is the work of each of its networks: count it so for the forks.
+        workers = training_workers(config, len(batches) * len(getattr(model, "networks", [0])))
         epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
                                 state.epoch + 1, workers, seed,
                                 after_update=average.after_update if average else None)

@@ -441,3 +441,39 @@ def test_adversarial_training_learns_every_column(tmp_path):
     columns = score_tagger(model, sentences).summary()["columns"]
     assert all(scores["accuracy"] == 1.0 for scores in columns.values())
     assert BiLSTMTagger.load(str(tmp_path / "model")).config.adversarial == 0.05
+
+
+# ---- an ensemble of networks -------------------------------------------------------------------
+def test_an_ensemble_tags_with_the_mean_of_its_networks_probabilities():
+    sentences = read_treebank(SAMPLE)
+    config = dataclasses.replace(SMALL, columns="upos,xpos", ensemble=2)
+    model = BiLSTMTagger.from_training_data(config, pairs(sentences, ("upos", "xpos")))
+    assert len(model.networks) == 2
+    batch = [s.forms for s in sentences[:5]]
+    first, second = (network.probabilities(batch) for network in model.networks)
+    assert not np.allclose(first["upos"], second["upos"])  # their own initial weights
+    width = len(batch)
+    for column, head in zip(model.columns, model.heads):
+        mean = (first[column] + second[column]) / 2
+        tags = head.vocab.decode(mean.argmax(axis=0))
+        expected = [tags[b::width][:len(forms)] for b, forms in enumerate(batch)]
+        assert [tagged[column] for tagged in model.predict_batch(batch)] == expected
+
+
+def test_an_ensemble_learns_every_column_and_loads_again(tmp_path):
+    path = tmp_path / "morphology.conllu"
+    path.write_text(MORPHOLOGY, encoding="utf-8")
+    sentences = read_treebank(str(path)) * 4
+    config = dataclasses.replace(SMALL, columns="", feats="split", ensemble=2)
+    model, _ = train_tagger(sentences, sentences, config,
+                            TrainConfig(epochs=25, batch_size=2, lr=0.01, patience=25),
+                            str(tmp_path / "model"))
+    columns = score_tagger(model, sentences).summary()["columns"]
+    assert all(scores["accuracy"] == 1.0 for scores in columns.values())
+    loaded = BiLSTMTagger.load(str(tmp_path / "model"))
+    assert loaded.config.ensemble == 2 and len(loaded.networks) == 2
+    forms = [s.forms for s in sentences[:3]]
+    assert loaded.predict_many(forms) == model.predict_many(forms)
+    for ours, theirs in zip(model.networks, loaded.networks):
+        assert np.array_equal(ours.probabilities(forms)["upos"],
+                              theirs.probabilities(forms)["upos"])
