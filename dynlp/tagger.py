@@ -272,10 +272,12 @@ def upgrade(meta, vocabs):
 
     Format 1 (before several columns) saved one `column` and its tag vocabulary as "tags"; its
     parameters are those of a one-head model of today, in the same order. A config saved before
-    `label_smoothing` existed keeps the objective it was trained with (none) if training resumes.
+    `label_smoothing` existed keeps the objective it was trained with (none) if training resumes,
+    and one saved before `ensemble` has one network.
     """
     settings = dict(meta["config"])
     settings.setdefault("label_smoothing", 0.0)  # saved before the option: trained without it
+    settings.setdefault("ensemble", 1)  # saved before ensembles: one network
     if meta["format_version"] < 2 and "column" in settings:
         column = settings.pop("column")
         settings["columns"] = column

@@ -14,7 +14,7 @@ from conftest import shared_data
 
 SAMPLE = "data/sample.conllu"
 SMALL = TaggerConfig(columns="upos", layers=1, emb_dim=32, char_dim=16, hidden_dim=48, mlp_dim=32,
-                     dropout=0.1, word_dropout=0.1)
+                     dropout=0.1, word_dropout=0.1, ensemble=1)
 
 
 def pairs(sentences, columns=("upos",)):
@@ -354,6 +354,7 @@ def test_a_model_directory_of_format_1_loads_and_tags_as_before(tmp_path):
     model = BiLSTMTagger.load(old)
     assert model.columns == ["upos"] and model.config.mlp_dim == 8
     assert model.config.label_smoothing == 0.0  # it was trained without, and resumes so
+    assert model.config.ensemble == 1 and len(model.networks) == 1
     out = tmp_path / "tagged.conllu"
     assert main(["tag", "-m", old, SAMPLE, "-o", str(out), "--workers", "1"]) == 0
     assert out.read_text(encoding="utf-8") == \
