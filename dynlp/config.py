@@ -85,7 +85,7 @@ class TaggerConfig:
                               "and dropout) trained side by side on the same batches; tagging "
                               "takes the mean of their probabilities")
     adversarial: float = option(0.0, "epsilon: also train on each batch's inputs x_i moved by "
-                                     "epsilon*sqrt(n*D) against the loss's gradient (adversarial "
+                                     "epsilon*sqrt(n*D) along the loss's gradient (adversarial "
                                      "training; 0: off)")
 
     def check(self):

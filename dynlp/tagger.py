@@ -93,7 +93,7 @@ class TaggerNetwork:
         return self.heads_loss(self.states(batch.sentences, training), batch, training)
 
     def adversarial_loss(self, batch, training):
-        """The loss of `batch` with its inputs moved against the gradient (module docstring)."""
+        """The loss of `batch` with its inputs moved along the gradient (module docstring)."""
         dy = dynet()
         xs, lengths = self.encoder.inputs, [len(s) for s in batch.sentences]
         gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
@@ -174,7 +174,7 @@ class BiLSTMTagger:
         return self.config.adversarial
 
     def adversarial_loss(self, batch):
-        """The loss of `batch` with its inputs moved against the gradient (module docstring):
+        """The loss of `batch` with its inputs moved along the gradient (module docstring):
         call it after `loss(batch)` and the backward pass of that loss, in the same graph."""
         return dynet().esum([network.adversarial_loss(batch, self.training)
                              for network in self.networks])
