@@ -90,6 +90,7 @@ class TaggerNetwork:
         return dynet().concatenate_to_batch(self.encoder.encode(sentences, training, per_form))
 
     def loss(self, batch, training):
+        """This network's summed -log p(gold tag) over a TagBatch's real words and its heads."""
         return self.heads_loss(self.states(batch.sentences, training), batch, training)
 
     def adversarial_loss(self, batch, training):
@@ -103,6 +104,7 @@ class TaggerNetwork:
         return self.heads_loss(dy.concatenate_to_batch(states), batch, training)
 
     def heads_loss(self, states, batch, training):
+        """The heads' losses summed, from the encoder states `states` of the batch."""
         dy = dynet()
         dropout = self.config.dropout if training else 0.0
         smoothing = self.config.label_smoothing if training else 0.0
