@@ -49,10 +49,6 @@ class TagHead:
                            first=len(SPECIALS), last=len(self.vocab))
         return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
 
-    def predict(self, states):
-        """The likeliest tag at each position (never a special token such as `<unk>`)."""
-        return self.decode(self.probabilities(states))
-
     def probabilities(self, states):
         """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
         scores = self.mlp(states).npvalue().reshape(len(self.vocab), -1)
@@ -60,7 +56,8 @@ class TagHead:
         return softmax_columns(scores)
 
     def decode(self, probabilities):
-        """The likeliest tag of each column of `probabilities` (an ensemble's average too)."""
+        """The likeliest tag of each column of `probabilities` (an ensemble's mean too): never a
+        special token such as `<unk>`, whose probability is 0."""
         return self.vocab.decode(probabilities.argmax(axis=0))
 
 
@@ -93,10 +90,6 @@ class FeatureHead:
         index = {value: i for i, value in enumerate(self.features[name])}
         return [index.get(features.get(name, NO_VALUE), 0) for features in gold]
 
-    def predict(self, states):
-        """The bundle at each position: its features with a value, sorted by name."""
-        return self.decode(self.probabilities(states))
-
     def probabilities(self, states):
         """p(value of feature f at word i), each feature's rows a softmax of their own, in the
         rows of W2; (rows, positions)."""
@@ -105,7 +98,8 @@ class FeatureHead:
                                for first, last in self.rows.values()] or [scores[:0]])
 
     def decode(self, probabilities):
-        """The bundle of each column of `probabilities`: the features with a likeliest value."""
+        """The bundle of each column of `probabilities`: the features whose likeliest value is
+        not "absent", sorted by name."""
         chosen = {name: probabilities[first:last].argmax(axis=0)
                   for name, (first, last) in self.rows.items()}
         bundles = []

@@ -39,6 +39,15 @@ def inference(model):
         model.training = was_training
 
 
+def batched_constant(array):
+    """A (D, B) numpy array as a (D,)xB constant expression (DyNet's batched inputTensor
+    refuses a batch of one: a plain vector then)."""
+    dy = dynet()
+    if array.shape[1] == 1:
+        return dy.inputTensor(array[:, 0])
+    return dy.inputTensor(array, batched=True)
+
+
 class MLP:
     """y = W2 tanh(W1 x + b1) + b2: one hidden layer, as in the DyNet tagger lecture."""
 

@@ -24,7 +24,7 @@ from .batches import bucketed, sentence_batch, time_pieces
 from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import LMConfig, from_dict, to_dict
 from .errors import ConfigError
-from .layers import inference, recurrent_builder
+from .layers import batched_constant, inference, recurrent_builder
 from .softmax import ClassSoftmax, default_classes
 from .vocab import SPECIALS
 
@@ -93,13 +93,10 @@ class RNNLanguageModel:
 
     def _initial_states(self, batch):
         """Per layer: None (zeros), or the state carried over from the previous segment."""
-        dy = dynet()
         carried = self._carried if batch.carry else None
         if carried is None or carried[0][0].shape[1] != batch.num_sequences:
             return [None] * len(self.rnns)
-        # DyNet's batched inputTensor refuses a batch of one: give it a plain vector then.
-        return [[dy.inputTensor(v, batched=True) if v.shape[1] > 1 else dy.inputTensor(v[:, 0])
-                 for v in layer] for layer in carried]
+        return [[batched_constant(v) for v in layer] for layer in carried]
 
     def _dropout(self, x):
         rate = self.config.dropout

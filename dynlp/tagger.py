@@ -34,6 +34,7 @@ from .checkpoint import load as load_dir, populate, save as save_dir
 from .config import TaggerConfig, from_dict, to_dict
 from .encoder import WordEncoder, clip
 from .heads import make_head
+from .layers import batched_constant
 from .vocab import Vocab
 
 KIND = "tagger"
@@ -259,14 +260,6 @@ def adversarial_moves(gradients, lengths, epsilon):
     norms = np.sqrt((gradients ** 2).sum(axis=(0, 1)))  # (B,)
     scale = epsilon * np.sqrt(np.asarray(lengths) * dim) / np.maximum(norms, 1e-12)
     return gradients * scale
-
-
-def batched_constant(array):
-    """A (D, B) array as a (D,)xB constant expression (DyNet refuses a batched input of 1)."""
-    dy = dynet()
-    if array.shape[1] == 1:
-        return dy.inputTensor(array[:, 0])
-    return dy.inputTensor(array, batched=True)
 
 
 def upgrade(meta, vocabs):
