@@ -28,6 +28,6 @@ setup(
                     "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
                               "uvloop>=0.19; sys_platform != 'win32'"],
                     "browser": ["playwright"]},
-    package_data={"dynlp": ["web/*"]},
-    entry_points={"console_scripts": ["dynlp = dynlp.cli:main"]},
+    package_data={"dynlp": ["serve/web/*"]},
+    entry_points={"console_scripts": ["dynlp = dynlp.cli.main:main"]},
 )

@@ -27,10 +27,11 @@ import sys
 import time
 
 import dynlp
-from dynlp.cli import add_common_arguments, start
-from dynlp.config import LMConfig, TrainConfig, add_arguments, from_args
-from dynlp.pipeline import lm_batches, train_language_model
-from dynlp.text import data_dir, read_sentences, sentences_from_lines
+from dynlp.cli.flags import add_common_arguments, start
+from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.models.lm import LMConfig
+from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.data.text import data_dir, read_sentences, sentences_from_lines
 
 DEFAULTS = {
     "ptb-word": dict(level="word", tokenized=True, stream=True, layers=2, emb_dim=256,

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from dynlp.text import data_dir
+from dynlp.data.text import data_dir
 
 
 def make_input(path, gigabytes):

@@ -26,14 +26,14 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 
 def ptb(part):
-    from dynlp.text import data_dir, read_sentences
+    from dynlp.data.text import data_dir, read_sentences
 
     return read_sentences(os.path.join(data_dir(), "ptb", f"ptb.{part}.txt"), "word", True, False)
 
 
 def shakespeare():
     """(train, test) character lines: the first 90% of the text, the last 10%."""
-    from dynlp.text import data_dir, tokenize
+    from dynlp.data.text import data_dir, tokenize
 
     text = open(os.path.join(data_dir(), "tinyshakespeare", "input.txt"), encoding="utf-8").read()
     cut = int(len(text) * 0.9)
@@ -43,7 +43,7 @@ def shakespeare():
 
 def dynlp_case(name):
     from dynlp.metrics import perplexity
-    from dynlp.ngram import NgramConfig, NgramLanguageModel
+    from dynlp.models.ngram.model import NgramConfig, NgramLanguageModel
 
     if name == "ptb-5":
         train, test, config = ptb("train"), ptb("test"), NgramConfig(order=5, tokenized=True)

@@ -24,9 +24,10 @@ import time
 import numpy as np
 
 from dynlp import BiLSTMTagger, LMConfig, RNNLanguageModel, TaggerConfig, Vocab
-from dynlp import paramfile, tensorfile
-from dynlp.pipeline import _tagged_pairs, read_tagger_corpus
-from dynlp.text import data_dir, read_lines, tokenize
+from dynlp.store import paramfile
+from dynlp.store import tensorfile
+from dynlp.training.recipes import _tagged_pairs, read_tagger_corpus
+from dynlp.data.text import data_dir, read_lines, tokenize
 
 
 def wikitext_lm():

@@ -18,9 +18,9 @@ import time
 
 import numpy as np
 
-import dynlp.lm
+import dynlp.models.lm
 from dynlp import RNNLanguageModel
-from dynlp.text import data_dir, read_lines, tokenize
+from dynlp.data.text import data_dir, read_lines, tokenize
 from peak_memory import run_fresh
 
 
@@ -30,12 +30,12 @@ def largest_difference(lm_dir, path, count):
     lines = [tokenize(text, config.level, config.tokenized) for _, text in read_lines(path)]
     lines = [line for line in lines if line][:count]
     pieces = model.score_batch(lines)
-    budget = dynlp.lm.OUTPUT_BUDGET
-    dynlp.lm.OUTPUT_BUDGET = 1 << 62  # no budget: all lines in one graph
+    budget = dynlp.models.lm.OUTPUT_BUDGET
+    dynlp.models.lm.OUTPUT_BUDGET = 1 << 62  # no budget: all lines in one graph
     try:
         whole = model.score_batch(lines)
     finally:
-        dynlp.lm.OUTPUT_BUDGET = budget
+        dynlp.models.lm.OUTPUT_BUDGET = budget
     return max(float(np.max(np.abs(np.subtract(a[1], b[1])))) for a, b in zip(pieces, whole))
 
 
@@ -54,7 +54,7 @@ def main():
     print(json.dumps({"input": args.input, "workers": args.workers, "vocabulary": len(model.vocab),
                       "peak_rss_mb": peak_mb, "seconds": seconds,
                       "perplexity": summary["perplexity"], "tokens": summary["tokens"],
-                      "output_budget": dynlp.lm.OUTPUT_BUDGET,
+                      "output_budget": dynlp.models.lm.OUTPUT_BUDGET,
                       f"max_abs_difference_first_{args.check_lines}_lines":
                           largest_difference(args.lm, args.input, args.check_lines),
                       "date": time.strftime("%F %H:%M")}))

@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from dynlp.text import data_dir
+from dynlp.data.text import data_dir
 
 EWT = os.path.join(data_dir(), "ud_en_ewt")
 

@@ -63,22 +63,22 @@ LM_LARGE = dict(LM, layers=2, tie_weights=True, dropout=0.25, softmax="class")
 
 # ---- data (pure Python: shared by both frameworks) ----------------------------------------------
 def ewt(part, limit=None):
-    from dynlp.text import data_dir
-    from dynlp.treebank import read_treebank
+    from dynlp.data.text import data_dir
+    from dynlp.data.treebank import read_treebank
 
     path = os.path.join(data_dir(), "ud_en_ewt", f"en_ewt-ud-{part}.conllu")
     return read_treebank(path)[:limit]
 
 
 def ptb(part, limit=None):
-    from dynlp.text import data_dir, read_sentences
+    from dynlp.data.text import data_dir, read_sentences
 
     path = os.path.join(data_dir(), "ptb", f"ptb.{part}.txt")
     return read_sentences(path, "word", True, True)[:limit]
 
 
 def wikitext2(part, limit=None):
-    from dynlp.text import data_dir, read_sentences
+    from dynlp.data.text import data_dir, read_sentences
 
     path = os.path.join(data_dir(), "wikitext2", f"{part}.txt")
     return read_sentences(path, "word", True, True)[:limit]
@@ -92,7 +92,7 @@ def tagger_data(quick):
 
 
 def lm_vocab(train):
-    from dynlp.vocab import Vocab
+    from dynlp.data.vocab import Vocab
 
     return Vocab.build(train)
 
@@ -149,8 +149,8 @@ def dynlp_setup(args, inference=False):
 
 
 def dynlp_tagger(args, pairs):
-    from dynlp.config import TaggerConfig
-    from dynlp.tagger import BiLSTMTagger
+    from dynlp.models.tagger.config import TaggerConfig
+    from dynlp.models.tagger.network import BiLSTMTagger
 
     return BiLSTMTagger.from_training_data(TaggerConfig(**TAGGER), upos_pairs(pairs))
 
@@ -163,8 +163,8 @@ def upos_pairs(pairs):
 def dynlp_tagger_train(args):
     import numpy as np
     from dynlp.config import TrainConfig
-    from dynlp.tagger import tag_batches
-    from dynlp.train import make_trainer
+    from dynlp.models.tagger.network import tag_batches
+    from dynlp.training.loop import make_trainer
 
     dynlp_setup(args)
     pairs, _ = tagger_data(args.quick)
@@ -174,7 +174,7 @@ def dynlp_tagger_train(args):
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = tag_batches(upos_pairs(pairs), config.batch_size, np.random.default_rng(1))
     if args.dev:
-        from dynlp.pipeline import tagger_dev_metrics
+        from dynlp.training.recipes import tagger_dev_metrics
 
         return {**train_for(model, trainer,
                             lambda rng: tag_batches(upos_pairs(pairs), config.batch_size, rng),
@@ -186,7 +186,7 @@ def dynlp_tagger_train(args):
 def one_epoch(model, trainer, batches, config):
     """What `dynlp train-*` runs each epoch (`train.run_epoch`, on as many processes as the
     loop's --workers rule gives), timed."""
-    from dynlp.train import run_epoch, training_workers
+    from dynlp.training.loop import run_epoch, training_workers
 
     workers = training_workers(config, len(batches))
     stats = run_epoch(model, trainer, batches, config, start_clock(), False, 1, workers)
@@ -196,7 +196,7 @@ def one_epoch(model, trainer, batches, config):
 def train_for(model, trainer, batches, config, seconds):
     """dynlp's epoch loop, epoch after epoch, until `seconds` are up (no dev, no checkpoints)."""
     import numpy as np
-    from dynlp.train import run_epoch, training_workers
+    from dynlp.training.loop import run_epoch, training_workers
 
     words, began, epoch = 0, start_clock(), 0
     while time.time() - began < seconds:
@@ -211,7 +211,7 @@ def train_for(model, trainer, batches, config, seconds):
 def dynlp_tagger_infer(args):
     import tempfile
 
-    from dynlp.work import chunk_size, chunked, run_chunks, tag_chunk
+    from dynlp.runtime.work import chunk_size, chunked, run_chunks, tag_chunk
 
     dynlp_setup(args, inference=True)
     pairs, test = tagger_data(args.quick)
@@ -240,16 +240,16 @@ def dynlp_tagger_infer(args):
 
 
 def dynlp_lm(train, settings=LM):
-    from dynlp.config import LMConfig
-    from dynlp.lm import RNNLanguageModel
+    from dynlp.models.lm import LMConfig
+    from dynlp.models.lm import RNNLanguageModel
 
     return RNNLanguageModel(LMConfig(**settings), lm_vocab(train))
 
 
 def dynlp_lm_train(args, corpus=ptb, settings=LM):
     from dynlp.config import TrainConfig
-    from dynlp.pipeline import lm_batches
-    from dynlp.train import make_trainer
+    from dynlp.training.recipes import lm_batches
+    from dynlp.training.loop import make_trainer
 
     dynlp_setup(args)
     train = corpus("train", 5000 if args.quick else None)
@@ -260,7 +260,7 @@ def dynlp_lm_train(args, corpus=ptb, settings=LM):
     batches = lm_batches(train, model.vocab, model.config, config.batch_size, 35,
                          training=True)(None)
     if args.dev:
-        from dynlp.train import mean_loss_metrics
+        from dynlp.training.loop import mean_loss_metrics
 
         dev = lm_batches(corpus("valid"), model.vocab, model.config, 20, 35, training=False)
         return {**train_for(model, trainer, lambda rng: batches, config, args.seconds),
@@ -269,8 +269,8 @@ def dynlp_lm_train(args, corpus=ptb, settings=LM):
 
 
 def dynlp_lm_eval(args):
-    from dynlp import pipeline
-    from dynlp.train import evaluate_loss
+    from dynlp.training import recipes as pipeline
+    from dynlp.training.loop import evaluate_loss
 
     dynlp_setup(args)
     train = ptb("train", 5000 if args.quick else None)
@@ -307,8 +307,8 @@ def torch_device(args):
 
 
 def torch_tagger(pairs):
-    from dynlp.config import TaggerConfig
-    from dynlp.vocab import Vocab
+    from dynlp.models.tagger.config import TaggerConfig
+    from dynlp.data.vocab import Vocab
     from torch_models import TorchTagger
 
     config = TaggerConfig(**TAGGER)
@@ -321,7 +321,7 @@ def torch_tagger(pairs):
 
 def torch_tagger_train(args):
     import numpy as np
-    from dynlp.batches import bucketed
+    from dynlp.data.batches import bucketed
 
     torch = torch_setup(args)
     pairs, _ = tagger_data(args.quick)
@@ -366,7 +366,7 @@ def torch_tagger_infer(args):
 
 
 def torch_stream(torch, sentences, vocab, streams, device="cpu"):
-    from dynlp.batches import flatten_stream
+    from dynlp.data.batches import flatten_stream
 
     ids = flatten_stream([vocab.encode(s) for s in sentences], vocab.eos)
     steps = (len(ids) - 1) // streams
@@ -385,8 +385,8 @@ def torch_lm(train):
 def torch_class_lm(train):
     """The lm_train_large twin: dynlp's classes for this vocabulary (the same counts and
     number), so both sides compute the same products."""
-    from dynlp.lm import _counts
-    from dynlp.softmax import default_classes, frequency_classes
+    from dynlp.models.lm import _counts
+    from dynlp.models.softmax import default_classes, frequency_classes
     from torch_models import TorchClassLM
 
     vocab = lm_vocab(train)
@@ -431,7 +431,7 @@ def torch_lm_train_large(args):
 
 def eval_streams(args):
     """Streams for evaluation, the same on both sides: dynlp's default unless --eval-streams."""
-    from dynlp.pipeline import EVAL_STREAMS
+    from dynlp.training.recipes import EVAL_STREAMS
 
     return args.eval_streams or EVAL_STREAMS
 
@@ -495,8 +495,8 @@ def lstm_flops(input_dim, hidden_dim):
 def tagger_flops_per_word(quick):
     """Forward FLOPs per word; the character BiLSTM runs once per distinct form in a batch."""
     import numpy as np
-    from dynlp.batches import bucketed
-    from dynlp.config import TaggerConfig
+    from dynlp.data.batches import bucketed
+    from dynlp.models.tagger.config import TaggerConfig
 
     c = TaggerConfig(**TAGGER)
     pairs, _ = tagger_data(quick)
@@ -519,7 +519,7 @@ def lm_flops_per_word():
 
 def large_lm_flops_per_word(vocab_size=33278):
     """Two LSTM layers and a class softmax: C class rows and, on average, V / C word rows."""
-    from dynlp.softmax import default_classes
+    from dynlp.models.softmax import default_classes
 
     classes = default_classes(vocab_size)
     return (lstm_flops(LM_LARGE["emb_dim"], LM_LARGE["hidden_dim"])

@@ -17,7 +17,7 @@ import os
 import sys
 import tempfile
 
-from dynlp.text import data_dir
+from dynlp.data.text import data_dir
 from peak_memory import run_fresh
 
 

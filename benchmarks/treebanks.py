@@ -21,11 +21,12 @@ import subprocess
 import sys
 import time
 
-from dynlp.cli import TAGGER_TRAINING, add_common_arguments, start
-from dynlp.config import TaggerConfig, TrainConfig, add_arguments, from_args
-from dynlp.pipeline import read_tagger_corpus, score_tagger, train_tagger
-from dynlp.text import data_dir
-from dynlp.treebank import read_treebank
+from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
+from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.data.text import data_dir
+from dynlp.data.treebank import read_treebank
 
 # UDPipe 1.2 (UD 2.5 models, gold tokenisation): UPOS, XPOS, UFeats, AllTags, from its model
 # documentation (ufal/udpipe, doc/manual_model_ud-2.5.t2t; RESULTS.md has the other anchors).

@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 
-from dynlp.text import data_dir
+from dynlp.data.text import data_dir
 
 
 def run(args):

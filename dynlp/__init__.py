@@ -5,19 +5,20 @@
     model = dynlp.RNNLanguageModel(dynlp.LMConfig(level="char"), vocab)
     tagger = dynlp.BiLSTMTagger.load("models/ewt")
 """
-from .backend import BackendConfig, configure, dynet
-from .batches import Batch, sentence_batches, stream_batches
-from .config import LMConfig, TaggerConfig, TrainConfig
-from .errors import ConfigError, DataError, DynlpError, ModelDirError, TrainingError
-from .lm import RNNLanguageModel
-from .metrics import TaggingScores, TreebankScores, bits_per_token, perplexity
-from .pipeline import (read_lm_corpus, read_tagger_corpus, score_tagger, train_language_model,
-                       train_tagger)
-from .tagger import BiLSTMTagger, tag_batches
-from .text import read_sentences, sentences_from_lines, tokenize
-from .treebank import read_conllu, read_treebank, write_conllu
-from .train import evaluate_loss, fit, make_trainer
-from .vocab import Vocab
+from dynlp.backend import BackendConfig, configure, dynet
+from dynlp.config import TrainConfig
+from dynlp.data.batches import Batch, sentence_batches, stream_batches
+from dynlp.data.text import read_sentences, sentences_from_lines, tokenize
+from dynlp.data.treebank import read_conllu, read_treebank, write_conllu
+from dynlp.data.vocab import Vocab
+from dynlp.errors import ConfigError, DataError, DynlpError, ModelDirError, TrainingError
+from dynlp.metrics import TaggingScores, TreebankScores, bits_per_token, perplexity
+from dynlp.models.lm import LMConfig, RNNLanguageModel
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.models.tagger.network import BiLSTMTagger, tag_batches
+from dynlp.training.loop import evaluate_loss, fit, make_trainer
+from dynlp.training.recipes import (read_lm_corpus, read_tagger_corpus, score_tagger,
+                                    train_language_model, train_tagger)
 
 __version__ = "0.1.0"
 

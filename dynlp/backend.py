@@ -7,10 +7,11 @@ below, after `configure()` has had its chance to set those options.  Calling `dy
 """
 import importlib.util
 import re
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 
-from .errors import ConfigError
+from dynlp.errors import ConfigError
 
 GPU_DOC = "docs/gpu.md"
 
@@ -26,7 +27,7 @@ class BackendConfig:
     weight_decay: float = field(default=0.0, metadata={"help": "L2 weight decay applied by DyNet"})
     gpus: int = field(default=0, metadata={"help": "number of GPUs (needs a CUDA build of DyNet)"})
     devices: str = field(default="", metadata={"help": "DyNet devices, e.g. CPU or GPU:0,GPU:1"})
-    # Parameters in memory that forked processes share, for Hogwild training (train.py).  Not
+    # Parameters in memory that forked processes share, for Hogwild training (training/loop.py).  Not
     # a flag: the training commands set it when they may train with several --workers.
     shared_parameters: bool = field(default=False, metadata={"flag": False})
 
@@ -169,8 +170,6 @@ def _check_gpus_visible(wanted):
     """A CUDA build of DyNet aborts the whole process (no Python exception) when the GPUs it is
     asked for are not there, so look first.  In a child process: CUDA initialised here would not
     survive the fork of dynlp's worker processes."""
-    import subprocess
-
     probe = subprocess.run([sys.executable, "-c", _COUNT_GPUS], capture_output=True, text=True)
     if probe.returncode == 3:
         raise ConfigError("no NVIDIA driver (libcuda.so.1) on this machine, so --gpus/--devices "

@@ -2,6 +2,7 @@
 and tagging accuracy: per column, and UFeats and AllTags as the CoNLL 2018 shared task's
 evaluation script defines them."""
 import math
+from collections import Counter
 
 # The features that script compares for UFeats (its UNIVERSAL_FEATURES); others are ignored.
 UNIVERSAL_FEATURES = {
@@ -30,8 +31,6 @@ class TaggingScores:
     per-tag precision/recall/F1, and the most frequent confusions."""
 
     def __init__(self):
-        from collections import Counter
-
         self.correct = self.total = self.oov_correct = self.oov_total = 0
         self.gold, self.predicted, self.hits, self.confusions = (Counter() for _ in range(4))
 

@@ -28,7 +28,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 
-from dynlp.text import data_dir  # noqa: E402
+from dynlp.data.text import data_dir  # noqa: E402
 
 # The simple RNN and GRU rows learn at 0.1: at the README's 1 (the LSTM's) both diverge (train
 # loss 27-28 nats a word in the first epoch); for the simple RNN, on dev after 1.5 minutes, 0.1
@@ -108,8 +108,8 @@ def shakespeare_split(out):
 def unseen_share(model_dir, test):
     """The share of test characters an unsmoothed model gives probability 0 (why its
     perplexity is infinite), read through the same model class that `dynlp score` loads."""
-    from dynlp.pipeline import load_language_model
-    from dynlp.text import read_sentences
+    from dynlp.models.registry import load_language_model
+    from dynlp.data.text import read_sentences
 
     model = load_language_model(model_dir)
     lines = [line for line in read_sentences(test, "char", False, False) if line]

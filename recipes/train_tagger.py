@@ -15,10 +15,11 @@ import argparse
 import os
 import sys
 
-from dynlp.cli import (add_train_tagger_arguments, percent, run, settings, start,
-                       translate_dynet_flags)
-from dynlp.config import TaggerConfig
-from dynlp.pipeline import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.cli import run
+from dynlp.cli.flags import add_train_tagger_arguments, settings, start, translate_dynet_flags
+from dynlp.cli.tagger import percent
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
 # For the 40-sentence sample only: small batches and a steady learning rate (its dev split is

@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from dynlp.text import data_dir
+from dynlp.data.text import data_dir
 
 TINY_TEXT = ["the cat sat on the mat", "the dog sat on the log", "a cat saw a dog",
              "the dog saw the cat", "a dog sat on a mat"]

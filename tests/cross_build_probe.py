@@ -39,7 +39,7 @@ def probe(directory, device):
     models = {name: RNNLanguageModel.load(os.path.join(directory, name))
               for name in LANGUAGE_MODELS if os.path.isdir(os.path.join(directory, name))}
     tagger = BiLSTMTagger.load(os.path.join(directory, "tagger"))
-    from dynlp.text import tokenize
+    from dynlp.data.text import tokenize
 
     def tokens(model, line):
         return tokenize(line, model.config.level, model.config.tokenized)

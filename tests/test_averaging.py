@@ -6,9 +6,9 @@ import math
 import numpy as np
 
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig, dynet
-from dynlp.averaging import WeightAverage
-from dynlp.pipeline import lm_batches, train_language_model
-from dynlp.train import mean_loss_metrics
+from dynlp.training.averaging import WeightAverage
+from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.training.loop import mean_loss_metrics
 from conftest import TINY_TEXT
 
 

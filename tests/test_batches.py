@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from dynlp.batches import bucketed, sentence_batches
-from dynlp.tagger import tag_batches
+from dynlp.data.batches import bucketed, sentence_batches
+from dynlp.models.tagger.network import tag_batches
 
 LENGTHS = [3, 250, 7, 40, 5, 120, 9, 60, 251, 2, 33, 90, 8, 8, 70, 12]
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from dynlp.backend import dynet
-from dynlp.layers import recurrent_builder
+from dynlp.models.layers import recurrent_builder
 
 
 def sigmoid(z):
@@ -55,7 +55,7 @@ def test_simple_rnn_matches_equations(inputs):
 
 def test_lstm_written_out_equals_the_builder():
     """layers.lstm_outputs (the equations by hand, inputs projected beforehand) = the builder."""
-    from dynlp.layers import lstm_outputs, project
+    from dynlp.models.layers import lstm_outputs, project
 
     dy = dynet()
     pc = dy.ParameterCollection()
@@ -70,7 +70,7 @@ def test_lstm_written_out_equals_the_builder():
 
 
 def test_lstm_written_out_trains_all_of_the_builder_s_weights():
-    from dynlp.layers import lstm_outputs, lstm_weights, project
+    from dynlp.models.layers import lstm_outputs, lstm_weights, project
 
     dy = dynet()
     pc = dy.ParameterCollection()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dynlp import LMConfig, RNNLanguageModel, Vocab
-from dynlp.checkpoint import read_config
+from dynlp.store.checkpoint import read_config
 from dynlp.errors import ModelDirError
 
 
@@ -80,7 +80,7 @@ def test_parameters_that_do_not_fit_the_config_are_refused(saved, tmp_path):
 def test_parameter_files_are_safetensors_both_ways(saved, tmp_path):
     """tensorfile writes the layout the `safetensors` package reads, and reads what it writes."""
     import safetensors.numpy as safetensors  # the test extra installs it
-    from dynlp import tensorfile
+    from dynlp.store import tensorfile
 
     model, directory = saved
     written = directory / read_config(str(directory))["files"]["params"]

@@ -5,7 +5,8 @@ import pytest
 
 from conftest import TINY_TEXT
 from dynlp import dynet
-from dynlp.cli import main, translate_dynet_flags
+from dynlp.cli import main
+from dynlp.cli.flags import translate_dynet_flags
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from conftest import sigint_as_in_a_terminal
 from dynlp import BackendConfig, LMConfig, RNNLanguageModel, TrainConfig, Vocab, backend
 from dynlp.errors import ConfigError
-from dynlp.pipeline import lm_batches
-from dynlp.train import evaluate_loss, evaluation_shares, fit, training_workers
+from dynlp.training.recipes import lm_batches
+from dynlp.training.loop import evaluate_loss, evaluation_shares, fit, training_workers
 
 LINES = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine",
          "all that glitters is not gold", "where there is smoke there is fire"]

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig, Vocab, dynet
-from dynlp.batches import flatten_stream, sentence_batches, stream_batches
+from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.errors import ConfigError, ModelDirError
-from dynlp.lm import choose
-from dynlp.pipeline import train_language_model
-from dynlp.train import make_trainer
+from dynlp.models.sampling import choose
+from dynlp.training.recipes import train_language_model
+from dynlp.training.loop import make_trainer
 from conftest import TINY_TEXT
 
 
@@ -178,13 +178,13 @@ def test_dropout_changes_training_loss_but_not_scores():
 def test_scoring_in_pieces_under_a_small_budget_gives_the_same_log_probs(monkeypatch):
     """A line too long for the output budget is read in pieces, the state carried between
     graphs; lines share a graph only while they fit.  The log-probabilities do not change."""
-    import dynlp.lm
+    import dynlp.models.lm
 
     vocab = Vocab.build([line.split() for line in TINY_TEXT])
     model = RNNLanguageModel(LMConfig(level="word", emb_dim=8, hidden_dim=16, layers=2), vocab)
     lines = [line.split() for line in TINY_TEXT] + [" ".join(TINY_TEXT).split() * 3]
     whole = model.score_batch(lines)
-    monkeypatch.setattr(dynlp.lm, "OUTPUT_BUDGET", 7 * len(vocab))  # 7 positions a graph
+    monkeypatch.setattr(dynlp.models.lm, "OUTPUT_BUDGET", 7 * len(vocab))  # 7 positions a graph
     pieces = model.score_batch(lines)
     for (total, per_token), (total_p, per_token_p) in zip(whole, pieces):
         assert np.allclose(per_token, per_token_p, atol=1e-5) and len(per_token) == len(per_token_p)

@@ -12,7 +12,7 @@ import pytest
 from conftest import TINY_TEXT
 from dynlp.cli import main
 from dynlp.errors import ModelDirError
-from dynlp.ngram import NgramConfig, NgramLanguageModel
+from dynlp.models.ngram.model import NgramConfig, NgramLanguageModel
 
 
 
@@ -152,7 +152,7 @@ def test_an_arpa_file_gives_another_reader_the_same_log_probabilities(trigram, t
 
 
 def test_a_damaged_arpa_file_is_refused_in_one_line(trigram, tmp_path):
-    from dynlp.checkpoint import _sha256
+    from dynlp.store.checkpoint import _sha256
 
     directory = tmp_path / "lm"
     trigram.save(str(directory))

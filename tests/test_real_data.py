@@ -3,8 +3,8 @@ import math
 from collections import Counter
 
 from dynlp import LMConfig, TrainConfig
-from dynlp.pipeline import train_language_model
-from dynlp.text import read_sentences
+from dynlp.training.recipes import train_language_model
+from dynlp.data.text import read_sentences
 from conftest import shared_data
 
 

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import sigint_as_in_a_terminal
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig
 from dynlp.errors import DataError, TrainingError
-from dynlp.pipeline import lm_batches, train_language_model
-from dynlp.text import read_sentences
-from dynlp.train import fit
-from dynlp.treebank import read_treebank
+from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.data.text import read_sentences
+from dynlp.training.loop import fit
+from dynlp.data.treebank import read_treebank
 
 LINES = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine",
          "all that glitters is not gold", "where there is smoke there is fire"]

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from dynlp.train import LoopState, _out_of_patience, _time_to_settle, _update_schedule
+from dynlp.training.loop import LoopState, _out_of_patience, _time_to_settle, _update_schedule
 
 
 class Trainer:
@@ -84,8 +84,8 @@ class RecordingTrainer:
 def rates_of_one_epoch(epoch, warmup):
     from conftest import TINY_TEXT
     from dynlp import LMConfig, RNNLanguageModel, Vocab
-    from dynlp.batches import sentence_batches
-    from dynlp.train import _run_epoch, make_trainer
+    from dynlp.data.batches import sentence_batches
+    from dynlp.training.loop import _run_epoch, make_trainer
 
     sentences = [line.split() for line in TINY_TEXT]
     vocab = Vocab.build(sentences)
@@ -109,7 +109,7 @@ def test_warmup_raises_the_rate_linearly_over_the_first_updates_of_the_first_epo
 def adam_steps(beta2, gradients, lr=0.1):
     """A scalar parameter after Adam steps on the given gradients, through make_trainer."""
     import dynet as dy
-    from dynlp.train import make_trainer
+    from dynlp.training.loop import make_trainer
 
     pc = dy.ParameterCollection()
     p = pc.add_parameters((1,), init=dy.ConstInitializer(0.0))

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from dynlp.cli import main
-from dynlp.config import TaggerConfig, TrainConfig
-from dynlp.pipeline import score_tagger, train_tagger
-from dynlp.tagger import BiLSTMTagger, tag_batch
-from dynlp.treebank import read_treebank
+from dynlp.config import TrainConfig
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.training.recipes import score_tagger, train_tagger
+from dynlp.models.tagger.network import BiLSTMTagger, tag_batch
+from dynlp.data.treebank import read_treebank
 from conftest import shared_data
 
 SAMPLE = "data/sample.conllu"
@@ -187,7 +188,7 @@ def test_character_vectors_equal_the_builders_reading_each_embedding():
     """The character LSTMs' W_x C[c] + b comes from one product over the batch's distinct
     characters (BiLSTMTagger._char_projections); it must equal DyNet's builders reading C[c]."""
     from dynlp.backend import dynet
-    from dynlp.encoder import clip
+    from dynlp.models.tagger.encoder import clip
 
     dy = dynet()
     sentences = read_treebank(SAMPLE)
@@ -206,7 +207,7 @@ def test_character_vectors_equal_the_builders_reading_each_embedding():
 
 
 def test_one_update_trains_the_character_embeddings_and_lstms():
-    from dynlp.train import make_trainer
+    from dynlp.training.loop import make_trainer
 
     sentences = read_treebank(SAMPLE)[:2]
     model = BiLSTMTagger.from_training_data(SMALL, pairs(sentences))
@@ -225,7 +226,7 @@ def test_one_update_trains_the_character_embeddings_and_lstms():
 def test_characters_a_batch_does_not_use_are_left_alone():
     """Sparse (lazy) updates, as for lookups: a character row moved by one batch must not keep
     moving on Adam's momentum in a batch that does not contain it."""
-    from dynlp.train import make_trainer
+    from dynlp.training.loop import make_trainer
 
     first = (["Xylophones", "quiz"], {"upos": ["NOUN", "VERB"]})
     second = (["a", "dog", "barked"], {"upos": ["DET", "NOUN", "VERB"]})
@@ -290,8 +291,8 @@ def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats, smoothing):
 
 
 def test_feature_head_writes_bundles_in_canonical_order():
-    from dynlp.heads import feature_values, join_bundle, split_bundle
-    from dynlp.vocab import Vocab
+    from dynlp.models.tagger.heads import feature_values, join_bundle, split_bundle
+    from dynlp.data.vocab import Vocab
 
     vocab = Vocab.build([["Number=Sing|Person=3", "Case=Nom|Number[psor]=Plur", "_"]])
     assert feature_values(vocab) == {"Case": ["_", "Nom"], "Number": ["_", "Sing"],
@@ -373,7 +374,7 @@ def test_resume_continues_even_when_dev_holds_a_tag_training_never_saw(tmp_path)
 def test_label_smoothed_loss_by_hand():
     """-(1-eps) log p(gold) - eps * mean over the real tags of log p, per batch element."""
     from dynlp.backend import dynet
-    from dynlp.heads import smoothed_nll
+    from dynlp.models.tagger.heads import smoothed_nll
 
     dy = dynet()
     logits = np.array([[0.5, -1.0], [2.0, 0.0], [-0.3, 1.5], [1.0, 0.2]])  # 4 tags, 2 positions
@@ -390,7 +391,7 @@ def test_label_smoothed_loss_by_hand():
 
 # ---- adversarial training ----------------------------------------------------------------------
 def test_adversarial_moves_have_size_epsilon_per_input_along_each_sentences_gradient():
-    from dynlp.tagger import adversarial_moves
+    from dynlp.models.tagger.network import adversarial_moves
 
     rng = np.random.default_rng(0)
     gradients = rng.normal(size=(5, 4, 3))  # 5 steps, 4 inputs, 3 sentences

@@ -2,7 +2,7 @@
 import pytest
 
 from dynlp.errors import DataError
-from dynlp.text import (bundled_text, lines_from_tokens, read_lines, read_sentences, tokenize)
+from dynlp.data.text import (bundled_text, lines_from_tokens, read_lines, read_sentences, tokenize)
 
 
 def test_word_char_and_pretokenised_levels():

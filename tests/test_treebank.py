@@ -4,7 +4,7 @@ import io
 import pytest
 
 from dynlp.errors import DataError
-from dynlp.treebank import read_treebank, sentence_from_forms, write_conllu
+from dynlp.data.treebank import read_treebank, sentence_from_forms, write_conllu
 
 SAMPLE = "data/sample.conllu"
 GOOD = ("# sent_id = a\n# text = I don't\n1\tI\tI\tPRON\tPRP\t_\t2\tnsubj\t_\t_\n"
@@ -71,7 +71,7 @@ def test_fresh_sentences_from_plain_text(tmp_path):
 
 
 def test_columns_used_for_training_must_be_filled(tmp_path):
-    from dynlp.treebank import check_filled
+    from dynlp.data.treebank import check_filled
 
     path = tmp_path / "partial.conllu"
     path.write_text("1\tI\tI\tPRON\t_\t_\t_\t_\t_\t_\n2\tgo\tgo\t_\t_\t_\t_\t_\t_\t_\n\n")

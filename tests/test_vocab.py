@@ -1,4 +1,4 @@
-from dynlp.vocab import Vocab
+from dynlp.data.vocab import Vocab
 
 
 def test_specials_come_first_and_rare_tokens_are_cut():

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from dynlp.text import Span, read_lines
-from dynlp.treebank import read_conllu
-from dynlp.work import CHUNK, Part, chunked, run_chunks, split_input, tagger_input
+from dynlp.data.text import Span, read_lines
+from dynlp.data.treebank import read_conllu
+from dynlp.runtime.work import CHUNK, Part, chunked, run_chunks, split_input, tagger_input
 
 
 def dynlp(*args):
@@ -100,7 +100,8 @@ def test_explicit_workers_or_ray_with_a_gpu_are_one_clear_error():
 
 
 def test_default_processes_are_one_on_a_gpu(monkeypatch):
-    from dynlp import backend, forks
+    from dynlp import backend
+    from dynlp.runtime import forks
 
     monkeypatch.setattr(forks, "usable_cores", lambda: 2)
     monkeypatch.setattr(backend, "_configured", backend.BackendConfig())

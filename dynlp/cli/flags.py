@@ -1,0 +1,223 @@
+"""The flags of every command, defined once and shared with the recipes (recipes/*.py), and
+the setup every command and recipe starts with (`start`: DyNet's settings and logging).
+
+Model and training settings become flags from their dataclass fields (config.add_arguments), so
+a setting has one definition, one default and one help text.
+"""
+import argparse
+import logging
+import sys
+
+from tqdm import tqdm
+
+from dynlp import backend
+from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.models.lm import LMConfig
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.serve.pool import BATCH_WORDS, WINDOW_SECONDS
+from dynlp.serve.protocol import Limits
+from dynlp.training.recipes import saved_config
+
+log = logging.getLogger("dynlp")
+LIMITS = Limits()  # the server's defaults, which its flags show
+
+
+# DyNet's own spellings, accepted for users who know them: --dynet-mem 1024 == --mem 1024.
+DYNET_FLAGS = {"--dynet-mem": "--mem", "--dynet-seed": "--seed", "--dynet-gpus": "--gpus",
+               "--dynet-devices": "--devices", "--dynet-weight-decay": "--weight-decay"}
+
+
+def add_common_arguments(parser):
+    """DyNet settings and --quiet, which every command takes."""
+    add_arguments(parser, backend.BackendConfig)
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress or log on stderr")
+
+
+# A language model trains until dev stops improving: the rate is halved at each epoch without
+# improvement and training stops after 3 of them in a row; the epoch cap is only a backstop.
+# (A cap of 10 ended small corpora still improving: issue 17.)  The best epoch is kept, so
+# running longer can only find a better dev loss; --max-minutes bounds the time.  No warm-up by
+# default: 100 updates of it saved the class softmax at SGD 1 on 4,000 PTB lines but not on
+# WikiText-2, and cost a small corpus most of its first epoch (benchmarks/RESULTS.md).
+LM_TRAINING = dict(epochs=200)
+
+
+def add_train_lm_arguments(parser, defaults=None, train_required=True):
+    """All flags of `dynlp train-lm`; a recipe passes its own `defaults`."""
+    _add_training_arguments(parser, LMConfig, {**LM_TRAINING, **(defaults or {})},
+                            train_required, "training text, one sentence per line",
+                            "a bundled corpus")
+
+
+def add_ngram_arguments(parser):
+    """--ngram N and --smoothing: a count-based model instead of a recurrent one (models/ngram/)."""
+    parser.add_argument("--ngram", type=int, default=0, metavar="N",
+                        help="train a count-based N-gram model instead (seconds, no network; "
+                             "the recurrent model's flags are not used)")
+    parser.add_argument("--smoothing", default="kneser-ney", choices=("kneser-ney", "none"),
+                        help="--ngram: interpolated modified Kneser-Ney, or none (maximum "
+                             "likelihood from the longest context seen, as Goldberg's character "
+                             "model; a token never seen there gets probability 0)")
+
+
+# Chosen on the dev sets of the small treebanks in ../shared/data and run on all of them
+# (benchmarks/RESULTS.md, "The tagger on any treebank"): Adam at 0.002 on batches of 16
+# sentences, halved after 3 evaluations without dev improvement, stopping after 12 of them or
+# instead of a 5th halving.  The epoch cap is only a backstop: dev decides.  A batch holds at
+# most 1024 padded words (as when tagging), which bounds training memory (under 1 GB on EWT;
+# benchmarks/train_memory.py) and changes only the batches of the longest sentences.  With
+# --max-minutes, the last 3 epochs' time halves the rate after each epoch: EWT, which the 20
+# minutes stop mid-stride, gained 0.16 in dev score (the small treebanks stop on their own).
+TAGGER_TRAINING = dict(batch_size=16, lr=0.002, decay_patience=3, patience=12, max_decays=4,
+                       epochs=300, batch_words=1024, settle_epochs=3)
+
+
+def add_train_tagger_arguments(parser, defaults=None, train_required=True):
+    """All flags of `dynlp train-tagger`; a recipe passes its own `defaults`."""
+    _add_training_arguments(parser, TaggerConfig, {**TAGGER_TRAINING, **(defaults or {})},
+                            train_required, "training treebank (CoNLL-U)", "data/sample.conllu")
+
+
+def _add_training_arguments(parser, model_config_class, defaults, train_required, what,
+                            fallback):
+    """TRAIN, --dev, -o, --resume, the model's and the loop's settings, and the common flags."""
+    defaults = defaults or {}
+    parser.add_argument("train", nargs=None if train_required else "?", metavar="TRAIN",
+                        help=what + ("" if train_required else f" (default: {fallback})"))
+    parser.add_argument("--dev", metavar="FILE", help="dev data (default: hold out the tail)")
+    parser.add_argument("-o", "--output", metavar="DIR", default=defaults.get("output"),
+                        required=train_required, help="model directory to write")
+    parser.add_argument("--resume", action="store_true", help="continue training in DIR")
+    add_arguments(parser, model_config_class, defaults)
+    add_arguments(parser, TrainConfig, defaults)
+    add_common_arguments(parser)
+
+
+def add_workers_arguments(parser):
+    """--workers and --ray, and the output file, for the commands that work in chunks."""
+    parser.add_argument("output_positional", nargs="?", metavar="OUT",
+                        help="output file (default: stdout); same as -o")
+    parser.add_argument("-o", "--output", metavar="OUT", help="output file (default: stdout)")
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="worker processes, forked after the model is loaded (default: one "
+                             "per core, or 1 for an input of one chunk (tag: 1024 sentences, score: "
+                             "256 lines); with --ray: "
+                             "one per CPU of the cluster)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="run on a Ray cluster: 'auto' (the running one), an address such "
+                             "as ray://head:10001, or 'local' (start one here); needs dynlp[ray]")
+
+
+def positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+# Where the recipes write their models, and so where the commands look when -m is not given.
+DEFAULT_MODELS = {"language-model": "models/lm", "tagger": "models/tagger"}
+
+
+def add_model_argument(parser, kind):
+    """-m DIR, defaulting to where the recipe for `kind` writes its model."""
+    default = DEFAULT_MODELS[kind]
+    parser.add_argument("-m", "--model", default=default, metavar="DIR",
+                        help=f"{kind} directory (default: {default}, where the recipe writes)")
+
+
+def add_sampling_arguments(parser):
+    add_model_argument(parser, "language-model")
+    parser.add_argument("-n", type=int, default=1, help="number of samples")
+    parser.add_argument("--temperature", type=float, default=1.0, help="<1 sharper, >1 wilder")
+    parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
+    parser.add_argument("--prefix", default="", help="text the samples continue")
+    parser.add_argument("--max-len", type=int, default=200, help="tokens per sample at most")
+    add_common_arguments(parser)
+
+
+def add_serve_arguments(parser):
+    parser.add_argument("-m", "--model", action="append", metavar="DIR",
+                        help="a model directory to serve, named by its base name; repeat for "
+                             "more (default: models/tagger and models/lm, those that exist)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: 127.0.0.1, this machine only; "
+                             "see docs/serve.md before opening it wider)")
+    parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    parser.add_argument("--workers", type=positive_int, metavar="N",
+                        help="model worker processes, each loading every model once (default: "
+                             "one per core; one on a GPU)")
+    parser.add_argument("--max-body", type=positive_int, default=LIMITS.max_body, metavar="BYTES",
+                        help="largest request body")
+    parser.add_argument("--max-tokens", type=positive_int, default=LIMITS.max_tokens, metavar="N",
+                        help="tokens per tag or score request, and in a sampling prefix")
+    parser.add_argument("--max-n", type=positive_int, default=LIMITS.max_n, metavar="N",
+                        help="samples per request")
+    parser.add_argument("--max-len", type=positive_int, default=LIMITS.max_len, metavar="N",
+                        help="tokens per sample")
+    parser.add_argument("--batch-words", type=positive_int, default=BATCH_WORDS, metavar="N",
+                        help="words that requests arriving together share in one batch")
+    parser.add_argument("--batch-ms", type=float, default=1000 * WINDOW_SECONDS, metavar="MS",
+                        help="how long a request waits for others to share its batch when a "
+                             "worker is free")
+    parser.add_argument("--access-log", action="store_true", help="a line per request on stderr")
+    add_common_arguments(parser)
+
+
+def start(args, training=False):
+    """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose.
+
+    A training command that may use several --workers gets its parameters in shared memory;
+    other commands only predict, and get memory laid out for that (backend.INFERENCE_MEM).
+    """
+    settings = from_args(backend.BackendConfig, args)
+    workers = getattr(args, "workers", None)
+    # On a GPU one process trains (backend.check_gpu_processes): nothing to share.
+    settings.shared_parameters = training and workers != 1 and not backend.on_gpu(settings)
+    if not training and not settings.mem:
+        settings.mem = backend.INFERENCE_MEM
+    backend.configure(settings)
+    backend.check_gpu_processes(settings, workers, getattr(args, "ray", None))
+    verbose = not args.quiet and sys.stderr.isatty()
+    if verbose and not log.handlers:
+        handler = _TqdmHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+    return verbose
+
+
+def settings(args, model_config_class):
+    """(model config, TrainConfig) from the flags, checked.
+
+    Resuming continues the saved model: its own settings (not the flags) say how to read the
+    data, so a resumed run cannot silently read text differently from the first one.
+    """
+    if getattr(args, "resume", False):
+        model_config = saved_config(args.output, model_config_class)
+    else:
+        model_config = from_args(model_config_class, args)
+    train_config = from_args(TrainConfig, args)
+    model_config.check()
+    train_config.check()
+    return model_config, train_config
+
+
+class _TqdmHandler(logging.Handler):
+    """Log lines that do not break the progress bar."""
+
+    def emit(self, record):
+        tqdm.write(self.format(record), file=sys.stderr)
+
+
+def translate_dynet_flags(argv):
+    """Rewrite DyNet's `--dynet-*` flags into dynlp's own (`--dynet-autobatch 1` → `--autobatch`)."""
+    out, i = [], 0
+    while i < len(argv):
+        flag = argv[i]
+        if flag == "--dynet-autobatch" and i + 1 < len(argv):
+            out.append("--autobatch" if argv[i + 1] != "0" else "--no-autobatch")
+            i += 2
+            continue
+        out.append(DYNET_FLAGS.get(flag, flag))
+        i += 1
+    return out

@@ -1,0 +1,134 @@
+"""`dynlp train-lm` (recurrent or, with --ngram, count-based), `sample` and `score`."""
+import json
+import logging
+import math
+import sys
+
+import numpy as np
+
+from dynlp.cli.flags import settings, start
+from dynlp.cli.output import check_model, chunk_results, output_file, output_path
+from dynlp.config import TrainConfig, from_args
+from dynlp.data.text import read_sentences
+from dynlp.errors import DataError, DynlpError
+from dynlp.metrics import bits_per_token, perplexity
+from dynlp.models.lm import LMConfig
+from dynlp.models.ngram.model import NgramConfig
+from dynlp.models.registry import load_language_model
+from dynlp.models.sampling import check_sampling
+from dynlp.training.loop import evaluate_loss
+from dynlp.training.recipes import (STREAM_SCORING_BPTT, lm_batches, read_lm_corpus, sample_text,
+                                    train_language_model, train_ngram_model)
+
+log = logging.getLogger("dynlp")
+
+
+def train_lm(args):
+    if getattr(args, "ngram", 0):
+        return train_ngram(args)
+    verbose = start(args, training=True)
+    lm_config, train_config = settings(args, LMConfig)
+    train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
+    model, state = train_language_model(train, dev, lm_config, train_config, args.output,
+                                        resume=args.resume, progress=verbose, seed=args.seed)
+    best = min(state.history, key=lambda m: m["dev_loss"]) if state.history else {}
+    log.info("best dev perplexity %.2f; model in %s", best.get("dev_ppl", math.nan), args.output)
+    return 0
+
+
+def train_ngram(args):
+    start(args)
+    if args.stream or args.resume:
+        raise DynlpError(f"--ngram: {'--stream' if args.stream else '--resume'} is for "
+                         "recurrent models (an n-gram model reads line by line, in one pass)")
+    config = NgramConfig(order=args.ngram, level=args.level, tokenized=args.tokenized,
+                         smoothing=args.smoothing)
+    config.check()
+    train_config = from_args(TrainConfig, args)
+    train, dev = read_lm_corpus(args.train, args.dev, config, train_config.dev_fraction)
+    _, metrics = train_ngram_model(train, dev, config, args.output)
+    unit = "char" if config.level == "char" else "word"
+    log.info("%d-gram model (%s), n-grams per order %s, in %.1f s: dev perplexity %.2f, "
+             "%.4f bits per %s; model in %s", config.order, config.smoothing, metrics["ngrams"],
+             metrics["seconds"], metrics.get("dev_ppl", math.nan),
+             metrics.get("dev_bits_per_token", math.nan), unit, args.output)
+    return 0
+
+
+def sample(args):
+    start(args)
+    check_sampling(args.temperature, args.top_k, args.max_len)
+    if args.n < 1:
+        raise DynlpError(f"-n must be at least 1 (got {args.n})")
+    check_model(args.model, "language-model")
+    model = load_language_model(args.model)
+    rng = np.random.default_rng(args.seed)
+    for _ in range(args.n):
+        print(sample_text(model, rng, args.prefix, temperature=args.temperature,
+                          top_k=args.top_k, max_len=args.max_len), flush=True)
+    return 0
+
+
+def score(args):
+    verbose = start(args)
+    config = check_model(args.model, "language-model")
+    if args.stream:
+        return _score_stream(args, config)
+    totals = {"sentences": 0, "tokens": 0, "log_prob": 0.0}
+    with output_file(output_path(args)) as out:
+        for results in chunk_results("score", args, verbose):
+            for result in results:
+                if result is None:  # a blank line: keep the output aligned with the input
+                    if not args.json:
+                        out.write("\n")
+                    continue
+                total, tokens = result
+                totals["sentences"] += 1
+                totals["tokens"] += tokens
+                totals["log_prob"] += total
+                if not args.json:
+                    out.write(f"{total:.4f}\n")
+        if not totals["tokens"]:
+            raise DataError(f"{args.input}: no text to score")
+        summary = _with_perplexity(totals)
+        if args.json:
+            out.write(json.dumps(summary) + "\n")
+    if not args.json:
+        _print_perplexity(summary, f"{summary['sentences']} sentences", config)
+    return 0
+
+
+def _score_stream(args, config):
+    """The perplexity of the whole input read as one stream, `</s>` between lines and the state
+    carried across them: how a --stream model was trained and its dev perplexity measured, and
+    how published corpus perplexities are counted.  The file's token ids are held in memory."""
+    if not config.get("stream"):
+        raise DynlpError(f"--stream: {args.model} was trained on separate lines (no --stream); "
+                         "score it line by line")
+    if args.ray:
+        raise DynlpError("--stream reads the input in one process (and its forks): drop --ray")
+    model = load_language_model(args.model)
+    lines = read_sentences(args.input, model.config.level, model.config.tokenized, True)
+    batches = lm_batches(lines, model.vocab, model.config, 1, STREAM_SCORING_BPTT, False)
+    nll, tokens = evaluate_loss(model, batches, args.workers)
+    summary = _with_perplexity({"lines": len(lines), "tokens": tokens, "log_prob": -nll})
+    if args.json:
+        with output_file(output_path(args)) as out:
+            out.write(json.dumps(summary) + "\n")
+    else:
+        _print_perplexity(summary, f"{len(lines)} lines as one stream", config)
+    return 0
+
+
+def _with_perplexity(counts):
+    """`counts` (with "tokens" and their summed "log_prob") plus perplexity and bits per token."""
+
+    nll, tokens = -counts["log_prob"], counts["tokens"]
+    return {**counts, "perplexity": perplexity(nll, tokens),
+            "bits_per_token": bits_per_token(nll, tokens)}
+
+
+def _print_perplexity(summary, what, config):
+    unit = "char" if config["level"] == "char" else "word"
+    print(f"{what}, {summary['tokens']} tokens: perplexity {summary['perplexity']:.3f}, "
+          f"{summary['bits_per_token']:.4f} bits per {unit}", file=sys.stderr)

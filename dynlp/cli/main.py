@@ -1,0 +1,125 @@
+"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, serve, info.
+
+Each command is a small function over parsed arguments.  Data goes to stdout; progress, epoch
+lines and errors go to stderr.  A `DynlpError` becomes one line `dynlp: error: ...` and exit
+status 2, never a traceback.  The flag definitions live in one place (`add_*_arguments`), shared
+with the recipes.
+"""
+import argparse
+import logging
+import os
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from dynlp import backend
+from dynlp.cli import lm, serve, tagger
+from dynlp.cli.flags import (add_common_arguments, add_model_argument, add_ngram_arguments,
+                             add_sampling_arguments, add_serve_arguments, add_train_lm_arguments,
+                             add_train_tagger_arguments, add_workers_arguments, start,
+                             translate_dynet_flags)
+from dynlp.errors import DynlpError
+
+log = logging.getLogger("dynlp")
+
+
+def info(args):
+    start(args)
+    details = backend.info()
+    print(f"dynlp {_version()}")
+    print(f"DyNet {details['dynet_version']} ({details['module']})")
+    print(f"CUDA: {'yes' if details['cuda'] else 'no'}   MKL: {'yes' if details['mkl'] else 'no'}")
+    return 0
+
+
+def _version():
+    try:
+        return version("dynlp")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line like every other dynlp error."""
+
+    def error(self, message):
+        self.exit(2, f"dynlp: error: {self.prog.split()[-1]}: {message} (see --help)\n")
+
+
+def build_parser():
+    parser = _Parser(prog="dynlp", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    training_lm = commands.add_parser("train-lm", help="train a language model")
+    add_train_lm_arguments(training_lm)
+    add_ngram_arguments(training_lm)
+    add_sampling_arguments(commands.add_parser("sample", help="sample text from a model"))
+    scoring = _chunked_command(commands, "score", "log-probability of each line",
+                               "language-model", "text ('-': stdin)")
+    scoring.add_argument("--json", action="store_true", help="one JSON summary on stdout")
+    scoring.add_argument("--stream", action="store_true",
+                         help="a --stream model: score the file as one stream (the state "
+                              "carried across lines, as its dev perplexity was measured in "
+                              "training); prints the perplexity only, and reads the whole "
+                              "file into memory as training reads its corpus")
+    add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
+    tagging = _chunked_command(commands, "tag", "tag CoNLL-U or plain text, write CoNLL-U",
+                               "tagger", "input ('-': stdin)")
+    tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
+                         default="conllu", help="CoNLL-U, or text with one sentence per line")
+    evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
+    add_model_argument(evaluation, "tagger")
+    evaluation.add_argument("gold", metavar="GOLD", help="gold CoNLL-U file")
+    evaluation.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    add_common_arguments(evaluation)
+    add_serve_arguments(commands.add_parser(
+        "serve", help="serve models over HTTP, with a page to try them (needs dynlp[serve])"))
+    add_common_arguments(commands.add_parser("info", help="the DyNet in use: version, CUDA, MKL"))
+    return parser
+
+
+def _chunked_command(commands, name, help, kind, input_help):
+    """A command that reads FILE in chunks with a `kind` model: score and tag."""
+    parser = commands.add_parser(name, help=help)
+    add_model_argument(parser, kind)
+    parser.add_argument("input", nargs="?", default="-", metavar="FILE", help=input_help)
+    add_workers_arguments(parser)
+    add_common_arguments(parser)
+    return parser
+
+
+COMMANDS = {"train-lm": lm.train_lm, "sample": lm.sample, "score": lm.score,
+            "train-tagger": tagger.train_tagger, "tag": tagger.tag, "evaluate": tagger.evaluate,
+            "serve": serve.serve, "info": info}
+
+
+def main(argv=None):
+    argv = translate_dynet_flags(sys.argv[1:] if argv is None else list(argv))
+    args = build_parser().parse_args(argv)
+    return run(COMMANDS[args.command], args)
+
+
+def run(command, *args):
+    """Run a command (or a recipe's main): errors become one line on stderr and status 2."""
+    try:
+        return command(*args) or 0
+    except DynlpError as error:
+        return _fail(error)
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):  # e.g. `dynlp sample -n 1000 | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}")
+    except KeyboardInterrupt:
+        training = command.__name__.startswith("train") or command.__module__ == "__main__"
+        hint = "; saved models are complete (continue training with --resume)" if training else ""
+        print(f"dynlp: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+def _fail(message):
+    print(f"dynlp: error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

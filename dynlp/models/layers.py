@@ -1,0 +1,166 @@
+"""Small building blocks shared by the models: recurrent cells and a multi-layer perceptron.
+
+The recurrent cells are DyNet's own builders:
+
+    lstm  VanillaLSTMBuilder   [a_i; a_f; a_o; a_g] = W_x x + W_h h + b
+                               i = sigmoid(a_i), f = sigmoid(a_f + 1), o = sigmoid(a_o)
+                               c' = f * c + i * tanh(a_g) ;  h' = o * tanh(c')
+                               (the +1 is DyNet's forget-gate bias, added at run time)
+    gru   GRUBuilder           z = sigmoid(W_xz x + W_hz h + b_z), r = likewise with W_xr..
+                               h~ = tanh(W_xh x + W_hh (r * h) + b_h)
+                               h' = (1 - z) * h + z * h~
+    rnn   SimpleRNNBuilder     h' = tanh(W_x x + W_h h + b)
+
+(tests/test_cells.py checks these equations against numpy using the builders' own weights.)
+
+The tagger's word BiLSTM (`bilstm`) runs the lstm equations written out in Python on a
+builder's weights (`lstm_outputs`), so that W_x x + b, which does not recur, can be computed
+for all time steps in one matrix product (`project`) or once per word form.
+"""
+import contextlib
+
+from dynlp.backend import dynet
+
+CELLS = {"lstm": "VanillaLSTMBuilder", "gru": "GRUBuilder", "rnn": "SimpleRNNBuilder"}
+
+
+def recurrent_builder(cell, layers, input_dim, hidden_dim, pc):
+    """A DyNet builder for `cell` ('lstm', 'gru' or 'rnn') with its parameters in `pc`."""
+    return getattr(dynet(), CELLS[cell])(layers, input_dim, hidden_dim, pc)
+
+
+@contextlib.contextmanager
+def inference(model):
+    """Switch a model's dropout off for a block, then restore what it was."""
+    was_training, model.training = model.training, False
+    try:
+        yield model
+    finally:
+        model.training = was_training
+
+
+def dropout(x, rate, training):
+    """x with each unit zeroed with probability `rate` (and the rest scaled up) when training."""
+    return dynet().dropout(x, rate) if training and rate else x
+
+
+def batched_constant(array):
+    """A (D, B) numpy array as a (D,)xB constant expression (DyNet's batched inputTensor
+    refuses a batch of one: a plain vector then)."""
+    dy = dynet()
+    if array.shape[1] == 1:
+        return dy.inputTensor(array[:, 0])
+    return dy.inputTensor(array, batched=True)
+
+
+class MLP:
+    """y = W2 tanh(W1 x + b1) + b2: one hidden layer, as in the DyNet tagger lecture."""
+
+    def __init__(self, pc, input_dim, hidden_dim, output_dim):
+        self.W1 = pc.add_parameters((hidden_dim, input_dim))
+        self.b1 = pc.add_parameters(hidden_dim, init=0)
+        self.W2 = pc.add_parameters((output_dim, hidden_dim))
+        self.b2 = pc.add_parameters(output_dim, init=0)
+
+    def __call__(self, x, dropout=0.0):
+        dy = dynet()
+        hidden = dy.tanh(dy.affine_transform([self.b1, self.W1, x]))
+        if dropout:
+            hidden = dy.dropout(hidden, dropout)
+        return dy.affine_transform([self.b2, self.W2, hidden])
+
+
+def final_outputs(outputs, lengths):
+    """Sequence b's output at its own last step, outputs[lengths[b] - 1]; `lengths` ascending.
+
+    The sequences that end at the same step are picked from that step's batch together.
+    """
+    dy = dynet()
+    assert list(lengths) == sorted(lengths), "final_outputs needs sequences sorted by length"
+    picks = []
+    for n in sorted(set(lengths)):
+        members = [b for b, length in enumerate(lengths) if length == n]
+        picks.append(dy.pick_batch_elems(outputs[n - 1], members))
+    return dy.concatenate_to_batch(picks)
+
+
+def bilstm(forward, backward, xs, lengths, projected=None):
+    """One BiLSTM layer over a padded batch: [forward h_t ; backward h_t] at each step.
+
+    `xs[t]` holds step t of every sequence; sequence b is `lengths[b]` long, and its padding
+    sits at its end.  Read forwards, padding comes after the real steps and never reaches
+    them.  The backward LSTM reads each sequence reversed on its own (`reverse_each`), so
+    there too the padding comes last, and each sequence starts fresh at its own last token:
+    no masks are needed in either direction.
+
+    `projected`, if given, is the pair of input projections W_x x_t + b (forward, backward)
+    already computed, and `xs` is not used (see `lstm_outputs`).
+    """
+    dy = dynet()
+    ahead_in, behind_in = projected or (project(forward, xs), project(backward, xs))
+    ahead = lstm_outputs(forward, ahead_in)
+    behind = reverse_each(lstm_outputs(backward, reverse_each(behind_in, lengths)), lengths)
+    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]
+
+
+def lstm_weights(builder):
+    """W_x, W_h and b of a one-layer VanillaLSTMBuilder (tests/test_cells.py checks them)."""
+    return builder.get_parameters()[0]
+
+
+def project(builder, xs):
+    """W_x x_t + b of `builder`'s LSTM for every step t, in one matrix product: time is
+    folded into the batch, as for the MLP, since the input half of a_t does not recur."""
+    dy = dynet()
+    batch = xs[0].dim()[1]
+    folded = input_projection(builder, dy.concatenate_to_batch(xs))
+    return [dy.pick_batch_elems(folded, list(range(t * batch, (t + 1) * batch)))
+            for t in range(len(xs))]
+
+
+def input_projection(builder, x):
+    """W_x x + b of `builder`'s LSTM: the part of its gates' input that does not recur."""
+    W_x, _, b = lstm_weights(builder)
+    return dynet().affine_transform([b, W_x, x])
+
+
+def lstm_outputs(builder, projected):
+    """h_1..h_T of `builder`'s LSTM from a zero state, given each step's W_x x_t + b.
+
+    These are the builder's own equations (module docstring) written out, so that the input
+    half of a_t can be computed outside the recurrence (`project`, or once per word form when
+    tagging); only W_h h_{t-1} is left for each step:
+
+        a_t = (W_x x_t + b) + W_h h_{t-1}
+        i = sigmoid(a_i), f = sigmoid(a_f + 1), o = sigmoid(a_o), g = tanh(a_g)
+        c_t = f * c_{t-1} + i * g ;  h_t = o * tanh(c_t)
+    """
+    dy = dynet()
+    _, W_h, _ = lstm_weights(builder)
+    size = W_h.shape()[1]
+    h = c = None  # the zero state: its terms are left out
+    outputs = []
+    for a_x in projected:
+        a = a_x if h is None else dy.affine_transform([a_x, W_h, h])
+        i = dy.logistic(dy.pick_range(a, 0, size))
+        f = dy.logistic(dy.pick_range(a, size, 2 * size) + 1.0)
+        o = dy.logistic(dy.pick_range(a, 2 * size, 3 * size))
+        g = dy.tanh(dy.pick_range(a, 3 * size, 4 * size))
+        c = dy.cmult(i, g) if c is None else dy.cmult(f, c) + dy.cmult(i, g)
+        h = dy.cmult(o, dy.tanh(c))
+        outputs.append(h)
+    return outputs
+
+
+def reverse_each(xs, lengths):
+    """Each sequence of a padded batch reversed in place: step t of sequence b becomes step
+    lengths[b] - 1 - t; padding steps stay where they are.  (Its own inverse.)"""
+    dy = dynet()
+    lengths = list(lengths)
+    if min(lengths) == len(xs):  # no padding: plain reversal
+        return xs[::-1]
+    batch = len(lengths)
+    folded = dy.concatenate_to_batch(xs)  # step t of sequence b is batch element t * B + b
+    return [dy.pick_batch_elems(folded, [(n - 1 - t if t < n else t) * batch + b
+                                         for b, n in enumerate(lengths)])
+            for t in range(len(xs))]

@@ -1,0 +1,160 @@
+"""The tagger's heads: one per predicted CoNLL-U column, each reading the encoder's states h_i.
+
+    TagHead       one label per word (UPOS, XPOS, or FEATS as a whole bundle such as
+                  "Case=Nom|Number=Sing"):
+                      p(tag_i | sentence) = softmax(W2 tanh(W1 h_i + b1) + b2)
+                      loss = -sum_i log p(gold tag_i)
+
+    FeatureHead   FEATS as one classifier per feature (Case, Number, ...), each choosing a
+                  value or "absent", over a hidden layer they share:
+                      z_i = tanh(W1 h_i + b1)
+                      p(value of feature f at word i) = softmax(W_f z_i + b_f)
+                      loss = -sum_i sum_f log p(gold value of f at word i)
+                  The W_f are stacked into one matrix W2, so all features cost one product;
+                  each feature's softmax is taken over its own rows of W2 z_i + b2.
+
+Label smoothing (`label_smoothing` = epsilon, training only; Szegedy et al. 2016, as UDPipe 2
+trains its tagger) replaces each -log p(gold) above by
+
+                      -(1 - epsilon) log p(gold) - epsilon * (1/K) sum_k log p(k)
+
+over the K choices of that softmax (a TagHead's K leaves out the special tokens such as
+`<unk>`, which it never predicts): the target puts epsilon of its mass evenly on every tag.
+
+Heads see the states of all T*B positions of a padded batch at once (time folded into the
+batch: position t of sentence b is batch element t*B + b), and a mask of the real words.
+A head learns from tag strings and predicts tag strings; the features and values of a
+FeatureHead come from the bundles of its vocabulary, so nothing beyond that vocabulary is saved.
+"""
+import numpy as np
+
+from dynlp.backend import dynet
+from dynlp.data.treebank import NO_VALUE
+from dynlp.data.vocab import SPECIALS
+from dynlp.models.layers import MLP
+
+
+class TagHead:
+    """A column predicted as one label per word, over the tags of `vocab`."""
+
+    def __init__(self, pc, column, vocab, input_dim, hidden_dim):
+        self.column, self.vocab = column, vocab
+        self.mlp = MLP(pc, input_dim, hidden_dim, len(vocab))
+
+    def loss(self, states, tags, mask, dropout, smoothing=0.0):
+        """-sum over real words of log p(gold tag); `tags` are time-major strings, one per
+        position (anything for padding), `mask` 1.0 at real words."""
+        dy = dynet()
+        nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
+                           first=len(SPECIALS), last=len(self.vocab))
+        return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
+
+    def probabilities(self, states):
+        """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
+        scores = self.mlp(states).npvalue().reshape(len(self.vocab), -1)
+        scores[:len(SPECIALS)] = -np.inf
+        return softmax_columns(scores)
+
+    def decode(self, probabilities):
+        """The likeliest tag of each column of `probabilities` (an ensemble's mean too): never a
+        special token such as `<unk>`, whose probability is 0."""
+        return self.vocab.decode(probabilities.argmax(axis=0))
+
+
+class FeatureHead:
+    """FEATS predicted feature by feature: for each feature seen in training, a value or none."""
+
+    def __init__(self, pc, column, vocab, input_dim, hidden_dim):
+        self.column, self.vocab = column, vocab
+        self.features = feature_values(vocab)  # {name: [NO_VALUE, value, ...]}
+        self.rows = {}  # each feature's rows of W2: (first, last + 1)
+        first = 0
+        for name, values in self.features.items():
+            self.rows[name] = (first, first + len(values))
+            first += len(values)
+        self.mlp = MLP(pc, input_dim, hidden_dim, max(first, 1))
+
+    def loss(self, states, bundles, mask, dropout, smoothing=0.0):
+        dy = dynet()
+        scores = self.mlp(states, dropout)
+        gold = [split_bundle(b) for b in bundles]
+        losses = [smoothed_nll(dy.pick_range(scores, first, last), self._value_ids(name, gold),
+                               smoothing)
+                  for name, (first, last) in self.rows.items()]
+        if not losses:  # no word of the training data had a feature
+            return dy.scalarInput(0.0)
+        return dy.sum_batches(dy.cmult(dy.esum(losses), dy.inputTensor(mask, batched=True)))
+
+    def _value_ids(self, name, gold):
+        """The id of feature `name`'s gold value at each position (0: absent, or unknown)."""
+        index = {value: i for i, value in enumerate(self.features[name])}
+        return [index.get(features.get(name, NO_VALUE), 0) for features in gold]
+
+    def probabilities(self, states):
+        """p(value of feature f at word i), each feature's rows a softmax of their own, in the
+        rows of W2; (rows, positions)."""
+        scores = self.mlp(states).npvalue().reshape(-1, states.dim()[1])
+        return np.concatenate([softmax_columns(scores[first:last])
+                               for first, last in self.rows.values()] or [scores[:0]])
+
+    def decode(self, probabilities):
+        """The bundle of each column of `probabilities`: the features whose likeliest value is
+        not "absent", sorted by name."""
+        chosen = {name: probabilities[first:last].argmax(axis=0)
+                  for name, (first, last) in self.rows.items()}
+        bundles = []
+        for position in range(probabilities.shape[1]):
+            present = [f"{name}={self.features[name][ids[position]]}"
+                       for name, ids in chosen.items() if ids[position]]
+            bundles.append(join_bundle(present))
+        return bundles
+
+
+def smoothed_nll(scores, gold, smoothing, first=0, last=None):
+    """-log p(gold) per batch element of `scores` (logits), or with `smoothing` = epsilon > 0,
+    -(1 - epsilon) log p(gold) - epsilon * mean of log p(k) over rows first..last-1 (all rows
+    if `last` is None)."""
+    dy = dynet()
+    if not smoothing:
+        return dy.pickneglogsoftmax_batch(scores, gold)
+    log_p = dy.log_softmax(scores)  # one softmax serves both terms
+    nll = -dy.pick_batch(log_p, gold)
+    if last is not None:
+        log_p = dy.pick_range(log_p, first, last)
+    return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
+
+
+def softmax_columns(scores):
+    """A softmax down each column of a numpy array of scores (-inf: probability 0)."""
+    exp = np.exp(scores - scores.max(axis=0))
+    return exp / exp.sum(axis=0)
+
+
+def split_bundle(bundle):
+    """'Case=Nom|Number=Sing' -> {'Case': 'Nom', 'Number': 'Sing'}; '_' -> {}."""
+    if bundle == NO_VALUE:
+        return {}
+    return dict(feature.split("=", 1) for feature in bundle.split("|") if "=" in feature)
+
+
+def join_bundle(features):
+    """'Name=Value' strings as one FEATS cell, sorted by name as CoNLL-U wants; none: '_'."""
+    return "|".join(sorted(features, key=str.lower)) or NO_VALUE
+
+
+def feature_values(vocab):
+    """{feature: [NO_VALUE] + its values, sorted} over the bundles of a FEATS vocabulary."""
+    values = {}
+    for bundle in vocab.itos[len(SPECIALS):]:
+        for name, value in split_bundle(bundle).items():
+            values.setdefault(name, set()).add(value)
+    return {name: [NO_VALUE] + sorted(values[name]) for name in sorted(values)}
+
+
+HEADS = {"bundle": TagHead, "split": FeatureHead}
+
+
+def make_head(pc, column, vocab, input_dim, hidden_dim, feats="bundle"):
+    """The head for `column`: FEATS as `feats` says ("bundle" or "split"), others TagHead."""
+    kind = HEADS[feats] if column == "feats" else TagHead
+    return kind(pc, column, vocab, input_dim, hidden_dim)

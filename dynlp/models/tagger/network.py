@@ -1,0 +1,277 @@
+"""BiLSTMTagger: a tagger in the style of the DyNet tagger lecture, for one or several CoNLL-U
+columns at once (UPOS, XPOS, FEATS): one shared encoder, one head per column.
+
+    h_1..h_n = encoder(w_1..w_n)          word and character views into BiLSTM states
+                                          (encoder.py: the equations of the encoder)
+    p(tag of column k at i) = head_k(h_i)  an MLP and a softmax per column
+                                          (heads.py: the equations of the heads)
+
+The loss is the sum over heads of -sum_i log p(gold tag_i).  `loss()` and `predict_batch()`
+share the encoder; the heads read the states of all positions of a batch at once.
+
+Adversarial training (`adversarial` = epsilon > 0; Yasunaga et al. 2018) adds, for each batch,
+the loss of the same sentences with their inputs x_i moved where the loss grows fastest:
+
+    g = dL/dx_1..n                         the gradient of the loss just computed, per sentence
+    r = epsilon * sqrt(n * D) * g / ||g||   n words of D inputs: epsilon is per input, as dropout
+    loss_adv = L(x_1 + r_1 .. x_n + r_n)    r a constant; gradients reach E and the char BiLSTM
+
+The training loop calls `adversarial_loss()` after the backward pass of `loss()`, as it needs g.
+
+An ensemble (`ensemble` = K > 1 networks, each its own encoder and heads, started from its own
+random weights and trained on the same batches with its own dropout) tags with the mean of the
+networks' probabilities; the loss is the sum of the networks' losses, so each learns as alone:
+
+    p(tag of column k at i) = (1/K) sum_m head_k^m(encoder^m(w_1..w_n)_i)
+"""
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dynlp.backend import dynet
+from dynlp.config import from_dict, to_dict
+from dynlp.data.batches import bucketed
+from dynlp.data.vocab import Vocab
+from dynlp.models.layers import batched_constant
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.models.tagger.encoder import WordEncoder, clip
+from dynlp.models.tagger.heads import make_head
+from dynlp.store.checkpoint import load as load_dir
+from dynlp.store.checkpoint import populate
+from dynlp.store.checkpoint import save as save_dir
+
+KIND = "tagger"
+
+
+@dataclass
+class TagBatch:
+    sentences: list  # B lists of word forms
+    tags: dict  # {column: time-major list of T*B gold tags (the last word's for padding)}
+    mask: np.ndarray  # (T, B) 1.0 for real words
+
+    @property
+    def num_sequences(self):
+        return len(self.sentences)
+
+    @property
+    def num_tokens(self):
+        return int(self.mask.sum())
+
+
+def tag_batch(sentences, tags):
+    """Pad word-form lists and their tags ({column: tags} per sentence) into a TagBatch."""
+    length = max(len(s) for s in sentences)
+    mask = np.zeros((length, len(sentences)), dtype=np.float32)
+    for b, forms in enumerate(sentences):
+        mask[:len(forms), b] = 1.0
+    columns = tags[0].keys() if tags else ()
+    time_major = {column: [t[column][min(i, len(t[column]) - 1)]
+                           for i in range(length) for t in tags]
+                  for column in columns}
+    return TagBatch(list(sentences), time_major, mask)
+
+
+def tag_batches(pairs, batch_size, rng=None, max_words=0):
+    """Length-bucketed batches from (forms, {column: tags}) pairs, of at most `max_words`
+    padded words if given."""
+    return [tag_batch([forms for forms, _ in chunk], [tags for _, tags in chunk])
+            for chunk in bucketed(pairs, batch_size, lambda pair: len(pair[0]), rng, max_words)]
+
+
+class TaggerNetwork:
+    """One encoder and a head per column: a tagger on its own, or one member of an ensemble.
+    Its parameters are created in `pc` in this order (a saved model is filled in that order)."""
+
+    def __init__(self, config, words, chars, tag_vocabs, pc, seed):
+        self.config = config
+        self.encoder = WordEncoder(config, words, chars, pc, seed)
+        self.heads = [make_head(pc, column, vocab, self.encoder.output_dim, config.mlp_dim,
+                                config.feats)
+                      for column, vocab in tag_vocabs.items()]
+
+    def states(self, sentences, training, per_form=None):
+        """The encoder's states of all T*B positions as one batch (time folded in)."""
+        return dynet().concatenate_to_batch(self.encoder.encode(sentences, training, per_form))
+
+    def loss(self, batch, training):
+        """This network's summed -log p(gold tag) over a TagBatch's real words and its heads."""
+        return self.heads_loss(self.states(batch.sentences, training), batch, training)
+
+    def adversarial_loss(self, batch, training):
+        """The loss of `batch` with its inputs moved along the gradient (module docstring)."""
+        dy = dynet()
+        xs, lengths = self.encoder.inputs, [len(s) for s in batch.sentences]
+        gradients = np.stack([x.gradient().reshape(x.dim()[0][0], -1) for x in xs])
+        moves = adversarial_moves(gradients, lengths, self.config.adversarial)
+        moved = [x + batched_constant(r) for x, r in zip(xs, moves)]
+        states = self.encoder.contextualize(moved, lengths, training)
+        return self.heads_loss(dy.concatenate_to_batch(states), batch, training)
+
+    def heads_loss(self, states, batch, training):
+        """The heads' losses summed, from the encoder states `states` of the batch."""
+        dy = dynet()
+        dropout = self.config.dropout if training else 0.0
+        smoothing = self.config.label_smoothing if training else 0.0
+        mask = batch.mask.reshape(-1)
+        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout, smoothing)
+                        for head in self.heads])
+
+    def probabilities(self, sentences):
+        """{column: (choices, T*B positions) probabilities} for a batch, in a fresh graph."""
+        dynet().renew_cg()
+        states = self.states(sentences, training=False)
+        return {head.column: head.probabilities(states) for head in self.heads}
+
+
+class BiLSTMTagger:
+    def __init__(self, config, words, chars, tag_vocabs, pc=None, seed=1):
+        """`tag_vocabs`: {column: Vocab of its tags}, one head per column, in this order;
+        `config.ensemble` networks, each with an encoder and those heads."""
+        config.check()
+        self.config, self.words, self.chars = config, words, chars
+        self.pc = pc or dynet().ParameterCollection()
+        self.networks = [TaggerNetwork(config, words, chars, tag_vocabs, self.pc,
+                                       seed if k == 0 else [seed, k])
+                         for k in range(config.ensemble)]
+        self.training = False
+
+    @property
+    def encoder(self):
+        """The (first) network's encoder: all share the vocabularies it reads."""
+        return self.networks[0].encoder
+
+    @property
+    def heads(self):
+        """The (first) network's heads: all predict the same columns over the same tags."""
+        return self.networks[0].heads
+
+    @property
+    def columns(self):
+        return [head.column for head in self.heads]
+
+    @property
+    def rng(self):
+        """The random draws of word dropout (the training loop reseeds them in forks)."""
+        return self.encoder.rng
+
+    @rng.setter
+    def rng(self, value):
+        for k, network in enumerate(self.networks):  # each network its own draws
+            network.encoder.rng = value if k == 0 else np.random.default_rng(
+                value.integers(2**62))
+
+    def knows(self, form):
+        """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
+        return self.encoder.knows(form)
+
+    def states(self, sentences, per_form=None):
+        """The (first) network's encoder states of all T*B positions as one batch."""
+        return self.networks[0].states(sentences, self.training, per_form)
+
+    # ---- training and prediction ----------------------------------------------------------
+    def loss(self, batch):
+        """Summed -log p(gold tag) over the real words of a TagBatch, the heads and the
+        networks (in training, label-smoothed if the config says so: heads.smoothed_nll)."""
+        return dynet().esum([network.loss(batch, self.training) for network in self.networks])
+
+    @property
+    def adversarial(self):
+        """epsilon of adversarial training (0: off); the training loop asks."""
+        return self.config.adversarial
+
+    def adversarial_loss(self, batch):
+        """The loss of `batch` with its inputs moved along the gradient (module docstring):
+        call it after `loss(batch)` and the backward pass of that loss, in the same graph."""
+        return dynet().esum([network.adversarial_loss(batch, self.training)
+                             for network in self.networks])
+
+    def predict(self, forms):
+        """{column: tags} for one sentence (a list of forms)."""
+        return self.predict_many([forms])[0]
+
+    def predict_batch(self, sentences):
+        """{column: tags} for several (non-empty) sentences: the tags likeliest under the
+        networks' mean probability (one network: its own)."""
+        mean = self.networks[0].probabilities(sentences)  # summed: the same argmax
+        for network in self.networks[1:]:
+            for column, p in network.probabilities(sentences).items():
+                mean[column] += p
+        by_column = {head.column: head.decode(mean[head.column]) for head in self.heads}
+        width = len(sentences)  # position t of sentence b is element t * width + b
+        return [{column: tags[b::width][:len(forms)] for column, tags in by_column.items()}
+                for b, forms in enumerate(sentences)]
+
+    def predict_many(self, sentences, batch_size=128, max_words=1024):
+        """{column: tags} for any number of sentences, batched by length, in input order.
+
+        A batch holds up to `batch_size` sentences of similar length and at most `max_words`
+        positions with its padding, so a few long sentences are not padded with short ones.
+        """
+        tags = [{column: [] for column in self.columns} for _ in sentences]  # empty: no tags
+        words = [i for i, sentence in enumerate(sentences) if sentence]
+        for batch in bucketed(words, batch_size, lambda i: len(sentences[i]), max_words=max_words):
+            for i, predicted in zip(batch, self.predict_batch([sentences[i] for i in batch])):
+                tags[i] = predicted
+        return tags
+
+    # ---- saving ----------------------------------------------------------------------------
+    def save(self, directory, extra=None):
+        vocabs = {"words": self.words, "chars": self.chars,
+                  **{head.column: head.vocab for head in self.heads}}
+        save_dir(directory, KIND, to_dict(self.config), vocabs, self.pc, extra)
+
+    @classmethod
+    def load(cls, directory):
+        meta, vocabs, params = load_dir(directory, KIND)
+        settings, vocabs = upgrade(meta, vocabs)
+        config = from_dict(TaggerConfig, settings)
+        model = cls(config, vocabs["words"], vocabs["chars"],
+                    {column: vocabs[column] for column in config.column_list()})
+        populate(model.pc, params)
+        return model
+
+    @classmethod
+    def from_training_data(cls, config, pairs, seed=1):
+        """A new tagger with vocabularies built from (forms, {column: tags}) pairs; one head for
+        each of `config.columns` (if empty: for each column of the pairs)."""
+        if not config.column_list():
+            config = replace(config, columns=",".join(pairs[0][1]) if pairs else "")
+        key = str.lower if config.lowercase else str
+        words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
+        chars = Vocab.build([clip(form) for forms, _ in pairs for form in forms])
+        tag_vocabs = {column: Vocab.build([tags[column] for _, tags in pairs])
+                      for column in config.column_list()}
+        return cls(config, words, chars, tag_vocabs, seed=seed)
+
+
+def adversarial_moves(gradients, lengths, epsilon):
+    """r = epsilon * sqrt(n * D) * g / ||g|| for each sentence of a batch (Yasunaga et al. 2018).
+
+    `gradients`: (T, D, B), dL/dx at each step of each sentence, zero past a sentence's end
+    (its padding reaches no loss); sentence b has n = lengths[b] words.  The norm is taken
+    over the whole sentence, so the move goes to the words and inputs the loss is most
+    sensitive to, with the size of epsilon per input (an RMS of epsilon over its n*D inputs).
+    """
+    _, dim, _ = gradients.shape
+    norms = np.sqrt((gradients ** 2).sum(axis=(0, 1)))  # (B,)
+    scale = epsilon * np.sqrt(np.asarray(lengths) * dim) / np.maximum(norms, 1e-12)
+    return gradients * scale
+
+
+def upgrade(meta, vocabs):
+    """The config and vocabularies of a saved tagger in today's form.
+
+    Format 1 (before several columns) saved one `column` and its tag vocabulary as "tags"; its
+    parameters are those of a one-head model of today, in the same order. A config saved before
+    `label_smoothing` existed keeps the objective it was trained with (none) if training resumes,
+    and one saved before `ensemble` has one network.
+    """
+    settings = dict(meta["config"])
+    settings.setdefault("label_smoothing", 0.0)  # saved before the option: trained without it
+    settings.setdefault("ensemble", 1)  # saved before ensembles: one network
+    if meta["format_version"] < 2 and "column" in settings:
+        column = settings.pop("column")
+        settings["columns"] = column
+        vocabs = dict(vocabs)
+        vocabs[column] = vocabs.pop("tags")
+    return settings, vocabs

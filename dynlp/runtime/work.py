@@ -1,0 +1,197 @@
+"""Tagging and scoring in chunks, in this process, in a pool of worker processes, or on Ray.
+
+The per-chunk work is plain functions over plain Python data (lists of sentences in, text out),
+so any runner can call them: `run_chunks` below (one process, or a local pool) and the Ray
+runner in `cluster.py` (both in dynlp/runtime/).  A local pool's workers are forked after this process has loaded the
+model, so they start at once with it; a Ray actor loads it once, on its first chunk.  Chunks are submitted a few at a time and their results come back in input order,
+so memory stays flat however large the input is, and the output does not depend on the number
+of workers.
+
+A cluster cannot stream sentences from the driver, so for it `split_input` cuts a file into
+`Part`s (byte ranges of `chunk_size(job)` sentences, the same chunks as the local runner's) that a worker
+reads itself with `tag_part` / `score_part`.
+"""
+import concurrent.futures
+import itertools
+import multiprocessing
+import os
+from typing import NamedTuple
+
+from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
+from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
+from dynlp.errors import DynlpError
+from dynlp.models import registry
+from dynlp.runtime.forks import usable_processes
+
+CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
+TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
+
+_models = {}  # (model directory, config.json mtime) -> loaded model, in each process
+IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
+
+
+def chunk_size(job):
+    """Sentences (or lines) per unit of work for `job`, "tag" or "score"."""
+    return TAG_CHUNK if job == "tag" else CHUNK
+
+
+def _model(kind, model_dir):
+    """The model in `model_dir`, loaded once per process (again if it was saved anew)."""
+    key = (os.path.abspath(model_dir), _modified(model_dir))
+    if key not in _models:
+        _models.clear()
+        _models[key] = load_model(kind, model_dir)
+    return _models[key]
+
+
+def load_model(kind, model_dir):
+    """A tagger ("tagger") or a language model (any other kind: recurrent or n-gram)."""
+    return registry.load(model_dir, "tagger" if kind == "tagger" else "language-model")
+
+
+def _modified(model_dir):
+    try:
+        return os.stat(os.path.join(model_dir, "config.json")).st_mtime_ns
+    except OSError:
+        return None  # load() will say what is wrong
+
+
+def tagger_input(path, input_format, span=None, first_sentence=1):
+    """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised).
+
+    Plain-text sentences are numbered (`# sent_id`) from `first_sentence`.
+    """
+    if input_format == "conllu":
+        yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
+        return
+    yield from text_sentences((line for _, line in read_lines(path, span)), first_sentence)
+
+
+def text_sentences(lines, first_sentence=1):
+    """A CoNLL-U sentence for each non-blank line of text, nltk-tokenised, numbered from
+    `first_sentence` (`dynlp tag --input text`, and `dynlp serve`'s {"text": ...})."""
+    number = first_sentence - 1
+    for line in lines:
+        if line.strip():
+            number += 1
+            yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())
+
+
+def tag_chunk(model_dir, sentences):
+    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's columns predicted."""
+    model = _model("tagger", model_dir)
+    predicted = model.predict_many([s.forms for s in sentences])
+    return conllu_text(s.with_tags(tags) for s, tags in zip(sentences, predicted))
+
+
+def score_chunk(model_dir, lines):
+    """(log-prob, tokens) of each line (None for blank lines) under a language model."""
+
+    model = _model("lm", model_dir)
+    config = model.config
+    sentences = [tokenize(line, config.level, config.tokenized) for line in lines]
+    scored = iter(model.score_batch([s for s in sentences if s]) if any(sentences) else [])
+    results = []
+    for sentence in sentences:
+        if sentence:
+            total, per_token = next(scored)
+            results.append((total, len(per_token)))
+        else:
+            results.append(None)
+    return results
+
+
+class Part(NamedTuple):
+    """A chunk of an input file: its byte span and the number of its first sentence."""
+
+    start: int
+    end: int
+    first_line: int
+    first_sentence: int
+
+
+def split_input(path, unit, size=CHUNK):
+    """The Parts of a file, each `size` units long, with the same chunks as `chunked` makes.
+
+    A unit is what one output item comes from: a CoNLL-U sentence ("conllu"), a non-blank line
+    of plain text to tag ("text") or any line to score ("lines").  Every line is checked (UTF-8,
+    no NUL, length) on the way, so bad bytes are reported before any worker starts.
+    """
+    parts, count, in_sentence = [], 0, False
+    start = offset = 0
+    first_line, first_sentence, sentences = 1, 1, 0
+    with open_bytes(path) as stream:
+        for number, raw in enumerate(stream, start=1):
+            offset += len(raw)
+            blank = not decode_line(raw, path, number).strip()
+            ends_unit = {"lines": True, "text": not blank, "conllu": blank and in_sentence}[unit]
+            in_sentence = not blank
+            if ends_unit:
+                count, sentences = count + 1, sentences + 1
+            if count == size:
+                parts.append(Part(start, offset, first_line, first_sentence))
+                start, first_line, first_sentence, count = offset, number + 1, sentences + 1, 0
+    if count or (unit == "conllu" and in_sentence):  # the last, shorter chunk
+        parts.append(Part(start, offset, first_line, first_sentence))
+    return parts
+
+
+def tag_part(model_dir, path, part, input_format="conllu"):
+    """`tag_chunk` of the sentences in one Part of a file."""
+    span = Span(part.start, part.end, part.first_line)
+    return tag_chunk(model_dir, list(tagger_input(path, input_format, span, part.first_sentence)))
+
+
+def score_part(model_dir, path, part):
+    """`score_chunk` of the lines in one Part of a file."""
+    span = Span(part.start, part.end, part.first_line)
+    return score_chunk(model_dir, [text for _, text in read_lines(path, span)])
+
+
+def chunked(items, size):
+    """Lists of up to `size` consecutive items, read lazily."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def run_chunks(function, model_dir, chunks, workers=1):
+    """Yield `function(model_dir, chunk)` for each chunk, in order, using `workers` processes.
+
+    `workers=None` chooses: one process for an input of one chunk (starting a pool would cost
+    more than it saves), else one per core this process may use (DyNet computes on one core;
+    on a GPU, one process: forks.usable_processes).
+    """
+    if workers is None:
+        chunks = iter(chunks)
+        first = list(itertools.islice(chunks, 2))
+        workers = 1 if len(first) < 2 else usable_processes()
+        chunks = itertools.chain(first, chunks)
+    if workers <= 1:
+        for chunk in chunks:
+            yield function(model_dir, chunk)
+        return
+    # Load the model here (a chunk of nothing), then fork: each worker starts as a copy of this
+    # process, DyNet and model included, so none of them reads the model directory again.
+    function(model_dir, [])
+    fork = multiprocessing.get_context("fork")
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=fork)
+    try:
+        pending = []
+        for chunk in chunks:
+            pending.append(pool.submit(function, model_dir, chunk))
+            if len(pending) >= workers * IN_FLIGHT_PER_WORKER:
+                yield pending.pop(0).result()
+        for future in pending:
+            yield future.result()
+    except concurrent.futures.BrokenExecutor:
+        raise DynlpError("a worker process died (out of memory?); try fewer --workers "
+                         "or --workers 1") from None
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # on error, do not finish queued work
+

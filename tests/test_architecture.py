@@ -1,0 +1,183 @@
+"""The house rules, read from the source: every import in dynlp/ (those inside functions too)
+is walked with `ast`, and the graph must have no circle and none of the forbidden edges below.
+
+    core       errors backend config metrics: imports nothing of the parts
+    data       core only
+    models     never training, runtime, serve or cli
+    store      never models
+    serve      app, pool and protocol never reach DyNet (dynlp.backend or dynet, through any
+               chain of imports), only its worker does
+    cli        nothing imports it
+    inside a function, only an optional extra (or DyNet, which starts when imported) is imported
+"""
+import ast
+import os
+import shutil
+
+import pytest
+
+ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "dynlp")
+CORE = {"dynlp.errors", "dynlp.backend", "dynlp.config", "dynlp.metrics"}
+# Imported inside functions on purpose: optional extras, DyNet (importing it starts it, so
+# backend.py decides when), nltk (0.4 s to import, needed only to split words) and the
+# standard library's help pages (the bundled corpus, large).
+LAZY_ALLOWED = {"dynet", "dynet_config", "ray", "starlette", "uvicorn", "uvloop", "matplotlib",
+                "nltk", "pydoc_data"}
+NO_DYNET = ("dynlp.serve.app", "dynlp.serve.pool", "dynlp.serve.protocol")
+DYNET = ("dynlp.backend", "dynet")
+
+
+def module_names(root):
+    """{module name: file} for every .py file below root (the dynlp package)."""
+    names = {}
+    for base, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(base, name)
+                parts = os.path.relpath(path, os.path.dirname(root))[:-3].split(os.sep)
+                names[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return names
+
+
+def imports(path, module, modules):
+    """(imported name, line, inside a function) of each import in the file: a dynlp module
+    where it names one (`from dynlp.x import y` is dynlp.x.y when y is a module), else the
+    top-level name of the package."""
+    tree = ast.parse(open(path, encoding="utf-8").read(), path)
+    found = []
+
+    def visit(node, in_function):
+        for child in ast.iter_child_nodes(node):
+            inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
+            if isinstance(child, ast.Import):
+                found.extend((alias.name, child.lineno, in_function) for alias in child.names)
+            elif isinstance(child, ast.ImportFrom):
+                base = resolve(child, module, path)
+                for alias in child.names:
+                    full = f"{base}.{alias.name}"
+                    found.append((full if full in modules else base, child.lineno, in_function))
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+def resolve(node, module, path):
+    """The absolute module name of an ImportFrom (relative imports resolved)."""
+    if not node.level:
+        return node.module
+    package = module if path.endswith("__init__.py") else module.rsplit(".", 1)[0]
+    for _ in range(node.level - 1):
+        package = package.rsplit(".", 1)[0]
+    return f"{package}.{node.module}" if node.module else package
+
+
+def graph(root):
+    """{module: [(imported, line, inside a function)]} over the package at root."""
+    modules = module_names(root)
+    return {name: imports(path, name, modules) for name, path in modules.items()}, modules
+
+
+def within(name, *prefixes):
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+def edge_problems(edges, modules):
+    """One line for each import that breaks a rule of the house."""
+    problems = []
+    for source, targets in edges.items():
+        for target, line, lazy in targets:
+            where = f"{source}:{line} imports {target}"
+            top = target.split(".")[0]
+            if top == "dynlp" and target not in modules:
+                problems.append(f"{where}: no such module")
+            if lazy and top == "dynlp":
+                problems.append(f"{where} inside a function (import it at the top)")
+            elif lazy and top not in LAZY_ALLOWED:
+                problems.append(f"{where} inside a function (only optional extras may be)")
+            problems.extend(f"{where}: {rule}" for rule in broken_rules(source, target))
+    return problems
+
+
+def broken_rules(source, target):
+    if not within(target, "dynlp") or source == "dynlp":
+        return []
+    rules = []
+    if source in CORE and target not in CORE:
+        rules.append("the core imports nothing of the parts")
+    if within(source, "dynlp.data") and not (target in CORE or within(target, "dynlp.data")):
+        rules.append("data imports only the core")
+    if within(source, "dynlp.models") and within(
+            target, "dynlp.training", "dynlp.runtime", "dynlp.serve", "dynlp.cli"):
+        rules.append("models never import training, runtime, serve or cli")
+    if within(source, "dynlp.store") and within(target, "dynlp.models"):
+        rules.append("store never imports models")
+    if within(target, "dynlp.cli") and not within(source, "dynlp.cli"):
+        rules.append("nothing imports cli")
+    return rules
+
+
+def reaches(edges, start, forbidden):
+    """The first chain of imports from `start` to a module within `forbidden`, or None."""
+    seen, stack = {start}, [(start, [start])]
+    while stack:
+        module, chain = stack.pop()
+        for target, _, _ in edges.get(module, ()):
+            if within(target, *forbidden):
+                return chain + [target]
+            if target in edges and target not in seen:
+                seen.add(target)
+                stack.append((target, chain + [target]))
+    return None
+
+
+def cycles(edges):
+    """Each circle of imports among dynlp's modules (the package's own __init__ aside)."""
+    found, state = [], {}
+
+    def walk(module, path):
+        state[module] = "open"
+        for target, _, _ in edges[module]:
+            if target not in edges or target == "dynlp":
+                continue
+            if state.get(target) == "open":
+                found.append(path[path.index(target):] + [target])
+            elif target not in state:
+                walk(target, path + [target])
+        state[module] = "done"
+
+    for module in sorted(edges):
+        if module not in state and module != "dynlp":
+            walk(module, [module])
+    return found
+
+
+def problems(root):
+    """Every broken rule of the package at root, one line each."""
+    edges, modules = graph(root)
+    found = edge_problems(edges, modules)
+    found += [" -> ".join(circle) + ": a circle" for circle in cycles(edges)]
+    for module in NO_DYNET:
+        chain = reaches(edges, module, DYNET) if module in edges else None
+        if chain:
+            found.append(" -> ".join(chain) + ": serve's app, pool and protocol never reach DyNet")
+    return found
+
+
+def test_the_house_rules_hold():
+    assert problems(ROOT) == []
+
+
+@pytest.mark.parametrize("file, line, rule", [
+    ("models/lm.py", "from dynlp.training import loop", "models never import training"),
+    ("store/checkpoint.py", "from dynlp.models import lm", "store never imports models"),
+    ("serve/protocol.py", "from dynlp.serve import worker", "never reach DyNet"),
+    ("data/vocab.py", "from dynlp.data import text", "a circle"),
+    ("metrics.py", "def f():\n    import json", "only optional extras"),
+])
+def test_a_forbidden_edge_fails_the_rules(tmp_path, file, line, rule):
+    copy = tmp_path / "dynlp"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    with open(copy / file, "a", encoding="utf-8") as out:
+        out.write(f"\n{line}\n")
+    assert any(rule in problem for problem in problems(str(copy)))
