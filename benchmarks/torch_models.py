@@ -107,7 +107,7 @@ class TorchLM(nn.Module):
 
 
 class TorchClassLM(nn.Module):
-    """dynlp's LM with tied weights and a class-factored softmax (dynlp/softmax.py), written
+    """dynlp's LM with tied weights and a class-factored softmax (dynlp/models/softmax.py), written
     the same way: p(w | h) = p(class | h) p(w | class, h), one product per class present."""
 
     def __init__(self, vocab_size, emb_dim, hidden_dim, layers, class_of, dropout):

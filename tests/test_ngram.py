@@ -1,4 +1,4 @@
-"""Count-based n-gram models (dynlp/ngram.py, dynlp/arpa.py): Kneser-Ney against a plain
+"""Count-based n-gram models (dynlp/models/ngram/model.py, dynlp/models/ngram/arpa.py): Kneser-Ney against a plain
 reference, probabilities that sum to 1, ARPA files another reader agrees with, sampling, the
 unsmoothed character model, and the commands."""
 import json
