@@ -181,3 +181,17 @@ def test_a_forbidden_edge_fails_the_rules(tmp_path, file, line, rule):
     with open(copy / file, "a", encoding="utf-8") as out:
         out.write(f"\n{line}\n")
     assert any(rule in problem for problem in problems(str(copy)))
+
+
+def function_lengths(root):
+    """(lines, file, name) of every function in the package, nested ones counted in theirs."""
+    found = []
+    for path in module_names(root).values():
+        for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found.append((node.end_lineno - node.lineno + 1, path, node.name))
+    return found
+
+
+def test_every_function_is_at_most_40_lines():
+    assert [f for f in function_lengths(ROOT) if f[0] > 40] == []

@@ -33,3 +33,21 @@ def test_models_saved_before_load_and_answer_the_same(tmp_path):
                                       for name in ("lm", "ngram", "tagger")), str(score_text))
     for name, output in answers.items():
         assert output == golden(name), name
+
+
+# `import dynlp` as it was before the reorganisation: the same public names, each one there.
+PUBLIC = ["BackendConfig", "Batch", "BiLSTMTagger", "ConfigError", "DataError", "DynlpError",
+          "LMConfig", "ModelDirError", "RNNLanguageModel", "TaggerConfig", "TaggingScores",
+          "TrainConfig", "TrainingError", "TreebankScores", "Vocab", "bits_per_token",
+          "configure", "dynet", "evaluate_loss", "fit", "make_trainer", "perplexity",
+          "read_conllu", "read_lm_corpus", "read_sentences", "read_tagger_corpus",
+          "read_treebank", "score_tagger", "sentence_batches", "sentences_from_lines",
+          "stream_batches", "tag_batches", "tokenize", "train_language_model", "train_tagger",
+          "write_conllu"]
+
+
+def test_import_dynlp_exposes_the_same_public_names():
+    import dynlp
+
+    assert sorted(dynlp.__all__) == PUBLIC
+    assert all(getattr(dynlp, name, None) is not None for name in PUBLIC)

@@ -128,17 +128,19 @@ def _warn_if_class_softmax_cannot_learn(lm_config, train_config):
 
 def saved_config(out_dir, config_class):
     """The model config of the run to be resumed in `out_dir` (so data is read the same way)."""
-    last = os.path.join(out_dir, "last")
-    if not os.path.isdir(last):
-        raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
-    return from_dict(config_class, read_config(last)["config"])
+    return from_dict(config_class, read_config(_last_checkpoint(out_dir))["config"])
 
 
 def _resume(out_dir, model_class):
+    return model_class.load(_last_checkpoint(out_dir)), load_state(out_dir)
+
+
+def _last_checkpoint(out_dir):
+    """`out_dir/last`, where an interrupted run's last finished epoch is saved."""
     last = os.path.join(out_dir, "last")
     if not os.path.isdir(last):
         raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
-    return model_class.load(last), load_state(out_dir)
+    return last
 
 
 # ---- count-based n-gram models ---------------------------------------------------------------
