@@ -133,9 +133,8 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     """Train `model` and save checkpoints to `out_dir`; returns the final LoopState.
 
     `train_batches(rng)` returns one epoch of batches (called anew each epoch, so it can
-    shuffle); `evaluate(model, dev_batches)` returns a dict of dev metrics that includes
-    `monitor`.  `state` (from `load_state`) resumes an interrupted run.
-    """
+    shuffle); `evaluate(model, dev_batches)` returns dev metrics, `monitor` among them.
+    `state` (from `load_state`) resumes an interrupted run."""
     config.check()
     state = state or LoopState(lr=config.learning_rate())
     trainer = make_trainer(model.pc, config, state.lr, getattr(model, "dense_gradients", False))
