@@ -8,13 +8,16 @@ tokens, so frequent words sit in small classes and rare words in large ones), an
     p(c | h) = softmax(U h + d)_c                            over the C classes
     p(w | c, h) = softmax(W_c h + b_c)_w                     over the words of class c only
 
-where W_c and b_c are the rows of the full output layer's W and b that belong to class c.  The
+where W_c and b_c are the rows of the full output layer's W and b that belong to class c (the
+subscript w is w's place among them) and U, d the class layer's own weights.  The
 probabilities are exact and sum to 1 over the vocabulary; training and scoring a word cost
 C + |class(w)| rows of work instead of V.  With C about sqrt(V) that is a few hundred rows
 instead of tens of thousands.
 
 In a batch every position needs other rows of W, so positions are grouped by their target's
 class: one product per class present, then the groups' losses are put back in position order.
+`ClassSoftmax.reference_log_prob` is the plain version of that: the three formulas above for one
+state and one word, with W_c and b_c written once; the tests hold the fast path to it.
 """
 import numpy as np
 
@@ -63,26 +66,40 @@ class ClassSoftmax:
         targets = np.asarray(targets)
         classes = self.class_of[targets]
         class_nll = dy.pickneglogsoftmax_batch(dy.affine_transform([self.d, self.U, h]),
-                                               classes.tolist())
+                                               classes.tolist())  # (1,) x N: -log p(c | h)
         groups, order = [], []
         hidden = h.dim()[0][0]
         for c in np.unique(classes):
-            positions = np.flatnonzero(classes == c)
+            positions = np.flatnonzero(classes == c)  # the n positions whose target is in c
             words = self.members[c]
             # The class's positions as the columns of one matrix, so one product serves them
             # all; the |words| x n logits are then read back as a batch of n vectors.
             states = dy.reshape(dy.pick_batch_elems(h, positions.tolist()),
-                                (hidden, len(positions)), batch_size=1)
+                                (hidden, len(positions)), batch_size=1)  # (H, n) x 1
             logits = dy.reshape(word_logits(words.tolist(), states), (len(words),),
-                                batch_size=len(positions))
+                                batch_size=len(positions))  # (|c|,) x n: W_c h + b_c
             groups.append(dy.pickneglogsoftmax_batch(
-                logits, self.index_in_class[targets[positions]].tolist()))
+                logits, self.index_in_class[targets[positions]].tolist()))  # (1,) x n
             order.extend(positions.tolist())
         # The groups hold the positions class by class; pick them back into position order.
         back = np.empty(len(order), dtype=np.int64)
         back[np.asarray(order)] = np.arange(len(order))
-        word_nll = dy.pick_batch_elems(dy.concatenate_to_batch(groups), back.tolist())
+        word_nll = dy.pick_batch_elems(dy.concatenate_to_batch(groups),
+                                       back.tolist())  # (1,) x N: -log p(w | c, h)
         return class_nll + word_nll
+
+    def reference_log_prob(self, h, word, W, b):
+        """log p(word | h) for one state `h` (H,), the module docstring's formulas as written:
+        the plain version of `neg_log_probs`, which the tests hold to it.  `W` (V x H) and `b`
+        (V,) are the output layer's word rows as expressions (a tied model's W is E)."""
+        dy = dynet()
+        c = int(self.class_of[word])  # class(w)
+        words = self.members[c].tolist()  # the words of class c, in their order within it
+        W_c, b_c = dy.select_rows(W, words), dy.select_rows(b, words)  # (|c|, H), (|c|,)
+        U, d = self.U.expr(True), self.d.expr(True)  # (C, H), (C,): the class layer
+        log_p_class = dy.log_softmax(U * h + d)[c]  # log p(c | h)
+        log_p_word = dy.log_softmax(W_c * h + b_c)[words.index(word)]  # log p(w | c, h)
+        return log_p_class + log_p_word  # log p(w | h) = log p(c | h) + log p(w | c, h)
 
     def log_probs(self, h, logits):
         """log p(w | h) for every word of the vocabulary, as a numpy vector (sampling), from

@@ -6,6 +6,9 @@ arrays an ARPA file lists: log10 p(w | h) for every n-gram seen, log10 gamma(h) 
 context seen.  `build_tables` fills them for every n-gram at once; `kneser_ney_reference`
 below computes the same p(w | h) for one n-gram, term by term, as the formulas write it.
 """
+from collections import Counter
+from functools import partial
+
 import numpy as np
 
 from dynlp.errors import ModelDirError
@@ -180,8 +183,10 @@ def build_tables(counted, order, vocab, smoothing):
         keys, inverse = np.unique(contexts, return_inverse=True)
         total = np.bincount(inverse, weights=a)  # A(h), per context
         if smoothing == "kneser-ney":
-            d = discounts(a)
-            discount = np.where(a >= 3, d[2], np.where(a >= 2, d[1], d[0]))
+            d = discounts(a)  # D1, D2, D3: formula (3)
+            discount = np.where(a >= 3, d[2], np.where(a >= 2, d[1], d[0]))  # D(a(hw))
+            # gamma(h), formula (2): summing D(a(hw)) over the w seen after h is summing D1 over
+            # its N1(h) words, D2 over its N2(h) and D3 over its N3+(h).
             gamma = np.bincount(inverse, weights=discount) / total
             kept = np.maximum(a - discount, 0) / total[inverse]
         else:
@@ -218,3 +223,65 @@ def _log10(values):
         return np.maximum(np.log10(values), NOT_SEEN)
 
 
+
+
+# ---- the reference: formulas (1)-(3) for one n-gram, in plain Python ---------------------------
+def kneser_ney_reference(sentences, order, vocab):
+    """p(w, h): p(w | h) by formulas (1)-(3), one n-gram at a time, over plain dicts (slow: for
+    reading, and for the tests, which hold `build_tables` to it).  h and w are token ids, h a
+    tuple of at most order - 1 of them, starting with <s> at a sentence start; w is never <s>
+    or <pad>."""
+    a = reference_adjusted_counts(sentences, order, vocab)
+    D = {k: reference_discounts(a[k]) for k in a}
+    return partial(reference_probability, a=a, D=D, V=len(vocab) - 2)  # |V|: not <pad>, <s>
+
+
+def reference_adjusted_counts(sentences, order, vocab):
+    """a[k][g] = a(g) of every k-gram g seen: its count at the highest order and for g starting
+    with <s>, else its continuation count, the number of distinct tokens seen before it."""
+    c = {k: Counter() for k in range(1, order + 1)}
+    for sentence in sentences:
+        ids = [vocab.bos] + vocab.encode(sentence) + [vocab.eos]
+        for t in range(1, len(ids)):  # every predicted token (never the <s>)
+            for k in range(1, min(order, t + 1) + 1):
+                c[k][tuple(ids[t - k + 1:t + 1])] += 1
+    a = {order: dict(c[order])}
+    for k in range(order - 1, 0, -1):
+        preceded = Counter(g[1:] for g in c[k + 1])  # each distinct xg seen counts once for g
+        a[k] = {g: (n if g[0] == vocab.bos else preceded[g]) for g, n in c[k].items()}
+    return a
+
+
+def reference_discounts(a):
+    """(D1, D2, D3) of one order by formula (3), from its counts of counts n_i, with the fallback
+    of `discounts`: where an n_i is missing, or a discount is outside (0, i], it is i / 2."""
+    n1, n2, n3, n4 = (sum(1 for x in a.values() if x == i) for i in (1, 2, 3, 4))
+    Y = n1 / (n1 + 2 * n2) if n1 + 2 * n2 else 0.5
+    D1 = 1 - 2 * Y * n2 / n1 if n1 else 0.0
+    D2 = 2 - 3 * Y * n3 / n2 if n2 else 0.0
+    D3 = 3 - 4 * Y * n4 / n3 if n3 else 0.0
+    return tuple(D if 0.0 < D <= i else i / 2 for i, D in ((1, D1), (2, D2), (3, D3)))
+
+
+def reference_probability(w, h, a, D, V):
+    """p(w | h), formulas (1) and (2) term by term, recursing on h' down to the uniform 1 / V.
+    a: reference_adjusted_counts; D: reference_discounts of each order."""
+    k = len(h) + 1
+    lower = 1 / V if k == 1 else reference_probability(w, h[1:], a, D, V)  # p(w | h')
+    seen = {g[-1]: n for g, n in a[k].items() if g[:-1] == h}  # a(hv) of each v seen after h
+    A = sum(seen.values())  # A(h)
+    if A == 0:
+        return lower  # h never seen: it passes its token on whole
+    gamma = reference_gamma(seen, *D[k])  # gamma(h)
+    a_hw = seen.get(w, 0)  # a(hw)
+    D_a = (0.0, *D[k])[min(a_hw, 3)]  # D(a(hw)); never used where a(hw) = 0
+    return max(a_hw - D_a, 0) / A + gamma * lower  # (1)
+
+
+def reference_gamma(seen, D1, D2, D3):
+    """gamma(h), formula (2), from {v: a(hv)} over the tokens v seen after h."""
+    A = sum(seen.values())  # A(h)
+    N1 = sum(1 for n in seen.values() if n == 1)  # N1(h)
+    N2 = sum(1 for n in seen.values() if n == 2)  # N2(h)
+    N3plus = sum(1 for n in seen.values() if n >= 3)  # N3+(h)
+    return (D1 * N1 + D2 * N2 + D3 * N3plus) / A  # (2)

@@ -32,7 +32,9 @@ arrays that an ARPA file lists: log10 p(w | h) for every n-gram seen, log10 gamm
                                                     gamma(h) p_{k-1}  if only h was,
                                                     p_{k-1}           otherwise.
 
-That is (1) and (2) again, computed once per n-gram at training time.  The model file is that
+That is (1) and (2) again, computed once per n-gram at training time (`build_tables`; the plain
+version, one n-gram at a time with N1(h), N2(h), N3+(h) and gamma(h) by name, is
+`estimate.kneser_ney_reference`).  The model file is that
 ARPA file (`model.N.arpa` in the model directory), which SRILM, KenLM and other tools read.
 """
 import math
