@@ -15,7 +15,9 @@ The recurrent cells are DyNet's own builders:
 
 The tagger's word BiLSTM (`bilstm`) runs the lstm equations written out in Python on a
 builder's weights (`lstm_outputs`), so that W_x x + b, which does not recur, can be computed
-for all time steps in one matrix product (`project`) or once per word form.
+for all time steps in one matrix product (`project`) or once per word form.  The plain version
+it must equal, one sentence and one `add_input` loop per direction, is `bilstm_reference`
+(tests/test_reference_tagger.py holds the two together).
 """
 import contextlib
 
@@ -84,6 +86,24 @@ def final_outputs(outputs, lengths):
     return dy.concatenate_to_batch(picks)
 
 
+def bilstm_reference(forward, backward, xs):
+    """One BiLSTM layer over one sentence, plainly: the builders' own `add_input`, once per
+    word in each direction; [forward h_t ; backward h_t] at each position t.
+
+    The reference for `bilstm`, which reads a padded batch with the same weights."""
+    dy = dynet()
+    state, ahead = forward.initial_state(), []
+    for x in xs:  # x_1 .. x_n
+        state = state.add_input(x)
+        ahead.append(state.output())  # forward h_t: (H,)
+    state, behind = backward.initial_state(), []
+    for x in reversed(xs):  # x_n .. x_1
+        state = state.add_input(x)
+        behind.append(state.output())  # backward h_t: (H,)
+    behind.reverse()
+    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]  # (2H,) at each t
+
+
 def bilstm(forward, backward, xs, lengths, projected=None):
     """One BiLSTM layer over a padded batch: [forward h_t ; backward h_t] at each step.
 
@@ -98,9 +118,9 @@ def bilstm(forward, backward, xs, lengths, projected=None):
     """
     dy = dynet()
     ahead_in, behind_in = projected or (project(forward, xs), project(backward, xs))
-    ahead = lstm_outputs(forward, ahead_in)
+    ahead = lstm_outputs(forward, ahead_in)  # T steps of (H,) x B
     behind = reverse_each(lstm_outputs(backward, reverse_each(behind_in, lengths)), lengths)
-    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]
+    return [dy.concatenate([f, b]) for f, b in zip(ahead, behind)]  # T steps of (2H,) x B
 
 
 def lstm_weights(builder):
@@ -113,7 +133,7 @@ def project(builder, xs):
     folded into the batch, as for the MLP, since the input half of a_t does not recur."""
     dy = dynet()
     batch = xs[0].dim()[1]
-    folded = input_projection(builder, dy.concatenate_to_batch(xs))
+    folded = input_projection(builder, dy.concatenate_to_batch(xs))  # (4H,) x TB
     return [dy.pick_batch_elems(folded, list(range(t * batch, (t + 1) * batch)))
             for t in range(len(xs))]
 
@@ -141,13 +161,13 @@ def lstm_outputs(builder, projected):
     h = c = None  # the zero state: its terms are left out
     outputs = []
     for a_x in projected:
-        a = a_x if h is None else dy.affine_transform([a_x, W_h, h])
+        a = a_x if h is None else dy.affine_transform([a_x, W_h, h])  # (4H,) x B
         i = dy.logistic(dy.pick_range(a, 0, size))
         f = dy.logistic(dy.pick_range(a, size, 2 * size) + 1.0)
         o = dy.logistic(dy.pick_range(a, 2 * size, 3 * size))
         g = dy.tanh(dy.pick_range(a, 3 * size, 4 * size))
         c = dy.cmult(i, g) if c is None else dy.cmult(f, c) + dy.cmult(i, g)
-        h = dy.cmult(o, dy.tanh(c))
+        h = dy.cmult(o, dy.tanh(c))  # (H,) x B
         outputs.append(h)
     return outputs
 

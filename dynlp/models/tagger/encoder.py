@@ -16,14 +16,15 @@ gates' input half, W_x x_i + b, is computed for all positions in one matrix prod
 (layers.project); when tagging, the first layer's is computed once per distinct form of the
 batch instead, as x_i then depends on the form alone.  The character LSTMs' input half,
 W_x C[c] + b, depends on the character alone: it is computed once per distinct character of the
-batch and picked at each step.
+batch and picked at each step.  `encode_reference` is the plain version of all this, one sentence
+at a time, the three lines above as code; tests/test_reference_tagger.py holds the fast paths to it.
 """
 import numpy as np
 
 from dynlp.backend import dynet
 from dynlp.data.vocab import SPECIALS
-from dynlp.models.layers import (bilstm, dropout, final_outputs, input_projection, lstm_outputs,
-                                 recurrent_builder)
+from dynlp.models.layers import (bilstm, bilstm_reference, dropout, final_outputs,
+                                 input_projection, lstm_outputs, recurrent_builder)
 
 MAX_WORD_CHARS = 30  # longer words (URLs) keep their first and last 15 characters
 
@@ -76,6 +77,27 @@ class WordEncoder:
         self.inputs = self._inputs_per_position(steps, char_vectors, picks, training)
         return self.contextualize(self.inputs, lengths, training)
 
+    def encode_reference(self, sentence):
+        """h_i for one sentence, plainly and without dropout: the module docstring's equations.
+        `encode` must give the same states (tests/test_reference_tagger.py)."""
+        dy = dynet()
+        xs = [dy.concatenate([dy.lookup(self.E, self.words.id(self.word_key(w))),  # E[w_i]: (D,)
+                              self.char_vector_reference(w)])             # c_i: (2C,)
+              for w in sentence]
+        for forward, backward in self.layers:
+            xs = bilstm_reference(forward, backward, xs)  # h_i: (2H,)
+        return xs
+
+    def char_vector_reference(self, form):
+        """c_i = [LSTM_f(chars of w_i) ; LSTM_b(chars of w_i)]: each character LSTM's final
+        state over <s> chars </s>, read forwards and backwards with the builders' add_input."""
+        dy = dynet()
+        chars = [dy.lookup(self.C, c) for c in
+                 [self.chars.bos] + self.chars.encode(clip(form)) + [self.chars.eos]]
+        ahead = self.char_forward.initial_state().transduce(chars)[-1]
+        behind = self.char_backward.initial_state().transduce(chars[::-1])[-1]
+        return dy.concatenate([ahead, behind])
+
     def contextualize(self, xs, lengths, training=False, projected=None):
         """h_i = BiLSTM(x_1..x_n)_i for the padded batch of inputs `xs` (one (D,)xB vector per
         step; sentence b is `lengths[b]` long), with dropout on x_i and each layer's h_i in
@@ -93,7 +115,7 @@ class WordEncoder:
     def _inputs_per_position(self, steps, char_vectors, picks, training):
         """x_i = [E[w_i] ; c_i] at each step, batched over the sentences (before dropout)."""
         dy = dynet()
-        return [dy.concatenate([
+        return [dy.concatenate([  # x_i: (D + 2C,) x B
                     dy.lookup_batch(self.E, [self._word_id(form, training) for form in at_t]),
                     dy.pick_batch_elems(char_vectors, forms_at_t)])
                 for at_t, forms_at_t in zip(steps, picks)]
@@ -103,8 +125,8 @@ class WordEncoder:
         for each step: a pair of lists of (4H,)xB vectors, as layers.bilstm takes them."""
         dy = dynet()
         x = dy.concatenate([dy.lookup_batch(self.E, [self._word_id(f, training) for f in forms]),
-                            char_vectors])
-        by_form = [input_projection(lstm, x) for lstm in self.layers[0]]
+                            char_vectors])  # (D + 2C,) x F, one per distinct form
+        by_form = [input_projection(lstm, x) for lstm in self.layers[0]]  # (4H,) x F each
         return tuple([dy.pick_batch_elems(p, forms_at_t) for forms_at_t in picks]
                      for p in by_form)
 
@@ -132,7 +154,7 @@ class WordEncoder:
         """
         dy = dynet()
         used = sorted({c for s in sequences for c in s} | {self.chars.pad})
-        embeddings = dy.lookup_batch(self.C, used)  # rows of C not used get no update
+        embeddings = dy.lookup_batch(self.C, used)  # (C,) x U; rows of C not used: no update
         column = {c: i for i, c in enumerate(used)}
         return ([input_projection(lstm, embeddings)
                  for lstm in (self.char_forward, self.char_backward)], column)
@@ -149,7 +171,8 @@ class WordEncoder:
         ahead = lstm_outputs(self.char_forward, self._char_steps(forward_in, column, sequences))
         behind = lstm_outputs(self.char_backward, self._char_steps(
             backward_in, column, [s[::-1] for s in sequences]))
-        return dy.concatenate([final_outputs(ahead, lengths), final_outputs(behind, lengths)])
+        return dy.concatenate([final_outputs(ahead, lengths),  # (2C,) x forms of the group
+                               final_outputs(behind, lengths)])
 
     def _char_steps(self, projected, column, sequences):
         """Each step's W_x x + b for all sequences, picked by character; finished sequences
