@@ -1,5 +1,8 @@
 """Shared test helpers: tiny corpora, the shared-data location, small trained models."""
+import faulthandler
 import os
+import signal
+import sys
 
 import pytest
 
@@ -25,6 +28,30 @@ def sigint_as_in_a_terminal():
     that, and Python then never raises KeyboardInterrupt: the test would wait in vain."""
     import signal
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# No test here needs more than a few minutes; one that hangs (a Ray job that never finishes did
+# once, and CI then waited out its whole limit) fails after HANG_SECONDS with every thread's
+# stack printed, and the rest of the suite goes on.
+HANG_SECONDS = 600
+
+
+class Hung(Exception):
+    pass
+
+
+def _hung(signum, frame):
+    faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
+    raise Hung(f"test still running after {HANG_SECONDS} s")
+
+
+@pytest.fixture(autouse=True)
+def fail_a_hung_test():
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(HANG_SECONDS)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
