@@ -23,8 +23,10 @@ setup(
     # serve: `dynlp serve` (an ASGI app on uvicorn; with httptools' HTTP parser and uvloop's
     # event loop, which leave the workers more of the cores, the p99 latency of 20-word
     # requests at 8 clients fell from 104 to 66 ms: benchmarks/RESULTS.md).  browser: the page's test drives the system's Chromium with
-    # Playwright (never a browser that Playwright downloads).
-    extras_require={"test": ["pytest", "hypothesis", "safetensors"], "ray": ["ray[data]>=2.40"],
+    # Playwright (never a browser that Playwright downloads).  plot: `dynlp plot`'s learning
+    # curves (matplotlib's Agg renderer, no display needed); the test extra has it for its test.
+    extras_require={"test": ["pytest", "hypothesis", "safetensors", "matplotlib>=3.5"],
+                    "ray": ["ray[data]>=2.40"], "plot": ["matplotlib>=3.5"],
                     "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
                               "uvloop>=0.19; sys_platform != 'win32'"],
                     "browser": ["playwright"]},

@@ -163,6 +163,19 @@ def add_serve_arguments(parser):
     add_common_arguments(parser)
 
 
+def add_plot_arguments(parser):
+    parser.add_argument("dirs", nargs="+", metavar="DIR",
+                        help="model directories written by training (each has a metrics.jsonl)")
+    parser.add_argument("-o", "--output", default="curves.png", metavar="FILE",
+                        help="the picture: .png or .svg (default curves.png)")
+    parser.add_argument("--x", choices=("epochs", "minutes"), default="epochs",
+                        help="along the x axis: epochs, or minutes of training (dev "
+                             "evaluation not counted)")
+    parser.add_argument("--metric", action="append", metavar="NAME",
+                        help="a metrics.jsonl field to draw instead of dev perplexity or "
+                             "accuracy, e.g. dev_loss or lr (repeat for more panels)")
+
+
 def start(args, training=False):
     """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose.
 

@@ -1,4 +1,4 @@
-"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, serve, info.
+"""The `dynlp` command: train-lm, sample, score, train-tagger, tag, evaluate, serve, plot, info.
 
 Each command is a small function over parsed arguments.  Data goes to stdout; progress, epoch
 lines and errors go to stderr.  A `DynlpError` becomes one line `dynlp: error: ...` and exit
@@ -12,11 +12,11 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 
 from dynlp import backend
-from dynlp.cli import lm, serve, tagger
+from dynlp.cli import lm, plot, serve, tagger
 from dynlp.cli.flags import (add_common_arguments, add_model_argument, add_ngram_arguments,
-                             add_sampling_arguments, add_serve_arguments, add_train_lm_arguments,
-                             add_train_tagger_arguments, add_workers_arguments, start,
-                             translate_dynet_flags)
+                             add_plot_arguments, add_sampling_arguments, add_serve_arguments,
+                             add_train_lm_arguments, add_train_tagger_arguments,
+                             add_workers_arguments, start, translate_dynet_flags)
 from dynlp.errors import DynlpError
 
 log = logging.getLogger("dynlp")
@@ -72,6 +72,8 @@ def build_parser():
     add_common_arguments(evaluation)
     add_serve_arguments(commands.add_parser(
         "serve", help="serve models over HTTP, with a page to try them (needs dynlp[serve])"))
+    add_plot_arguments(commands.add_parser(
+        "plot", help="learning curves of training runs as a PNG or SVG (needs dynlp[plot])"))
     add_common_arguments(commands.add_parser("info", help="the DyNet in use: version, CUDA, MKL"))
     return parser
 
@@ -88,7 +90,7 @@ def _chunked_command(commands, name, help, kind, input_help):
 
 COMMANDS = {"train-lm": lm.train_lm, "sample": lm.sample, "score": lm.score,
             "train-tagger": tagger.train_tagger, "tag": tagger.tag, "evaluate": tagger.evaluate,
-            "serve": serve.serve, "info": info}
+            "serve": serve.serve, "plot": plot.plot, "info": info}
 
 
 def main(argv=None):

@@ -13,13 +13,15 @@ TEMPORARY = ".tmp-dynlp-"  # prefix of half-written files; any left by a crash a
 
 
 @contextlib.contextmanager
-def replacing(path, sync=True):
-    """A text file open for writing; it replaces `path` when the block ends without an error
-    (flushed to disk first when `sync`), and is removed when it ends with one."""
+def replacing(path, sync=True, binary=False):
+    """A text file (bytes when `binary`) open for writing; it replaces `path` when the block
+    ends without an error (flushed to disk first when `sync`), and is removed when it ends
+    with one."""
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(prefix=TEMPORARY, dir=directory)
+    mode = {"mode": "wb"} if binary else {"mode": "w", "encoding": "utf-8"}
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
+        with os.fdopen(handle, **mode) as out:
             yield out
             if sync:
                 out.flush()
