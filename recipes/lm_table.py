@@ -15,7 +15,9 @@ samples of each.
 Every row is scored on the test text by `dynlp score` itself (one line at a time, each line's
 `</s>` counted), so the comparison is exact.  Training, scoring and sampling run as `dynlp`
 subprocesses; their models stay in --out.  The tables print on stdout (Markdown) and go to
-OUT/table.md with the figures in OUT/results.json.
+OUT/table.md with the figures in OUT/results.json, and OUT/curves.png draws every recurrent row's
+dev perplexity and training loss against minutes of training (as `dynlp plot --x minutes` does;
+it needs matplotlib, `pip install 'dynlp[plot]'`, and is skipped with a note without it).
 """
 import argparse
 import json
@@ -28,7 +30,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 
+from dynlp.cli.plot import draw, run_curves  # noqa: E402
 from dynlp.data.text import data_dir  # noqa: E402
+from dynlp.errors import DynlpError  # noqa: E402
+from dynlp.training.history import metrics_path, read_history  # noqa: E402
 
 # The simple RNN and GRU rows learn at 0.1: at the README's 1 (the LSTM's) both diverge (train
 # loss 27-28 nats a word in the first epoch); for the simple RNN, on dev after 1.5 minutes, 0.1
@@ -79,7 +84,7 @@ def train_and_score(name, flags, train, dev, test, out, minutes):
     return {"row": name, "perplexity": summary["perplexity"],
             "bits_per_token": summary["bits_per_token"], "tokens": summary["tokens"],
             "train_minutes": round(trained / 60, 1),
-            "epochs": None if "--ngram" in flags else epochs}
+            "epochs": None if "--ngram" in flags else epochs, "dir": out}
 
 
 def run_row(name, flags, train, dev, test, out, minutes):
@@ -149,6 +154,27 @@ def char_table(args):
     return rows
 
 
+CURVES = ["dev_ppl", "train_loss"]
+
+
+def draw_curves(rows, out):
+    """OUT/curves.png: the dev perplexity (per word, or per character for the character rows)
+    and training loss of every row trained in epochs, against minutes; its path, or None when
+    there is nothing to draw or no matplotlib (a note on stderr: the tables stand without it)."""
+    trained = [row for row in rows if row.get("epochs")]  # not the n-gram rows, nor failed ones
+    if not trained:
+        return None
+    path = os.path.join(out, "curves.png")
+    try:
+        runs = [(row["row"], run_curves(read_history(row["dir"]), metrics_path(row["dir"]),
+                                        CURVES, "minutes")) for row in trained]
+        draw(runs, CURVES, "minutes", path, "png")
+    except DynlpError as error:
+        print(f"# no curves.png: {error}", file=sys.stderr)
+        return None
+    return path
+
+
 # ---- the tables ------------------------------------------------------------------------------------
 def figure(row, key, digits):
     if "error" in row:
@@ -209,6 +235,7 @@ def main(argv=None):
         json.dump({"ptb": ptb_rows, "shakespeare": char_rows, "minutes": args.minutes,
                    "char_minutes": args.char_minutes,
                    "wall_minutes": round((time.time() - began) / 60, 1)}, out, indent=1)
+    draw_curves(ptb_rows + char_rows, args.out)
     print(table, end="")
     return 1 if any("error" in row for row in ptb_rows + char_rows) else 0
 
