@@ -8,7 +8,7 @@ header), so the app shows it without DyNet.
      "curve": {"metric": "dev_ppl", "label": "dev perplexity", "epochs": [1, 2, 3, 4],
                "values": [11.0, 10.8, 10.6, 10.4], "earlier_left_out": false}}
 
-The curve is the monitored dev figure of each epoch (perplexity for a language model, the first
+The curve is one dev figure of each epoch (perplexity for a language model, the first
 column's accuracy for a tagger); an n-gram model has no epochs, so no curve.  metrics.jsonl
 grows by a line an epoch and may be long: only its last MAX_POINTS lines are read, from the end,
 and at most TAIL_BYTES of it.
