@@ -77,3 +77,23 @@ def small_models(tmp_path_factory):
     big = tmp / "big.conllu"
     big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 75, encoding="utf-8")
     return tmp
+
+
+@pytest.fixture(scope="session")
+def curve_models(tmp_path_factory):
+    """A tiny word LM (`lm-epochs/`, 4 epochs, with a dev file) and tagger (`tagger-epochs/`,
+    3 epochs), each with a metrics.jsonl of several lines, for the model card's dev curve; and a
+    trigram model (`trigram/`), which has no epochs."""
+    from dynlp.cli import main
+
+    tmp = tmp_path_factory.mktemp("curves")
+    (tmp / "text.txt").write_text("the cat sat on the mat\nthe dog sat on the log\n\n" * 40)
+    (tmp / "dev.txt").write_text("the dog sat on the mat\nthe cat sat\n")
+    tiny = ["--hidden-dim", "8", "--emb-dim", "8", "--quiet"]
+    assert main(["train-lm", str(tmp / "text.txt"), "--dev", str(tmp / "dev.txt"), "--word",
+                 "--epochs", "4", "-o", str(tmp / "lm-epochs")] + tiny) == 0
+    assert main(["train-tagger", "data/sample.conllu", "--layers", "1", "--epochs", "3",
+                 "-o", str(tmp / "tagger-epochs")] + tiny) == 0
+    assert main(["train-lm", str(tmp / "text.txt"), "--word", "--ngram", "3",
+                 "-o", str(tmp / "trigram"), "--quiet"]) == 0
+    return tmp

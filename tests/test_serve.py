@@ -1,6 +1,8 @@
 """`dynlp serve` over real HTTP: the same answers as the commands, bad requests, dead workers."""
 import json
+import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +12,7 @@ import time
 import pytest
 
 from dynlp.cli import main
+from dynlp.serve.protocol import describe_models
 from serve_helpers import Server, need_serve_extra
 
 need_serve_extra()
@@ -152,8 +155,104 @@ def test_models_and_health(server):
     kinds = {m["name"]: m["kind"] for m in listing["models"]}
     assert kinds == {"lm": "language-model", "tagger": "tagger"}
     assert all(m["training"]["metrics"] for m in listing["models"])
+    cards = {m["name"]: m["card"] for m in listing["models"]}
+    assert cards["tagger"]["kind"] == "tagger" and cards["lm"]["family"] == "recurrent"
+    assert all(card["parameters"] > 0 and len(card["curve"]["values"]) == 1
+               for card in cards.values())  # trained for one epoch
     status, health = server.get("/health")
     assert status == 200 and health["up"] and len(health["workers"]) == 2
+
+
+# ---- the model card: read from the model directory's files -------------------------------------
+def metrics_lines(model_dir):
+    return [json.loads(line) for line in (model_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def parameters_built(model_dir):
+    """The number of values in the model's parameters, as DyNet builds them from its config."""
+    from dynlp.models import registry
+
+    pc = registry.load(str(model_dir)).pc
+    return sum(math.prod(p.shape()) for p in pc.parameters_list() + pc.lookup_parameters_list())
+
+
+def files_bytes(model_dir):
+    meta = json.loads((model_dir / "config.json").read_text())
+    names = ["config.json", *meta["files"].values()]
+    return sum((model_dir / name).stat().st_size for name in names)
+
+
+def check_trained_card(card, model_dir, metric):
+    """The fields every trained model's card shares, against its files."""
+    meta = json.loads((model_dir / "config.json").read_text())
+    lines = metrics_lines(model_dir)
+    kept = next(m for m in lines if m["epoch"] == meta["training"]["epoch"])
+    assert card["parameters"] == parameters_built(model_dir)
+    assert card["disk_bytes"] == files_bytes(model_dir)
+    assert card["epochs"] == lines[-1]["epoch"] == len(lines) > 1
+    assert card["training_seconds"] == lines[-1]["elapsed"]
+    assert card["best_epoch"] == kept["epoch"]
+    assert card["best_dev"] == {k: v for k, v in kept.items() if k.startswith("dev_")}
+    assert card["curve"]["metric"] == metric
+    assert card["curve"]["epochs"] == [m["epoch"] for m in lines]
+    assert card["curve"]["values"] == [m[metric] for m in lines]
+    assert not card["curve"]["earlier_left_out"]
+
+
+def test_card_of_each_kind(curve_models, ngram_models):
+    models = describe_models([curve_models / "lm-epochs", curve_models / "tagger-epochs",
+                              ngram_models / "kn3", "tests/data/format1-tagger"])
+    lm, tagger, kn3 = (models[name]["card"] for name in ("lm-epochs", "tagger-epochs", "kn3"))
+    config = json.loads((curve_models / "lm-epochs" / "config.json").read_text())["config"]
+    assert (lm["kind"], lm["family"]) == ("language-model", "recurrent")
+    assert lm["model"]["level"] == "word" and lm["model"]["cell"] == config["cell"]
+    assert lm["model"]["layers"] == config["layers"]
+    assert lm["sizes"] == {"emb_dim": 8, "hidden_dim": 8}
+    check_trained_card(lm, curve_models / "lm-epochs", "dev_ppl")
+
+    config = json.loads((curve_models / "tagger-epochs" / "config.json").read_text())["config"]
+    assert (tagger["kind"], tagger["family"]) == ("tagger", "tagger")
+    assert tagger["model"]["columns"] == config["columns"]
+    dims = ("emb_dim", "char_dim", "hidden_dim", "mlp_dim")
+    assert tagger["sizes"] == {k: config[k] for k in dims}
+    check_trained_card(tagger, curve_models / "tagger-epochs",
+                       "dev_" + config["columns"].split(",")[0])
+
+    meta = json.loads((ngram_models / "kn3" / "config.json").read_text())
+    assert (kn3["family"], kn3["model"]) == ("ngram", {"order": 3, "level": "word",
+                                                        "smoothing": "kneser-ney"})
+    assert kn3["parameters"] is None and kn3["ngrams"] == meta["metrics"]["ngrams"]
+    assert kn3["curve"]["epochs"] == [] and kn3["epochs"] is None
+    assert kn3["disk_bytes"] == files_bytes(ngram_models / "kn3")
+
+    old = models["format1-tagger"]["card"]  # DyNet's text format: counted from its headers
+    assert old["parameters"] == parameters_built("tests/data/format1-tagger") > 0
+    assert old["model"]["column"] == "upos" and old["curve"]["epochs"] == []
+
+
+def test_card_reads_only_the_end_of_a_long_metrics_file(curve_models, tmp_path, monkeypatch):
+    from dynlp.serve import card
+
+    model = tmp_path / "lm"
+    shutil.copytree(curve_models / "lm-epochs", model)
+    lines = [json.dumps({"epoch": e, "dev_ppl": 100 + 1000 / e, "elapsed": e / 10})
+             for e in range(1, 5001)]
+    lines.insert(4500, "not json {")
+    (model / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    got = describe_models([model])["lm"]["card"]
+    assert got["curve"]["epochs"] == list(range(4002, 5001))  # the last 1,000 lines, less one
+    assert got["curve"]["values"][-1] == 100 + 1000 / 5000 and got["curve"]["earlier_left_out"]
+    assert got["epochs"] == 5000 and got["training_seconds"] == 500.0
+    kept = json.loads((model / "config.json").read_text())["training"]
+    assert got["best_epoch"] == kept["epoch"]  # not in the tail: config.json's copy
+    assert got["best_dev"]["dev_ppl"] == kept["metrics"]["dev_ppl"]
+    # Past TAIL_BYTES nothing more is read, however many lines are left.
+    monkeypatch.setattr(card, "TAIL_BYTES", 1 << 14)
+    monkeypatch.setattr(card, "BLOCK_BYTES", 1 << 12)
+    bounded = describe_models([model])["lm"]["card"]["curve"]["epochs"]
+    # The lines are over 40 bytes, so 16 KiB hold fewer than 410 of them.
+    assert min(len(line) for line in lines[-999:] if line[0] == "{") > 40
+    assert 0 < len(bounded) < (1 << 14) // 40 and bounded == list(range(5001 - len(bounded), 5001))
 
 
 # ---- bad requests: a 4xx with one line, in bounded time, and the server goes on ----------------

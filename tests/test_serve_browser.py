@@ -1,7 +1,8 @@
 """The page of `dynlp serve`, used as a person would: headless Chromium, driven by Playwright.
 
 It picks the tagger, tags a sentence and checks the tags shown against `dynlp tag`'s; picks
-the language model, samples and scores; and saves a screenshot of each.  Needs Debian's
+the language model, samples and scores; checks each model's card and dev curve against its
+files; and saves a screenshot of each.  Needs Debian's
 `chromium` (Playwright's own browser download is never used); it skips without it only when
 CI is unset (`.ci/run` installs it).
 """
@@ -41,8 +42,9 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def page(browser, small_models, tmp_path_factory):
-    server = Server([small_models / "lm", small_models / "tagger"],
+def page(browser, small_models, curve_models, tmp_path_factory):
+    server = Server([small_models / "lm", small_models / "tagger", curve_models / "lm-epochs",
+                     curve_models / "tagger-epochs", curve_models / "trigram"],
                     tmp_path_factory.mktemp("browser"), "--workers", "1")
     page = browser.new_page(viewport={"width": 1000, "height": 640})
     errors = []
@@ -99,6 +101,38 @@ def test_the_page_samples_and_scores(page, tmp_path):
     shown = [float(t.get_attribute("data-log-prob")) for t in tokens]
     assert shown == pytest.approx([t["log_prob"] for t in reply["tokens"][0]], abs=1e-6)
     page.screenshot(path=str(tmp_path / "lm.png"))
+
+
+@pytest.mark.parametrize("name, metric", [("tagger-epochs", "dev_upos"), ("lm-epochs", "dev_ppl")])
+def test_the_card_shows_one_point_per_epoch_and_the_parameter_count(page, curve_models, tmp_path,
+                                                                    name, metric):
+    from test_serve import metrics_lines, parameters_built
+
+    page.select_option("#model", name)
+    page.wait_for_selector("#curve-chart polyline", state="attached")  # flat: no height
+    values = [m[metric] for m in metrics_lines(curve_models / name)]
+    points = [tuple(map(float, p.split(","))) for p in
+              page.get_attribute("#curve-chart polyline", "points").split()]
+    assert len(points) == len(values) > 1
+    assert len(page.query_selector_all("#curve-chart circle")) == len(values)
+    xs, ys = zip(*points)
+    assert list(xs) == sorted(xs) and len(set(xs)) == len(xs)  # one per epoch, left to right
+    for i in range(len(values)):  # a higher figure is drawn higher (a smaller y)
+        for j in range(len(values)):
+            assert (values[i] > values[j]) == (ys[i] < ys[j] - 1e-6), (values, ys)
+    shown = page.inner_text("#card-parameters")
+    assert shown == f"{parameters_built(curve_models / name):,}"
+    label = "dev UPOS accuracy" if metric == "dev_upos" else "dev perplexity"
+    assert page.inner_text("#curve-caption").startswith(label)
+    page.screenshot(path=str(tmp_path / "card.png"))
+
+
+def test_a_model_without_epochs_has_no_curve(page):
+    page.select_option("#model", "trigram")
+    assert "no training curve" in page.inner_text("#curve-caption")
+    assert page.query_selector("#curve-chart polyline") is None
+    assert "n-gram language model" in page.inner_text("#card-kind")
+    assert "none" in page.inner_text("#card-parameters")
 
 
 def test_an_error_is_shown_not_thrown(page):

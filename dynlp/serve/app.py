@@ -4,7 +4,7 @@
     POST /models/NAME/score   {"lines": ["...", ...]}               -> {"log_probs", "perplexity", "tokens"}
     POST /models/NAME/sample  {"n", "temperature", "top_k", "prefix", "max_len", "seed"}
                                                                     -> {"samples"}
-    GET  /models              name, kind, config and final training metrics of each model
+    GET  /models              each model: name, kind, config, kept epoch's metrics, card (card.py)
     GET  /health              200 when every worker is up, else 503
     GET  /                    the page (web/): plain HTML and JavaScript, nothing from elsewhere
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from dynlp.errors import DynlpError
 from dynlp.models.sampling import check_sampling
+from dynlp.serve.card import model_card
 from dynlp.store.checkpoint import read_config
 
 
@@ -135,7 +136,8 @@ JOBS = {"tag": ("tagger", tag_request), "score": ("language-model", score_reques
 
 # ---- the app --------------------------------------------------------------------------------------
 def describe_models(model_dirs):
-    """{name: {"name", "kind", "config", "training"}} from each directory's config.json."""
+    """{name: {"name", "kind", "config", "training", "card"}} from each directory's config.json
+    (and, for the card, its metrics.jsonl and parameter file header: card.py)."""
     models = {}
     for directory in model_dirs:
         meta, name = read_config(directory), model_name(directory)
@@ -145,5 +147,6 @@ def describe_models(model_dirs):
         if meta["kind"] not in ("tagger", "language-model"):
             raise DynlpError(f"{directory}: a {meta['kind']} model cannot be served")
         models[name] = {"name": name, "kind": meta["kind"], "config": meta["config"],
-                        "training": meta.get("training")}
+                        "training": meta.get("training"),
+                        "card": model_card(directory, meta)}
     return models

@@ -72,6 +72,20 @@ def check(path, expected):
                                 "builds (an extra parameter at the end)")
 
 
+def count_values(path):
+    """How many values the file holds, from its headers alone: each value line is skipped by
+    the byte length its header gives, so counting reads a few bytes per parameter."""
+    total = 0
+    with open(path, "rb") as source:
+        header = source.readline(MAX_HEADER_BYTES)
+        while header:
+            _, _, dims, length = _parse_header(path, header)
+            total += _size(dims)
+            source.seek(length, 1)
+            header = source.readline(MAX_HEADER_BYTES)
+    return total
+
+
 def _parse_header(path, header):
     fields = header.decode("ascii", errors="replace").split()
     if (not header.endswith(b"\n") or len(fields) != 5 or fields[0] not in KINDS

@@ -77,6 +77,16 @@ def load(pc, path):
             set_values(parameters[name], values.reshape(parameters[name].shape()))
 
 
+def count_values(path):
+    """How many values the file holds, from its header alone (the values are not read)."""
+    with open(path, "rb") as source:
+        header, _ = _read_header(path, source)
+    try:
+        return sum(int(np.prod(entry["shape"], dtype=np.int64)) for entry in header.values())
+    except (TypeError, KeyError, ValueError):
+        raise ModelDirError(f"{path}: damaged parameter header (a shape is missing)") from None
+
+
 def _read_header(path, source):
     head = source.read(8)
     size = struct.unpack("<Q", head)[0] if len(head) == 8 else None

@@ -66,7 +66,124 @@ function showModel() {
   const score = metrics.dev_ppl ? `, dev perplexity ${metrics.dev_ppl.toFixed(2)}`
     : metrics.dev_score ? `, dev score ${(100 * metrics.dev_score).toFixed(2)}%` : "";
   $("model-info").textContent = what + score;
+  if (model.card) showCard(model.card);
   showError("");
+}
+
+// ---- the model card and its dev curve ---------------------------------------------------------
+const KINDS = {tagger: "tagger", recurrent: "recurrent language model",
+               ngram: "n-gram language model"};
+const NAMES = {emb_dim: "embeddings", char_dim: "characters", hidden_dim: "hidden", mlp_dim: "MLP",
+               tie_weights: "tied weights", alltags: "AllTags", score: "mean", feats: "FEATS",
+               bits_per_token: "bits per token"};
+const count = (n) => n.toLocaleString("en-US");
+const pairs = (object) => Object.entries(object).map(([k, v]) => `${NAMES[k] || k} ${v}`)
+  .join(" · ");
+
+// A dev figure as people read it: accuracies in %, perplexity and losses as decimals.
+function devFigure(key, value) {
+  const name = key.replace(/^dev_/, "");
+  if (value === null || value === undefined) return `${name} –`;
+  if (name === "tokens") return `on ${count(value)} tokens`;
+  if (name === "ppl") return `perplexity ${value.toFixed(2)}`;
+  if (name === "loss" || name === "bits_per_token") {
+    return `${NAMES[name] || name} ${value.toFixed(3)}`;
+  }
+  return `${NAMES[name] || name.toUpperCase()} ${(100 * value).toFixed(2)}%`;
+}
+
+function bytes(n) {
+  if (n < 1e3) return `${n} bytes`;
+  return n < 1e6 ? `${(n / 1e3).toFixed(1)} kB` : `${(n / 1e6).toFixed(1)} MB`;
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "unknown time";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.round(seconds / 60);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+// [term, text, id] of each line of the card.
+function cardRows(card) {
+  const orders = card.ngrams ? `: ${card.ngrams.map(count).join(" / ")} n-grams of order 1 ` +
+    `to ${card.ngrams.length}` : "";
+  const parameters = card.parameters !== null ? count(card.parameters) : `none${orders}`;
+  const epochs = card.epochs === null ? ""
+    : `${card.epochs} epoch${card.epochs === 1 ? "" : "s"}, `;
+  const best = Object.entries(card.best_dev).map(([k, v]) => devFigure(k, v)).join(" · ");
+  const kept = card.best_epoch !== null ? `epoch ${card.best_epoch}: ` : "";
+  return [["kind", KINDS[card.family] || card.kind, "kind"], ["model", pairs(card.model), "model"],
+          ["sizes", pairs(card.sizes) || "–", "sizes"], ["parameters", parameters, "parameters"],
+          ["on disk", bytes(card.disk_bytes), "disk"],
+          ["training", epochs + duration(card.training_seconds), "training"],
+          ["best dev", kept + (best || "–"), "best"]];
+}
+
+function showCard(card) {
+  const fields = [];
+  for (const [term, text, id] of cardRows(card)) {
+    const dd = element("dd", "", text);
+    dd.id = `card-${id}`;
+    fields.push(element("dt", "", term), dd);
+  }
+  $("card-fields").replaceChildren(...fields);
+  drawCurve(card.curve, card.best_epoch);
+}
+
+// SVG elements in the namespace of the page's own <svg> (the HTML parser gave it that).
+function svg(tag, attributes, text) {
+  const node = document.createElementNS($("curve-chart").namespaceURI, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// Where the chart's figures go: x from the first to the last epoch, y from the lowest figure
+// (at the bottom) to the highest; a single value sits in the middle.
+const CHART = {width: 420, height: 200, left: 62, right: 14, top: 14, bottom: 34};
+function scale(low, high, from, to) {
+  return (v) => (high === low ? (from + to) / 2 : from + (v - low) / (high - low) * (to - from));
+}
+
+// The curve as inline SVG: one polyline point (and one circle, hover for its figure) per epoch,
+// the axes labelled with the first and last epoch and the lowest and highest figure.
+function drawCurve(curve, bestEpoch) {
+  const points = curve.epochs.map((epoch, i) => [epoch, curve.values[i]])
+    .filter(([, v]) => v !== null);
+  const chart = $("curve-chart");
+  chart.replaceChildren();
+  chart.classList.toggle("empty", !points.length);
+  if (!points.length) {
+    $("curve-caption").textContent = "no training curve (no dev figures by epoch)";
+    return;
+  }
+  const {width: W, height: H, left, right, top, bottom} = CHART;
+  const xs = points.map(([e]) => e), ys = points.map(([, v]) => v);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const x = scale(x0, x1, left, W - right), y = scale(y0, y1, H - bottom, top);
+  const show = (v) => (curve.metric === "dev_ppl" ? v.toFixed(2) : `${(100 * v).toFixed(2)}%`);
+  chart.setAttribute("viewBox", `0 0 ${W} ${H}`);
+  chart.setAttribute("width", W);
+  chart.setAttribute("height", H);
+  chart.setAttribute("aria-label", `${curve.label} by epoch`);
+  chart.append(
+    svg("line", {class: "axis", x1: left, y1: top, x2: left, y2: H - bottom}),
+    svg("line", {class: "axis", x1: left, y1: H - bottom, x2: W - right, y2: H - bottom}),
+    svg("text", {x: left - 6, y: top + 4, "text-anchor": "end"}, show(y1)),
+    svg("text", {x: left - 6, y: H - bottom, "text-anchor": "end"}, show(y0)),
+    svg("text", {x: left, y: H - bottom + 14, "text-anchor": "middle"}, String(x0)),
+    svg("text", {x: W - right, y: H - bottom + 14, "text-anchor": "end"}, String(x1)),
+    svg("text", {x: (left + W) / 2, y: H - 4, "text-anchor": "middle"}, "epoch"),
+    svg("polyline", {class: "line", points: points.map(
+      ([e, v]) => `${x(e).toFixed(1)},${y(v).toFixed(1)}`).join(" ")}),
+    ...points.map(([e, v]) => {
+      const dot = svg("circle", {cx: x(e), cy: y(v), r: 3, class: e === bestEpoch ? "best" : ""});
+      dot.append(svg("title", {}, `epoch ${e}: ${show(v)}`));
+      return dot;
+    }));
+  const note = curve.earlier_left_out ? ` (the last ${points.length} epochs)` : "";
+  $("curve-caption").textContent = `${curve.label} by epoch${note}; the kept epoch in orange`;
 }
 
 // ---- tagging --------------------------------------------------------------------------------
