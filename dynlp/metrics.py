@@ -1,8 +1,14 @@
 """Evaluation figures: perplexity and bits per token from summed negative log-likelihoods (nats),
 and tagging accuracy: per column, and UFeats and AllTags as the CoNLL 2018 shared task's
-evaluation script defines them."""
+evaluation script (conll18_ud_eval.py) defines them.
+
+Like that script, tagging accuracy compares the cells as strings over every word: a gold `_`
+(UPOS or XPOS missing on that word) is right only where the prediction is `_` too, which a
+dynlp tagger never writes, so such words count as wrong; how many there were is reported."""
 import math
 from collections import Counter
+
+NO_VALUE = "_"  # CoNLL-U's empty cell (data.treebank.NO_VALUE; the core imports nothing of data)
 
 # The features that script compares for UFeats (its UNIVERSAL_FEATURES); others are ignored.
 UNIVERSAL_FEATURES = {
@@ -86,11 +92,13 @@ class TreebankScores:
         if len({"upos", "xpos", "feats"} & set(columns)) > 1:
             self.derived.append("alltags")
         self.scores = {name: TaggingScores() for name in self.columns + self.derived}
+        self.missing = Counter()  # {column: gold words whose cell is `_`}
 
     def add(self, gold, predicted, oov_flags):
         """`gold` and `predicted`: {column: tags} of one sentence."""
         for column in self.columns:
             self.scores[column].add(gold[column], predicted[column], oov_flags)
+            self.missing[column] += gold[column].count(NO_VALUE)
         for name in self.derived:
             self.scores[name].add(self._derived(name, gold), self._derived(name, predicted),
                                   oov_flags)
@@ -104,10 +112,13 @@ class TreebankScores:
 
     def summary(self, confusions=10):
         """The first column's full summary (accuracy, per tag, confusions), and under
-        "columns" the accuracies of every column, UFeats and AllTags."""
+        "columns" the accuracies of every column, UFeats and AllTags, with each column's
+        "missing": its gold words with `_` (in FEATS: words without features)."""
         first = self.scores[self.columns[0]].summary(confusions)
         first["columns"] = {name: _accuracies(self.scores[name])
                             for name in self.columns + self.derived}
+        for column in self.columns:
+            first["columns"][column]["missing"] = self.missing[column]
         return first
 
 

@@ -70,13 +70,14 @@ def test_fresh_sentences_from_plain_text(tmp_path):
     assert again.sent_id == "7" and again.lines[1] == "# text = Hello world!"
 
 
-def test_columns_used_for_training_must_be_filled(tmp_path):
-    from dynlp.data.treebank import check_filled
+def test_columns_used_for_training_must_be_filled_somewhere(tmp_path):
+    from dynlp.data.treebank import check_filled, has_value, share_filled
 
     path = tmp_path / "partial.conllu"
     path.write_text("1\tI\tI\tPRON\t_\t_\t_\t_\t_\t_\n2\tgo\tgo\t_\t_\t_\t_\t_\t_\t_\n\n")
     sentences = read_treebank(str(path))
-    with pytest.raises(DataError, match=r"partial.conllu:2: no upos tag"):
-        check_filled(sentences, ["upos"], str(path))
+    check_filled(sentences, ["upos"], str(path))  # `_` on some words only: learned from the rest
+    assert share_filled(sentences, "upos") == 0.5 and share_filled(sentences, "xpos") == 0.0
     with pytest.raises(DataError, match=r"partial.conllu: column xpos is '_' throughout"):
         check_filled(sentences, ["xpos"], str(path))
+    assert not has_value("upos", "_") and has_value("feats", "_")  # FEATS `_`: no features

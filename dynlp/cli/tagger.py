@@ -4,7 +4,7 @@ import logging
 
 from dynlp.cli.flags import settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
-from dynlp.data.treebank import check_filled, filled, read_treebank
+from dynlp.data.treebank import filled, read_treebank
 from dynlp.errors import DataError
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
@@ -48,7 +48,6 @@ def evaluate(args):
     if not columns:
         raise DataError(f"{args.gold}: none of the model's columns ({', '.join(model.columns)}) "
                         "is filled; nothing to evaluate against")
-    check_filled(gold, columns, args.gold)
     summary = score_tagger(model, gold, columns).summary()
     if args.json:
         print(json.dumps(summary))
@@ -61,10 +60,10 @@ def _evaluation_report(summary):
     first = next(iter(summary["columns"]))
     lines = [f"words {summary['tokens']}, of which unseen in training {summary['oov_tokens']}",
              "",
-             f"{'':<8} {'all words':>10} {'unseen':>8}"]
+             f"{'':<8} {'all words':>10} {'unseen':>8} {'gold _':>7}"]
     for name, scores in summary["columns"].items():
         lines.append(f"{_COLUMN_NAMES.get(name, name):<8} {percent(scores['accuracy']):>10} "
-                     f"{percent(scores['oov_accuracy']):>8}")
+                     f"{percent(scores['oov_accuracy']):>8} {scores.get('missing', ''):>7}")
     lines += ["", f"{_COLUMN_NAMES.get(first, first)} by tag:",
               f"{'tag':<8} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}"]
     for name, row in summary["per_tag"].items():

@@ -85,11 +85,17 @@ def parse_conllu(numbered_lines, name, columns=TAG_COLUMNS):
 
 def read_treebank(path, columns=TAG_COLUMNS):
     """All sentences of a file; a file without any word is a `DataError`.  Training and
-    evaluation check the columns they use with `check_filled`."""
+    evaluation check that the columns they use are filled somewhere with `check_filled`."""
     sentences = list(read_conllu(path, columns))
     if not sentences:
         raise DataError(f"{path}: no sentences (empty, or comments only)")
     return sentences
+
+
+def has_value(column, value):
+    """Whether a cell gives the word a value to learn: `_` is none, except in FEATS, where it is
+    a value of its own (the word has no features)."""
+    return value != NO_VALUE or column == "feats"
 
 
 def filled(sentences, column):
@@ -97,20 +103,19 @@ def filled(sentences, column):
     return any(value != NO_VALUE for s in sentences for value in s.tags[column])
 
 
+def share_filled(sentences, column):
+    """The share of the words of `sentences` whose `column` is not `_` (0.0 for no words)."""
+    values = [value for s in sentences for value in s.tags[column]]
+    return sum(value != NO_VALUE for value in values) / len(values) if values else 0.0
+
+
 def check_filled(sentences, columns, path):
-    """A `DataError` if one of `columns` is `_` throughout, or else at the first word whose cell
-    in one of them is `_` (FEATS excepted: there `_` says the word has no features)."""
+    """A `DataError` if one of `columns` is `_` throughout.  A column `_` on some words only is
+    fine: training skips those words in that column's loss, evaluation counts them."""
     for column in columns:
         if not filled(sentences, column):
             raise DataError(f"{path}: column {column} is '_' throughout, so there is nothing to "
                             f"learn or check (leave it out of --columns)")
-    for sentence in sentences:
-        for column in columns:
-            if column == "feats" or NO_VALUE not in sentence.tags[column]:
-                continue
-            line = sentence.line_of_word(sentence.tags[column].index(NO_VALUE))
-            raise DataError(f"{path}:{line}{_in(sentence)}: no {column} tag ('_') to learn "
-                            "from or evaluate against")
 
 
 def _sentence(lines, indexes, path, start):

@@ -22,7 +22,9 @@ over the K choices of that softmax (a TagHead's K leaves out the special tokens 
 `<unk>`, which it never predicts): the target puts epsilon of its mass evenly on every tag.
 
 Heads see the states of all T*B positions of a padded batch at once (time folded into the
-batch: position t of sentence b is batch element t*B + b), and a mask of the real words.
+batch: position t of sentence b is batch element t*B + b), and a mask of the words that count:
+the real words, less those whose gold tag is `_` (a UPOS or XPOS missing on some words of a
+treebank), so the sums over i above run over the words that have a gold tag.
 A head learns from tag strings and predicts tag strings; the features and values of a
 FeatureHead come from the bundles of its vocabulary, so nothing beyond that vocabulary is saved.
 """
@@ -42,8 +44,9 @@ class TagHead:
         self.mlp = MLP(pc, input_dim, hidden_dim, len(vocab))
 
     def loss(self, states, tags, mask, dropout, smoothing=0.0):
-        """-sum over real words of log p(gold tag); `tags` are time-major strings, one per
-        position (anything for padding), `mask` 1.0 at real words."""
+        """-sum over the masked words of log p(gold tag); `tags` are time-major strings, one per
+        position (anything for padding or where the mask is 0), `mask` 1.0 at the words that
+        count (TagBatch.tag_mask)."""
         dy = dynet()
         nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
                            first=len(SPECIALS), last=len(self.vocab))

@@ -6,8 +6,10 @@ columns at once (UPOS, XPOS, FEATS): one shared encoder, one head per column.
     p(tag of column k at i) = head_k(h_i)  an MLP and a softmax per column
                                           (heads.py: the equations of the heads)
 
-The loss is the sum over heads of -sum_i log p(gold tag_i).  `loss()` and `predict_batch()`
-share the encoder; the heads read the states of all positions of a batch at once.
+The loss is the sum over heads of -sum_i log p(gold tag_i), over the words i whose gold tag in
+that column is not `_` (a column missing on a few words still trains on the rest).  `loss()`
+and `predict_batch()` share the encoder; the heads read the states of all positions of a batch
+at once.
 
 Adversarial training (`adversarial` = epsilon > 0; Yasunaga et al. 2018) adds, for each batch,
 the loss of the same sentences with their inputs x_i moved where the loss grows fastest:
@@ -31,6 +33,7 @@ import numpy as np
 from dynlp.backend import dynet
 from dynlp.config import from_dict, to_dict
 from dynlp.data.batches import bucketed
+from dynlp.data.treebank import has_value
 from dynlp.data.vocab import Vocab
 from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
@@ -56,6 +59,12 @@ class TagBatch:
     @property
     def num_tokens(self):
         return int(self.mask.sum())
+
+    def tag_mask(self, column):
+        """(T, B) 1.0 at the real words whose gold `column` has a value: a gold `_` (UPOS or XPOS
+        missing on some words) adds nothing to that column's loss."""
+        known = [has_value(column, tag) for tag in self.tags[column]]  # time-major, as the mask
+        return self.mask * np.array(known, dtype=np.float32).reshape(self.mask.shape)
 
 
 def tag_batch(sentences, tags):
@@ -112,8 +121,8 @@ class TaggerNetwork:
         dy = dynet()
         dropout = self.config.dropout if training else 0.0
         smoothing = self.config.label_smoothing if training else 0.0
-        mask = batch.mask.reshape(-1)
-        return dy.esum([head.loss(states, batch.tags[head.column], mask, dropout, smoothing)
+        return dy.esum([head.loss(states, batch.tags[head.column],
+                                  batch.tag_mask(head.column).reshape(-1), dropout, smoothing)
                         for head in self.heads])
 
     def probabilities(self, sentences):
@@ -239,7 +248,8 @@ class BiLSTMTagger:
         key = str.lower if config.lowercase else str
         words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
         chars = Vocab.build([clip(form) for forms, _ in pairs for form in forms])
-        tag_vocabs = {column: Vocab.build([tags[column] for _, tags in pairs])
+        tag_vocabs = {column: Vocab.build([[t for t in tags[column] if has_value(column, t)]
+                                           for _, tags in pairs])  # `_`: no tag, never predicted
                       for column in config.column_list()}
         return cls(config, words, chars, tag_vocabs, seed=seed)
 
