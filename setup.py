@@ -29,7 +29,9 @@ setup(
                     "ray": ["ray[data]>=2.40"], "plot": ["matplotlib>=3.5"],
                     "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
                               "uvloop>=0.19; sys_platform != 'win32'"],
-                    "browser": ["playwright"]},
+                    "browser": ["playwright"],
+                    # KenLM, to check the ARPA files (tests/test_kenlm.py); compiles C++
+                    "kenlm": ["kenlm"]},
     package_data={"dynlp": ["serve/web/*"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli.main:main"]},
 )

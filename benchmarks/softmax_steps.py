@@ -67,6 +67,7 @@ def start_biases_at_unigram(model, ids):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--softmax", choices=("full", "class"), required=True)
+    parser.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm")
     parser.add_argument("--batches", type=int, default=60)
     parser.add_argument("--lr", type=float, default=1.0)
     parser.add_argument("--clip", type=float, default=5.0)
@@ -83,7 +84,7 @@ def main():
     vocab = Vocab.build(train)
     ids = [i for s in train for i in vocab.encode(s) + [vocab.eos]]
     config = LMConfig(level="word", tokenized=True, stream=True, hidden_dim=256, emb_dim=256,
-                      tie_weights=True, dropout=0.25, layers=2, cell="lstm", softmax=args.softmax)
+                      tie_weights=True, dropout=0.25, layers=2, cell=args.cell, softmax=args.softmax)
     model = RNNLanguageModel(config, vocab)
     if args.unigram_bias:
         start_biases_at_unigram(model, ids)

@@ -2,13 +2,17 @@
 
     python benchmarks/speed.py [--quick] [--json] [--rows tagger_train,lm_eval] [...]
 
-Rows (sizes of issue 4):
+Rows (sizes of issue 4; each tagger row's model is stated in full in TAGGER / TAGGER_DEFAULT):
   tagger_train  BiLSTM tagger on UD English-EWT train: word emb 128 (lowercased lookup) +
-                character BiLSTM (dynlp's default 100), BiLSTM 2 x 256, MLP 64, UPOS; Adam,
-                clip 5, batches of 32 length-bucketed sentences, dropout 0.33, word dropout
+                character BiLSTM 100, BiLSTM 2 x 256, MLP 64, UPOS, one network, no label
+                smoothing; Adam, clip 5, batches of 32 length-bucketed sentences, dropout
+                0.33, word dropout 0.25
   tagger_infer  the same model tagging EWT dev + test (dynlp: the `dynlp tag` path,
                 work.run_chunks over a saved model, one worker per core by default; with
                 --tag-workers 0, `predict_many` in one process)
+  tagger_default_train, tagger_default_infer  the same for the shipped default model (UPOS):
+                two networks, label smoothing 0.1, emb 100, char 150, BiLSTM 2 x 200, MLP 100;
+                the PyTorch twin is two networks too (torch_models.TorchEnsemble)
   lm_train      word LM on PTB train as one stream: vocab 10k, emb 256, 1 LSTM layer of 256;
                 SGD lr 1, clip 5, 20 streams x 35 steps (truncated BPTT)
   lm_eval       the same model on PTB valid, 20 streams x 35 steps, no gradients (dynlp's dev
@@ -25,7 +29,7 @@ train-*` runs each epoch: by default Hogwild over one process per core); PyTorch
 benchmarks/torch_models.py with --torch-threads (default 2) threads.  Every (row, framework)
 runs in a fresh process, which reports its own peak resident memory.  Training is timed for
 --seconds (or one epoch, if shorter) from freshly initialised weights; speed does not depend
-on the weights' values.  With --repeats N each row runs N times per framework, the two taking
+on the weights' values.  Each row runs --repeats times (default 3) per framework, the two taking
 turns, and the median run is reported (all runs' words/s under "runs"): PyTorch's two threads
 vary by up to 25% from one run to the next on this machine, dynlp's processes by less.
 
@@ -53,9 +57,26 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 sys.path.insert(0, HERE)
 
-ROWS = ("tagger_train", "tagger_infer", "lm_train", "lm_eval", "lm_train_large")
-# char_dim 100: dynlp's default when these rows were first measured (150 since issue 14).
-TAGGER = dict(columns="upos", emb_dim=128, hidden_dim=256, mlp_dim=64, layers=2, char_dim=100)
+ROWS = ("tagger_train", "tagger_infer", "tagger_default_train", "tagger_default_infer",
+        "lm_train", "lm_eval", "lm_train_large")
+# Each tagger row states its model in full, every TaggerConfig field, so that a changed default
+# cannot silently move a row (it did: two networks became the default and the rows compared two
+# against the twin's one).  The PyTorch twin builds the same model from the same settings, and
+# tests/test_speed_benchmark.py checks that both sides describe the same architecture.
+# The sizes of issue 4; char_dim 100 was dynlp's default when these rows were first measured.
+TAGGER = dict(columns="upos", feats="bundle", min_count=1, lowercase=True, layers=2,
+              emb_dim=128, char_dim=100, hidden_dim=256, mlp_dim=64, dropout=0.33,
+              word_dropout=0.25, label_smoothing=0.0, ensemble=1, adversarial=0.0)
+# The shipped default (UPOS only: the twin has one head): two networks, label smoothing 0.1.
+# The test fails when dynlp's defaults move away from it, so that this row is changed on purpose.
+TAGGER_DEFAULT = dict(columns="upos", feats="bundle", min_count=1, lowercase=True, layers=2,
+                      emb_dim=100, char_dim=150, hidden_dim=200, mlp_dim=100, dropout=0.33,
+                      word_dropout=0.25, label_smoothing=0.1, ensemble=2, adversarial=0.0)
+
+
+def tagger_settings(row):
+    """The tagger model of a tagger row."""
+    return TAGGER_DEFAULT if row.startswith("tagger_default") else TAGGER
 LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256)
 LM_TRAIN = dict(trainer="sgd", lr=1.0, clip=5.0, batch_size=20, bptt=35)
 LM_LARGE = dict(LM, layers=2, tie_weights=True, dropout=0.25, softmax="class")
@@ -148,11 +169,26 @@ def dynlp_setup(args, inference=False):
                             shared_parameters=args.train_workers != 1 and not args.gpus))
 
 
-def dynlp_tagger(args, pairs):
+def dynlp_tagger(settings, pairs):
     from dynlp.models.tagger.config import TaggerConfig
     from dynlp.models.tagger.network import BiLSTMTagger
 
-    return BiLSTMTagger.from_training_data(TaggerConfig(**TAGGER), upos_pairs(pairs))
+    return BiLSTMTagger.from_training_data(TaggerConfig(**settings), upos_pairs(pairs))
+
+
+def dynlp_architecture(model):
+    """What a dynlp tagger is, read off its parameters (the twin's `architecture` to match)."""
+    from dynlp.models.layers import lstm_weights
+
+    encoder, head = model.networks[0].encoder, model.networks[0].heads[0]
+    forward, _ = encoder.layers[0]
+    return {"networks": len(model.networks), "emb_dim": encoder.E.shape()[1],
+            "char_dim": encoder.C.shape()[1], "hidden_dim": lstm_weights(forward)[1].shape()[1],
+            "layers": len(encoder.layers), "mlp_dim": head.mlp.W1.shape()[0],
+            "tags": head.mlp.W2.shape()[0], "dropout": model.config.dropout,
+            "word_dropout": model.config.word_dropout,
+            "label_smoothing": model.config.label_smoothing,
+            "lowercase": model.config.lowercase}
 
 
 def upos_pairs(pairs):
@@ -160,7 +196,7 @@ def upos_pairs(pairs):
     return [(forms, {"upos": tags}) for forms, tags in pairs]
 
 
-def dynlp_tagger_train(args):
+def dynlp_tagger_train(args, settings=TAGGER):
     import numpy as np
     from dynlp.config import TrainConfig
     from dynlp.models.tagger.network import tag_batches
@@ -168,7 +204,7 @@ def dynlp_tagger_train(args):
 
     dynlp_setup(args)
     pairs, _ = tagger_data(args.quick)
-    model = dynlp_tagger(args, pairs)
+    model = dynlp_tagger(settings, pairs)
     config = TrainConfig(batch_size=train_batch(args, 32), max_minutes=args.seconds / 60,
                          workers=args.train_workers)
     trainer = make_trainer(model.pc, config, config.learning_rate())
@@ -208,14 +244,14 @@ def train_for(model, trainer, batches, config, seconds):
     return {"words": words, "seconds": time.time() - began}
 
 
-def dynlp_tagger_infer(args):
+def dynlp_tagger_infer(args, settings=TAGGER):
     import tempfile
 
     from dynlp.runtime.work import chunk_size, chunked, run_chunks, tag_chunk
 
     dynlp_setup(args, inference=True)
     pairs, test = tagger_data(args.quick)
-    model = dynlp_tagger(args, pairs)
+    model = dynlp_tagger(settings, pairs)
     words = sum(map(len, test))
     if args.tag_workers == 0:  # the library call, in this process
         began = start_clock()
@@ -289,6 +325,8 @@ def dynlp_lm_train_large(args):
 
 
 DYNLP = {"tagger_train": dynlp_tagger_train, "tagger_infer": dynlp_tagger_infer,
+         "tagger_default_train": lambda args: dynlp_tagger_train(args, TAGGER_DEFAULT),
+         "tagger_default_infer": lambda args: dynlp_tagger_infer(args, TAGGER_DEFAULT),
          "lm_train": dynlp_lm_train, "lm_eval": dynlp_lm_eval,
          "lm_train_large": dynlp_lm_train_large}
 
@@ -306,26 +344,27 @@ def torch_device(args):
     return "cuda" if args.gpus else "cpu"
 
 
-def torch_tagger(pairs):
+def torch_tagger(pairs, settings=TAGGER):
+    """The twin of `dynlp_tagger(settings, pairs)`: one TorchTagger, or an ensemble of them."""
     from dynlp.models.tagger.config import TaggerConfig
     from dynlp.data.vocab import Vocab
-    from torch_models import TorchTagger
+    from torch_models import TorchEnsemble
 
-    config = TaggerConfig(**TAGGER)
+    config = TaggerConfig(**settings)
     words = Vocab.build([[f.lower() for f in forms] for forms, _ in pairs], config.min_count)
     chars = Vocab.build([f[:15] + f[-15:] if len(f) > 30 else f
                          for forms, _ in pairs for f in forms])
     tags = Vocab.build([tags for _, tags in pairs])
-    return TorchTagger(words, chars, tags, config)
+    return TorchEnsemble(words, chars, tags, config)
 
 
-def torch_tagger_train(args):
+def torch_tagger_train(args, settings=TAGGER):
     import numpy as np
     from dynlp.data.batches import bucketed
 
     torch = torch_setup(args)
     pairs, _ = tagger_data(args.quick)
-    model = torch_tagger(pairs).to(torch_device(args))
+    model = torch_tagger(pairs, settings).to(torch_device(args))
     optimiser = torch.optim.Adam(model.parameters(), lr=0.002)
     batch = train_batch(args, 32)
     words, began, epoch = 0, start_clock(), 0
@@ -353,10 +392,10 @@ def torch_tagger_train(args):
     return result
 
 
-def torch_tagger_infer(args):
+def torch_tagger_infer(args, settings=TAGGER):
     torch_setup(args)
     pairs, test = tagger_data(args.quick)
-    model = torch_tagger(pairs).to(torch_device(args))
+    model = torch_tagger(pairs, settings).to(torch_device(args))
     model.eval()
     began = start_clock()
     order = sorted(range(len(test)), key=lambda i: len(test[i]))
@@ -463,6 +502,8 @@ def torch_lm_eval(args):
 
 
 TORCH = {"tagger_train": torch_tagger_train, "tagger_infer": torch_tagger_infer,
+         "tagger_default_train": lambda args: torch_tagger_train(args, TAGGER_DEFAULT),
+         "tagger_default_infer": lambda args: torch_tagger_infer(args, TAGGER_DEFAULT),
          "lm_train": torch_lm_train, "lm_eval": torch_lm_eval,
          "lm_train_large": torch_lm_train_large}
 
@@ -492,13 +533,13 @@ def lstm_flops(input_dim, hidden_dim):
     return 2 * 4 * hidden_dim * (input_dim + hidden_dim)  # one step, multiply-adds x 2
 
 
-def tagger_flops_per_word(quick):
+def tagger_flops_per_word(quick, settings=TAGGER):
     """Forward FLOPs per word; the character BiLSTM runs once per distinct form in a batch."""
     import numpy as np
     from dynlp.data.batches import bucketed
     from dynlp.models.tagger.config import TaggerConfig
 
-    c = TaggerConfig(**TAGGER)
+    c = TaggerConfig(**settings)
     pairs, _ = tagger_data(quick)
     char_steps = words = 0
     for chunk in bucketed(pairs, 32, lambda pair: len(pair[0]), np.random.default_rng(1)):
@@ -510,7 +551,7 @@ def tagger_flops_per_word(quick):
     for _ in range(c.layers):
         flops += 2 * lstm_flops(input_dim, c.hidden_dim)
         input_dim = 2 * c.hidden_dim
-    return flops + 2 * (input_dim * c.mlp_dim + c.mlp_dim * 21)
+    return c.ensemble * (flops + 2 * (input_dim * c.mlp_dim + c.mlp_dim * 21))
 
 
 def lm_flops_per_word():
@@ -566,14 +607,14 @@ def median_run(runs):
     return {**middle, "runs": [round(words_per_second(run)) for run in runs]}
 
 
-def main(argv=None):
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data, 3 s per training row")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--frameworks", default="dynlp,pytorch")
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per row")
-    parser.add_argument("--repeats", type=int, default=1,
+    parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each (row, framework), taking turns; the median is kept")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--infer-batch", type=int, default=128, help="sentences per batch")
@@ -601,54 +642,80 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds = min(args.seconds, 3.0)
-    if args.child:
-        print(json.dumps(measure(*args.child, args)))
-        return
-    rows = args.rows.split(",")
-    frameworks = args.frameworks.split(",")
-    results = measure_rows(rows, frameworks, args)
+    return args
+
+
+def flops_per_word(row, quick):
+    """The row's model's estimated FLOPs per word (training: forward x 3)."""
+    if row.startswith("tagger"):
+        flops = tagger_flops_per_word(quick, tagger_settings(row))
+    else:
+        flops = large_lm_flops_per_word() if row.endswith("large") else lm_flops_per_word()
+    return flops * (3 if "train" in row else 1)
+
+
+def row_details(row, by_fw, gflops, per_word):
+    """What the JSON says of one row beyond words/s: each side's run, and the model."""
+    details = {}
+    for fw, r in by_fw.items():
+        speed = r["words"] / r["seconds"]
+        details[fw] = {"words": r["words"], "seconds": round(r["seconds"], 2),
+                       "cores_used": round(r["cpu_seconds"] / r["seconds"], 2),
+                       "words_per_cpu_second": round(r["words"] / r["cpu_seconds"]),
+                       "peak_mb": r["peak_mb"],
+                       "share": gflops and round(speed * per_word / (gflops * 1e9), 4)}
+        extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes", "runs", "gpu_mb")
+        details[fw].update({k: r[k] for k in extra if k in r})
+    details["mflops_per_word"] = round(per_word / 1e6, 2)
+    if row.startswith("tagger"):
+        details["model"] = tagger_settings(row)  # both sides: tests hold the twin to it
+    return details
+
+
+def summarise(results, args):
+    """words/s and the ratio of each row, and the details of each."""
     gflops = matmul_gflops(args.torch_threads, torch_device(args))
-    flops = {"tagger": tagger_flops_per_word(args.quick), "lm": lm_flops_per_word(),
-             "lm_large": large_lm_flops_per_word()}
     summary, details = {}, {}
     for row, by_fw in results.items():
-        model = "lm_large" if row.endswith("large") else row.split("_")[0]
-        per_word = flops[model] * (3 if "train" in row else 1)
         speed = {fw: r["words"] / r["seconds"] for fw, r in by_fw.items()}
         summary[row] = {fw: round(v) for fw, v in speed.items()}
         if len(speed) == 2:
             summary[row]["ratio"] = round(speed["dynlp"] / speed["pytorch"], 3)
-        details[row] = {fw: {"words": r["words"], "seconds": round(r["seconds"], 2),
-                             "cores_used": round(r["cpu_seconds"] / r["seconds"], 2),
-                             "words_per_cpu_second": round(r["words"] / r["cpu_seconds"]),
-                             "peak_mb": r["peak_mb"],
-                             "share": gflops and round(speed[fw] * per_word / (gflops * 1e9), 4)}
-                        for fw, r in by_fw.items()}
-        details[row]["mflops_per_word"] = round(per_word / 1e6, 2)
-        for fw, r in by_fw.items():
-            extra = ("dev_accuracy", "dev_ppl", "load_seconds", "processes", "runs", "gpu_mb")
-            details[row][fw].update({k: r[k] for k in extra if k in r})
-    load = os.getloadavg()[0]
-    info = {"matmul_gflops": gflops and round(gflops, 1), "load_after": round(load, 2),
-            "machine": f"{platform.machine()} {os.cpu_count()} cores",
+        details[row] = row_details(row, by_fw, gflops, flops_per_word(row, args.quick))
+    info = {"matmul_gflops": gflops and round(gflops, 1), "load_after": round(os.getloadavg()[0], 2),
+            "machine": f"{platform.machine()} {os.cpu_count()} cores", "repeats": args.repeats,
             "date": time.strftime("%F"), "command": " ".join(["python"] + sys.argv)}
-    if args.json:
-        print(json.dumps({**summary, "details": details, "info": info}))
-        return
-    print(f"{'row':14} {'dynlp w/s':>10} {'torch w/s':>10} {'ratio':>6} {'MB dynlp':>9} "
+    return summary, details, info
+
+
+def print_table(summary, details, info, dev):
+    print(f"{'row':22} {'dynlp w/s':>10} {'torch w/s':>10} {'ratio':>6} {'MB dynlp':>9} "
           f"{'MB torch':>9} {'share dynlp':>12} {'share torch':>12}")
     for row in summary:
         s, d = summary[row], details[row]
-        print(f"{row:14} {s.get('dynlp', 0):>10} {s.get('pytorch', 0):>10} "
+        print(f"{row:22} {s.get('dynlp', 0):>10} {s.get('pytorch', 0):>10} "
               f"{s.get('ratio', 0):>6.2f} {d.get('dynlp', {}).get('peak_mb', 0):>9} "
               f"{d.get('pytorch', {}).get('peak_mb', 0):>9} "
               f"{d.get('dynlp', {}).get('share') or 0:>12.1%} "
               f"{d.get('pytorch', {}).get('share') or 0:>12.1%}")
     print(json.dumps(info))
-    if args.dev:
+    if dev:
         print(json.dumps({row: {fw: {k: v for k, v in d.items() if k.startswith("dev_")}
-                                for fw, d in details[row].items() if isinstance(d, dict)}
+                                for fw, d in details[row].items() if fw in ("dynlp", "pytorch")}
                           for row in details}))
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(*args.child, args)))
+        return
+    results = measure_rows(args.rows.split(","), args.frameworks.split(","), args)
+    summary, details, info = summarise(results, args)
+    if args.json:
+        print(json.dumps({**summary, "details": details, "info": info}))
+    else:
+        print_table(summary, details, info, args.dev)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 Same architecture, sizes, data, optimiser, clipping and loss scale as the dynlp models:
 
     tagger  x_i = [E[w_i] ; charBiLSTM(w_i)] -> BiLSTM x layers -> W2 tanh(W1 h + b1) + b2
-            (dropout on x, after every BiLSTM layer and in the MLP; word dropout alpha/(alpha+c))
+            (dropout on x, after every BiLSTM layer and in the MLP; word dropout alpha/(alpha+c);
+            label smoothing epsilon over the real tags; `ensemble` K such networks trained on
+            the same batches, the loss their sum, tagging by their mean probability)
     LM      h_t = LSTM(E[w_t], h_{t-1});  p(w_{t+1}) = softmax(W h_t + b)
 
 Written the way a PyTorch user would (nn.LSTM with packed sequences, cross_entropy), not
@@ -18,7 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class TorchTagger(nn.Module):
-    def __init__(self, words, chars, tags, config):
+    def __init__(self, words, chars, tags, config, seed=1):
         super().__init__()
         c = config
         self.words, self.chars, self.tags, self.config = words, chars, tags, config
@@ -30,7 +32,7 @@ class TorchTagger(nn.Module):
         self.W1 = nn.Linear(2 * c.hidden_dim, c.mlp_dim)
         self.W2 = nn.Linear(c.mlp_dim, len(tags))
         self.drop = nn.Dropout(c.dropout)
-        self.rng = np.random.default_rng(1)
+        self.rng = np.random.default_rng(seed)
 
     def tensors(self, sentences):
         """Word ids (T, B), char ids of the batch's distinct forms, and where each word's is."""
@@ -69,22 +71,57 @@ class TorchTagger(nn.Module):
         return self.W2(self.drop(torch.tanh(self.W1(self.drop(out)))))  # (T, B, tags)
 
     def loss(self, sentences, tag_ids):
-        tensors = self.tensors(sentences)
-        logits = self(*tensors)
+        """Summed over words / sentences; with label smoothing epsilon, dynlp's
+        -(1 - epsilon) log p(gold) - epsilon * mean over the real tags of log p(tag)."""
+        logits = self(*self.tensors(sentences))
         gold = np.full(logits.shape[:2], -100, dtype=np.int64)
         for b, ids in enumerate(tag_ids):
             gold[:len(ids), b] = ids
-        total = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                            torch.from_numpy(gold).to(logits.device).reshape(-1),
-                                            reduction="sum")
-        return total / len(sentences)
+        gold = torch.from_numpy(gold).to(logits.device).reshape(-1)
+        log_p = torch.log_softmax(logits.reshape(-1, logits.shape[-1]), dim=1)
+        nll = nn.functional.nll_loss(log_p, gold, reduction="none")
+        epsilon = self.config.label_smoothing
+        if epsilon:
+            nll = (1 - epsilon) * nll - epsilon * log_p[:, 4:].mean(dim=1)
+        return (nll * (gold != -100)).sum() / len(sentences)
+
+    @torch.no_grad()
+    def probabilities(self, sentences):
+        logits = self(*self.tensors(sentences))
+        logits[:, :, :4] = -float("inf")  # never a special token, as dynlp
+        return torch.softmax(logits, dim=2)  # (T, B, tags)
+
+
+class TorchEnsemble(nn.Module):
+    """`config.ensemble` TorchTaggers, as dynlp's BiLSTMTagger: each its own weights and
+    dropout, trained on the same batches (the loss is their sum), tagging by the mean of their
+    probabilities.  With one member it is a TorchTagger."""
+
+    def __init__(self, words, chars, tags, config):
+        super().__init__()
+        self.words, self.chars, self.tags, self.config = words, chars, tags, config
+        self.members = nn.ModuleList(TorchTagger(words, chars, tags, config, seed=1 + k)
+                                     for k in range(config.ensemble))
+
+    def loss(self, sentences, tag_ids):
+        return sum(member.loss(sentences, tag_ids) for member in self.members)
 
     @torch.no_grad()
     def predict_batch(self, sentences):
-        logits = self(*self.tensors(sentences))
-        logits[:, :, :4] = -float("inf")  # never a special token, as dynlp
-        best = logits.argmax(dim=2).cpu().numpy()
+        mean = sum(member.probabilities(sentences) for member in self.members)  # same argmax
+        best = mean.argmax(dim=2).cpu().numpy()
         return [self.tags.decode(best[:len(s), b]) for b, s in enumerate(sentences)]
+
+    def architecture(self):
+        """What the model is, read off its modules (tests compare it with dynlp's side)."""
+        first = self.members[0]
+        return {"networks": len(self.members), "emb_dim": first.E.embedding_dim,
+                "char_dim": first.C.embedding_dim, "hidden_dim": first.lstm.hidden_size,
+                "layers": first.lstm.num_layers, "mlp_dim": first.W1.out_features,
+                "tags": first.W2.out_features, "dropout": first.drop.p,
+                "word_dropout": self.config.word_dropout,
+                "label_smoothing": self.config.label_smoothing,
+                "lowercase": self.config.lowercase}
 
 
 class TorchLM(nn.Module):

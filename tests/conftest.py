@@ -32,8 +32,13 @@ def sigint_as_in_a_terminal():
 
 # No test here needs more than a few minutes; one that hangs (a Ray job that never finishes did
 # once, and CI then waited out its whole limit) fails after HANG_SECONDS with every thread's
-# stack printed, and the rest of the suite goes on.
+# stack printed, and the rest of the suite goes on.  A test known to be long says how long it
+# may take with @pytest.mark.hang_seconds(N).
 HANG_SECONDS = 600
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "hang_seconds(n): this test may run n seconds")
 
 
 class Hung(Exception):
@@ -42,13 +47,14 @@ class Hung(Exception):
 
 def _hung(signum, frame):
     faulthandler.dump_traceback(file=sys.stderr, all_threads=True)
-    raise Hung(f"test still running after {HANG_SECONDS} s")
+    raise Hung("test still running after its time (conftest.HANG_SECONDS)")
 
 
 @pytest.fixture(autouse=True)
-def fail_a_hung_test():
+def fail_a_hung_test(request):
+    marker = request.node.get_closest_marker("hang_seconds")
     previous = signal.signal(signal.SIGALRM, _hung)
-    signal.alarm(HANG_SECONDS)
+    signal.alarm(marker.args[0] if marker else HANG_SECONDS)
     yield
     signal.alarm(0)
     signal.signal(signal.SIGALRM, previous)
