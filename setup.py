@@ -23,11 +23,12 @@ setup(
     # serve: `dynlp serve` (an ASGI app on uvicorn; with httptools' HTTP parser and uvloop's
     # event loop, which leave the workers more of the cores, the p99 latency of 20-word
     # requests at 8 clients fell from 104 to 66 ms: benchmarks/RESULTS.md).  browser: the page's test drives the system's Chromium with
-    # Playwright (never a browser that Playwright downloads).
+    # Playwright (never a browser that Playwright downloads).  bench: what benchmarks/ alone
+    # needs (gensim: the Word2Vec vectors of benchmarks/embeddings.py); never a runtime need.
     extras_require={"test": ["pytest", "hypothesis", "safetensors"], "ray": ["ray[data]>=2.40"],
                     "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
                               "uvloop>=0.19; sys_platform != 'win32'"],
-                    "browser": ["playwright"]},
+                    "browser": ["playwright"], "bench": ["gensim>=4"]},
     package_data={"dynlp": ["serve/web/*"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli.main:main"]},
 )

@@ -67,6 +67,13 @@ def test_the_cap_counts_added_words_and_training_words_are_always_kept(tmp_path)
     assert read_vectors(path, wanted={"wombat"}, cap=0).words == ["wombat"]
 
 
+def test_the_vocabularys_special_tokens_are_never_taken(tmp_path):
+    text, _ = vectors_text(["<unk>", "cat", "<s>", "dog"])
+    pairs = [(["cat", "dog", "<unk>"], {"upos": ["NOUN", "NOUN", "X"]})]
+    config = TaggerConfig(columns="upos", embeddings=write(tmp_path / "v.vec", text))
+    assert tagger_vectors(config, pairs).words == ["cat", "dog"]  # <unk> learns its own row
+
+
 def test_a_new_tagger_starts_from_the_files_vectors(tmp_path):
     path = write(tmp_path / "v.vec", vectors_text()[0])
     sentences = read_treebank(SAMPLE)

@@ -43,16 +43,17 @@ class Vectors:
         return self.matrix.shape[1]
 
 
-def read_vectors(path, wanted=(), cap=250_000, key=str, dim=None):
+def read_vectors(path, wanted=(), cap=250_000, key=str, dim=None, skip=()):
     """The vectors of `path` for the keys in `wanted` (the training words) and for the first
     `cap` keys not in it (module docstring).  `dim`: the dimension the vectors must have (None:
-    whatever the file's is)."""
-    wanted = set(wanted)
+    whatever the file's is); `skip`: keys never taken (a vocabulary's special tokens, such as
+    WikiText's `<unk>`, whose rows the model learns itself)."""
+    wanted, skip = set(wanted), set(skip)
     words, values, kept, found = [], array("f"), set(), 0  # array: 4 bytes a value, no objects
     for number, fields in vector_lines(path, dim):
         dim, word = len(fields) - 1, key(fields[0])
-        if word in kept or (word not in wanted and len(kept) - found >= cap):
-            continue  # a later spelling of a kept key, or beyond the cap and never needed
+        if word in kept or word in skip or (word not in wanted and len(kept) - found >= cap):
+            continue  # a later spelling of a kept key, a special, or beyond the cap and unused
         values.extend(_values(fields, path, number))
         words.append(word)
         kept.add(word)

@@ -16,7 +16,7 @@ from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.data.embeddings import read_vectors
 from dynlp.data.text import lines_from_tokens, read_sentences, tokenize
 from dynlp.data.treebank import TAG_COLUMNS, check_filled, filled, read_treebank
-from dynlp.data.vocab import Vocab
+from dynlp.data.vocab import SPECIALS, Vocab
 from dynlp.errors import DataError, ModelDirError
 from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
@@ -226,7 +226,7 @@ def tagger_vectors(config, pairs):
         return None
     training_words = {config.word_key(form) for forms, _ in pairs for form in forms}
     vectors = read_vectors(config.embeddings, training_words, config.embeddings_max,
-                           config.word_key, config.emb_dim or None)
+                           config.word_key, config.emb_dim or None, skip=SPECIALS)
     log.info("%s: %d vectors of %d dimensions: %d of the %d training words, %d words added",
              config.embeddings, len(vectors.words), vectors.dim, vectors.found,
              len(training_words), len(vectors.words) - vectors.found)
