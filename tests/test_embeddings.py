@@ -118,6 +118,17 @@ def test_trains_tags_and_keeps_the_added_words_vectors(tmp_path, capsys):
     assert [row[1] for row in rows][:2] == ["The", "quokka"] and all(row[3] != "_" for row in rows)
 
 
+def test_embeddings_max_caps_the_added_words(tmp_path):
+    path = write(tmp_path / "v.vec", vectors_text()[0])
+    out = str(tmp_path / "model")
+    assert main(["train-tagger", SAMPLE, "-o", out, "--embeddings", path, "--embeddings-max",
+                 "1", *QUICK]) == 0
+    model = BiLSTMTagger.load(out)
+    # the, cat and dog are training words; quokka is the first the sample lacks, wombat next
+    assert "quokka" in model.words and "wombat" not in model.words
+    assert model.config.embeddings_count == 4 and model.config.embeddings_max == 1
+
+
 def test_resuming_does_not_read_the_file_again(tmp_path):
     path = write(tmp_path / "v.vec", vectors_text()[0])
     out = str(tmp_path / "model")
