@@ -22,14 +22,17 @@ setup(
     # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
     # serve: `dynlp serve` (an ASGI app on uvicorn; with httptools' HTTP parser and uvloop's
     # event loop, which leave the workers more of the cores, the p99 latency of 20-word
-    # requests at 8 clients fell from 104 to 66 ms: benchmarks/RESULTS.md).  browser: the page's test drives the system's Chromium with
-    # Playwright (never a browser that Playwright downloads).  plot: `dynlp plot`'s learning
+    # requests at 8 clients fell from 104 to 66 ms: benchmarks/RESULTS.md).  browser: the page's
+    # test drives the system's Chromium with Playwright (never a browser that Playwright
+    # downloads).  plot: `dynlp plot`'s learning
     # curves (matplotlib's Agg renderer, no display needed); the test extra has it for its test.
+    # bench: what benchmarks/ alone needs (gensim: the Word2Vec vectors of
+    # benchmarks/embeddings.py); never a runtime need.
     extras_require={"test": ["pytest", "hypothesis", "safetensors", "matplotlib>=3.5"],
                     "ray": ["ray[data]>=2.40"], "plot": ["matplotlib>=3.5"],
                     "serve": ["starlette>=0.40", "uvicorn>=0.30", "httptools>=0.6",
                               "uvloop>=0.19; sys_platform != 'win32'"],
-                    "browser": ["playwright"],
+                    "browser": ["playwright"], "bench": ["gensim>=4"],
                     # KenLM, to check the ARPA files (tests/test_kenlm.py); compiles C++
                     "kenlm": ["kenlm"]},
     package_data={"dynlp": ["serve/web/*"]},

@@ -13,10 +13,11 @@ import numpy as np
 
 from dynlp.config import from_dict
 from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
+from dynlp.data.embeddings import read_vectors
 from dynlp.data.text import lines_from_tokens, read_sentences, tokenize
 from dynlp.data.treebank import (TAG_COLUMNS, check_filled, filled, has_value, read_treebank,
                                  share_filled)
-from dynlp.data.vocab import Vocab
+from dynlp.data.vocab import SPECIALS, Vocab
 from dynlp.errors import DataError, ModelDirError
 from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
@@ -245,6 +246,20 @@ def _tagged_pairs(sentences, columns):
     return [(s.forms, {c: s.tags[c] for c in columns}) for s in sentences]
 
 
+def tagger_vectors(config, pairs):
+    """The --embeddings vectors for a new tagger (data.embeddings): those of the training words
+    and of the file's first `embeddings_max` other words; None without --embeddings."""
+    if not config.embeddings:
+        return None
+    training_words = {config.word_key(form) for forms, _ in pairs for form in forms}
+    vectors = read_vectors(config.embeddings, training_words, config.embeddings_max,
+                           config.word_key, config.emb_dim or None, skip=SPECIALS)
+    log.info("%s: %d vectors of %d dimensions: %d of the %d training words, %d words added",
+             config.embeddings, len(vectors.words), vectors.dim, vectors.found,
+             len(training_words), len(vectors.words) - vectors.found)
+    return vectors
+
+
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
                  seed=1):
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score)."""
@@ -260,7 +275,9 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
         else:
             tagger_config = choose_columns(tagger_config, train)
         pairs = _tagged_pairs(train, tagger_config.column_list())
-        model, state = BiLSTMTagger.from_training_data(tagger_config, pairs, seed), None
+        model = BiLSTMTagger.from_training_data(tagger_config, pairs, seed,
+                                                tagger_vectors(tagger_config, pairs))
+        state = None
     size, words = train_config.batch_size, train_config.batch_words
     state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",

@@ -6,6 +6,8 @@ from dynlp.config import check_fraction, check_positive, option
 from dynlp.data.treebank import COLUMNS
 from dynlp.errors import ConfigError
 
+DEFAULT_EMB_DIM = 100  # the word embedding size without --emb-dim or --embeddings
+
 
 @dataclass
 class TaggerConfig:
@@ -20,7 +22,19 @@ class TaggerConfig:
     lowercase: bool = option(True, "look word embeddings up by lowercased form (the "
                                     "character BiLSTM still sees the case)")
     layers: int = option(2, "stacked BiLSTM layers")
-    emb_dim: int = option(100, "word embedding size")
+    # 0 until known: the size of the --embeddings vectors (training.recipes reads the file),
+    # or DEFAULT_EMB_DIM without them; a saved model always has its size.
+    emb_dim: int = option(0, f"word embedding size (default: the dimension of the --embeddings "
+                             f"vectors, or {DEFAULT_EMB_DIM} without them)")
+    embeddings: str = option("", "pretrained word vectors to start the word embeddings from "
+                                 "(word2vec/fastText text format, .gz too); the file's words "
+                                 "that training never sees are added to the vocabulary")
+    embeddings_max: int = option(250_000, "add at most this many words from --embeddings that "
+                                          "training never sees (the file's first: most "
+                                          "frequent)")
+    # Provenance, written by training: not a flag, not needed to load.
+    embeddings_count: int = option(0, "vectors from --embeddings in the word embeddings",
+                                   flag=False)
     # 150, not 100: better on the dev set of every treebank in ../shared/data (RESULTS.md).
     char_dim: int = option(150, "character embedding size and character-LSTM state size")
     hidden_dim: int = option(200, "BiLSTM state size per direction")
@@ -42,8 +56,12 @@ class TaggerConfig:
                                      "epsilon*sqrt(n*D) along the loss's gradient (adversarial "
                                      "training; 0: off)")
 
+    def __post_init__(self):
+        if not self.emb_dim and not self.embeddings:
+            self.emb_dim = DEFAULT_EMB_DIM  # no file to take the size from
+
     def check(self):
-        check_positive(self, "layers", "emb_dim", "char_dim", "hidden_dim", "mlp_dim",
+        check_positive(self, "layers", "char_dim", "hidden_dim", "mlp_dim",
                         "min_count", "ensemble")
         unknown = [c for c in self.column_list() if c not in COLUMNS[2:]]
         if unknown or len(set(self.column_list())) < len(self.column_list()):
@@ -55,6 +73,12 @@ class TaggerConfig:
             raise ConfigError("--adversarial cannot be negative")
         if self.word_dropout < 0:
             raise ConfigError("--word-dropout cannot be negative")
+        if self.emb_dim < 0 or self.embeddings_max < 0:
+            raise ConfigError("--emb-dim and --embeddings-max cannot be negative")
+
+    def word_key(self, form):
+        """The form under which a word's embedding is stored (and looked up in --embeddings)."""
+        return form.lower() if self.lowercase else form
 
     def column_list(self):
         """The columns as a list (empty: not chosen yet, see training.recipes.choose_columns)."""

@@ -22,7 +22,6 @@ at a time, the three lines above as code; tests/test_reference_tagger.py holds t
 import numpy as np
 
 from dynlp.backend import dynet
-from dynlp.data.vocab import SPECIALS
 from dynlp.models.layers import (bilstm, bilstm_reference, dropout, final_outputs,
                                  input_projection, lstm_outputs, recurrent_builder)
 
@@ -195,11 +194,18 @@ class WordEncoder:
 
     def word_key(self, form):
         """The form under which a word's embedding is stored."""
-        return form.lower() if self.config.lowercase else form
+        return self.config.word_key(form)
 
     def knows(self, form):
-        """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
-        return self.words.id(self.word_key(form)) >= len(SPECIALS)
+        """Whether training saw the word (False: it is read as `<unk>`, or with the pretrained
+        vector alone if --embeddings added it to the vocabulary, with no count)."""
+        return self.words.count(self.word_key(form)) > 0
+
+    def start_embeddings(self, vectors):
+        """E[w] = the pretrained vector of w, for each word of `vectors` (data.embeddings)."""
+        table = self.E.as_array()  # (V, D)
+        table[[self.words.id(word) for word in vectors.words]] = vectors.matrix
+        self.E.init_from_array(table)
 
     def _dropout(self, x, training):
         return dropout(x, self.config.dropout, training)

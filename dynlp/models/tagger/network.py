@@ -34,7 +34,8 @@ from dynlp.backend import dynet
 from dynlp.config import from_dict, to_dict
 from dynlp.data.batches import bucketed
 from dynlp.data.treebank import has_value
-from dynlp.data.vocab import Vocab
+from dynlp.data.vocab import SPECIALS, Vocab
+from dynlp.errors import ConfigError
 from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.encoder import WordEncoder, clip
@@ -137,6 +138,9 @@ class BiLSTMTagger:
         """`tag_vocabs`: {column: Vocab of its tags}, one head per column, in this order;
         `config.ensemble` networks, each with an encoder and those heads."""
         config.check()
+        if not config.emb_dim:
+            raise ConfigError(f"--embeddings {config.embeddings}: the vectors set the size of "
+                              "E; read them first (training.recipes.train_tagger does)")
         self.config, self.words, self.chars = config, words, chars
         self.pc = pc or dynet().ParameterCollection()
         self.networks = [TaggerNetwork(config, words, chars, tag_vocabs, self.pc,
@@ -240,18 +244,31 @@ class BiLSTMTagger:
         return model
 
     @classmethod
-    def from_training_data(cls, config, pairs, seed=1):
+    def from_training_data(cls, config, pairs, seed=1, vectors=None):
         """A new tagger with vocabularies built from (forms, {column: tags}) pairs; one head for
-        each of `config.columns` (if empty: for each column of the pairs)."""
+        each of `config.columns` (if empty: for each column of the pairs).
+
+        `vectors` (data.embeddings.Vectors, read for `config.embeddings`): their words join the
+        word vocabulary after the training words, and start their rows of E in every network.
+        """
         if not config.column_list():
             config = replace(config, columns=",".join(pairs[0][1]) if pairs else "")
-        key = str.lower if config.lowercase else str
-        words = Vocab.build([[key(f) for f in forms] for forms, _ in pairs], config.min_count)
+        words = Vocab.build([[config.word_key(f) for f in forms] for forms, _ in pairs],
+                            config.min_count)
+        if vectors is not None:
+            added = [word for word in vectors.words if word not in words]
+            words = Vocab(words.itos[len(SPECIALS):] + added, words.counts)  # added: no count
+            config = replace(config, emb_dim=config.emb_dim or vectors.dim,
+                             embeddings_count=len(vectors.words))
         chars = Vocab.build([clip(form) for forms, _ in pairs for form in forms])
         tag_vocabs = {column: Vocab.build([[t for t in tags[column] if has_value(column, t)]
                                            for _, tags in pairs])  # `_`: no tag, never predicted
                       for column in config.column_list()}
-        return cls(config, words, chars, tag_vocabs, seed=seed)
+        model = cls(config, words, chars, tag_vocabs, seed=seed)
+        if vectors is not None:
+            for network in model.networks:
+                network.encoder.start_embeddings(vectors)
+        return model
 
 
 def adversarial_moves(gradients, lengths, epsilon):
