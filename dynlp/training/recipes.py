@@ -181,11 +181,12 @@ def read_tagger_corpus(train_path, dev_path, config, dev_fraction):
 # A column is learned by default when at least half of its words have a value; its head learns
 # from those words only (a `_` adds nothing to the loss) and tags every word.  A head still
 # learns from fewer (UPOS on ug_udt: 83.0% test accuracy from all words, 77.8% from half, 71.6%
-# from a tenth; benchmarks/notes/2026-12-03-curves-columns-vectors.md), but a file lacking a column on
-# most words is scored, officially, against a gold file that likely lacks it too, and there a gold
-# `_` is right only against `_`: tags on every word score p * a (p: share filled, a: accuracy
-# on those), leaving the column `_` scores 1 - p, so below p = 1/2 tags never pay even for a
-# perfect tagger.  `--columns` learns a column filled on fewer words all the same (with a warning).
+# from a tenth: benchmarks/notes/2026-12-03-curves-columns-vectors.md), but a file that lacks
+# a column on most words is scored, officially, against a gold file that likely lacks it too,
+# and there a gold `_` is right only against `_`: tags on every word score p * a (p: share
+# filled, a: accuracy on those), leaving the column `_` scores 1 - p, so below p = 1/2 tags
+# never pay even for a perfect tagger.  `--columns` learns a column filled on fewer words all
+# the same (with a warning).
 MIN_FILLED_SHARE = 0.5
 
 
