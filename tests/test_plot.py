@@ -27,7 +27,7 @@ def colours():
         from matplotlib.colors import to_rgb
     except ImportError:
         if os.environ.get("CI"):
-            pytest.fail("matplotlib is missing in CI: pip install -e '.[test]'")
+            pytest.fail("matplotlib is missing in CI: pip install -e '.[test,plot]'")
         pytest.skip("matplotlib not installed (pip install 'dynlp[plot]')")
 
     return [to_rgb(c) for c in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]]
