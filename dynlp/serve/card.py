@@ -19,14 +19,13 @@ import math
 import os
 
 from dynlp.store import paramfile, tensorfile
-from dynlp.store.checkpoint import CONFIG_FILE
+from dynlp.store.checkpoint import CONFIG_FILE, METRICS_FILE
 
 log = logging.getLogger("dynlp")
 
 MAX_POINTS = 1_000  # epochs on the curve: the last ones
 TAIL_BYTES = 1 << 24  # at most 16 MiB of metrics.jsonl read (a thousand lines take ~300 KB)
 BLOCK_BYTES = 1 << 16
-METRICS_FILE = "metrics.jsonl"
 # What the model's config says it is, and how big it is, by family.
 WHAT = {"tagger": ("columns", "column", "feats", "layers", "ensemble"),  # column: format 1
         "recurrent": ("level", "cell", "layers", "softmax", "classes", "tie_weights"),

@@ -35,6 +35,7 @@ from dynlp.store.atomic import TEMPORARY
 # in safetensors, not DyNet's text format (both are read).
 FORMAT_VERSION = 3
 CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"  # one JSON line per epoch, written by training
 _FIELDS = (("format_version", int), ("kind", str), ("config", dict), ("files", dict),
            ("sha256", dict), ("vocabs", list))
 

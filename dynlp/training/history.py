@@ -13,8 +13,8 @@ import math
 import os
 
 from dynlp.errors import DataError, ModelDirError
+from dynlp.store.checkpoint import METRICS_FILE
 
-METRICS_FILE = "metrics.jsonl"
 # A tagger's dev fields that are not one tagged column's accuracy: the mean that training
 # monitors, and the two figures the CoNLL 2018 evaluation derives from the columns.
 NOT_A_COLUMN = {"dev_score", "dev_ufeats", "dev_alltags"}

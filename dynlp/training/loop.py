@@ -40,7 +40,7 @@ from dynlp import backend
 from dynlp.backend import dynet
 from dynlp.errors import ConfigError, ModelDirError, TrainingError
 from dynlp.runtime.forks import auto_workers, fork_map, parent_alive, shares
-from dynlp.store.checkpoint import read_config, write_lines_atomically
+from dynlp.store.checkpoint import METRICS_FILE, read_config, write_lines_atomically
 from dynlp.training.averaging import WeightAverage
 
 log = logging.getLogger("dynlp")
@@ -356,7 +356,7 @@ def _save_best(model, out_dir, state, metrics, improved):
 
 def _save_last(model, out_dir, state):
     model.save(os.path.join(out_dir, "last"), extra={"training": vars(state)})
-    write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"),
+    write_lines_atomically(os.path.join(out_dir, METRICS_FILE),
                            [json.dumps(m) for m in state.history])
 
 

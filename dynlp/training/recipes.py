@@ -23,7 +23,8 @@ from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
 from dynlp.models.ngram.model import NgramLanguageModel
 from dynlp.models.tagger.network import BiLSTMTagger, tag_batches
-from dynlp.store.checkpoint import make_output_dir, read_config, write_lines_atomically
+from dynlp.store.checkpoint import (METRICS_FILE, make_output_dir, read_config,
+                                    write_lines_atomically)
 from dynlp.training.loop import fit, load_state
 
 EVAL_BATCH = 64  # sentences per batch when evaluating: no backward pass, so bigger is fine
@@ -159,7 +160,7 @@ def train_ngram_model(train, dev, config, out_dir):
         metrics.update(dev_ppl=perplexity(nll, tokens), dev_bits_per_token=bits_per_token(nll, tokens),
                        dev_tokens=tokens)
     model.save(out_dir, extra={"metrics": metrics})
-    write_lines_atomically(os.path.join(out_dir, "metrics.jsonl"), [json.dumps(metrics)])
+    write_lines_atomically(os.path.join(out_dir, METRICS_FILE), [json.dumps(metrics)])
     return NgramLanguageModel.load(out_dir), metrics
 
 
