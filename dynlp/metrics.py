@@ -4,7 +4,9 @@ evaluation script (conll18_ud_eval.py) defines them.
 
 Like that script, tagging accuracy compares the cells as strings over every word: a gold `_`
 (UPOS or XPOS missing on that word) is right only where the prediction is `_` too, which a
-dynlp tagger never writes, so such words count as wrong; how many there were is reported."""
+dynlp tagger never writes, so such words count as wrong; how many there were is reported.
+LEMMA is the exception, in that script as here: a word whose gold lemma is `_` counts as right
+whatever lemma is predicted."""
 import math
 from collections import Counter
 
@@ -97,7 +99,10 @@ class TreebankScores:
     def add(self, gold, predicted, oov_flags):
         """`gold` and `predicted`: {column: tags} of one sentence."""
         for column in self.columns:
-            self.scores[column].add(gold[column], predicted[column], oov_flags)
+            guesses = predicted[column]
+            if column == "lemma":  # conll18_ud_eval.py: no gold lemma, nothing to get wrong
+                guesses = [NO_VALUE if g == NO_VALUE else p for g, p in zip(gold[column], guesses)]
+            self.scores[column].add(gold[column], guesses, oov_flags)
             self.missing[column] += gold[column].count(NO_VALUE)
         for name in self.derived:
             self.scores[name].add(self._derived(name, gold), self._derived(name, predicted),

@@ -35,7 +35,7 @@ CASES = [  # (arguments, what the one-line message must mention)
     (["train-tagger", "{tab.conllu}", "-o", "{tmp}/m"], "tab.conllu:1: expected 10"),
     (["tag", "-m", "{tagger}", "{notokens.conllu}", "-o", "{tmp}/out"], "notokens.conllu:3"),
     (["train-tagger", "{empty.conllu}", "-o", "{tmp}/m"], "no sentences"),
-    (["train-tagger", "{untagged.conllu}", "-o", "{tmp}/m"], "untagged.conllu: upos, xpos and feats are '_' throughout"),
+    (["train-tagger", "{untagged.conllu}", "-o", "{tmp}/m"], "untagged.conllu: upos, xpos, feats and lemma are '_' throughout"),
     (["score", "-m", "{lm}", "{empty.conllu}", "--json"], "no text to score"),
     (["evaluate", "-m", "{tagger}", "{comments.conllu}"], "comments.conllu:1: comments only"),
     (["tag", "-m", "{tagger}", "{latin1.conllu}", "-o", "{tmp}/out"], "latin1.conllu:3: not valid UTF-8"),

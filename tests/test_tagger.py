@@ -274,7 +274,7 @@ MORPHOLOGY = """\
 
 @pytest.mark.parametrize("feats, smoothing", [("bundle", 0.0), ("split", 0.0), ("bundle", 0.1),
                                               ("split", 0.1)])
-def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats, smoothing):
+def test_one_model_learns_upos_xpos_feats_and_lemmas(tmp_path, feats, smoothing):
     path = tmp_path / "morphology.conllu"
     path.write_text(MORPHOLOGY, encoding="utf-8")
     sentences = read_treebank(str(path)) * 4
@@ -282,11 +282,11 @@ def test_one_model_learns_upos_xpos_and_feats(tmp_path, feats, smoothing):
     model, _ = train_tagger(sentences, sentences, config,
                             TrainConfig(epochs=25, batch_size=2, lr=0.01, patience=25),
                             str(tmp_path / "model"))
-    assert model.columns == ["upos", "xpos", "feats"] and model.config.feats == feats
+    assert model.columns == ["upos", "xpos", "feats", "lemma"] and model.config.feats == feats
     predicted = model.predict(sentences[0].forms)
-    assert predicted == {c: sentences[0].tags[c] for c in ("upos", "xpos", "feats")}
+    assert predicted == {c: sentences[0].tags[c] for c in ("upos", "xpos", "feats", "lemma")}
     columns = score_tagger(model, sentences).summary()["columns"]
-    assert set(columns) == {"upos", "xpos", "feats", "ufeats", "alltags"}
+    assert set(columns) == {"upos", "xpos", "feats", "lemma", "ufeats", "alltags"}
     assert all(scores["accuracy"] == 1.0 for scores in columns.values())
 
 

@@ -18,7 +18,7 @@ def test_forms_and_tags_skip_multiword_lines_and_empty_nodes(tmp_path):
     (sentence,) = read_treebank(str(path))
     assert sentence.forms == ["I", "do", "n't"]
     assert sentence.tags == {"upos": ["PRON", "AUX", "PART"], "xpos": ["PRP", "VBP", "RB"],
-                             "feats": ["_", "_", "_"]}
+                             "feats": ["_", "_", "_"], "lemma": ["I", "do", "not"]}
     assert sentence.sent_id == "a"
     assert read_treebank(str(path), "deprel")[0].tags == {"deprel": ["nsubj", "root", "advmod"]}
 

@@ -74,8 +74,8 @@ def _evaluation_report(summary):
     return "\n".join(lines)
 
 
-_COLUMN_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats",
-                 "alltags": "AllTags"}
+_COLUMN_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "lemma": "Lemmas",
+                 "ufeats": "UFeats", "alltags": "AllTags"}
 
 
 def percent(fraction):

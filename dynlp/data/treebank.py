@@ -1,8 +1,8 @@
 """CoNLL-U in and out, keeping everything the tagger does not own.
 
 A sentence is kept as its raw lines (comments, multiword-token lines `1-2`, empty nodes `8.1`,
-all ten columns), plus the word forms and the tag columns the tagger needs (UPOS, XPOS and FEATS
-by default).  Writing replaces only the predicted columns of the word lines.  For a well-formed
+all ten columns), plus the word forms and the tag columns the tagger needs (UPOS, XPOS, FEATS
+and LEMMA by default).  Writing replaces only the predicted columns of the word lines.  For a well-formed
 UD file (LF line ends, one blank line after each sentence) the output differs from the input in
 those columns alone; a BOM, CRLF line ends and runs of blank lines are normalised.
 
@@ -22,7 +22,9 @@ COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "de
 WORD_ID = re.compile(r"[1-9][0-9]*")
 MULTIWORD_ID = re.compile(r"[1-9][0-9]*-[1-9][0-9]*")
 EMPTY_NODE_ID = re.compile(r"[0-9]+\.[1-9][0-9]*")
-TAG_COLUMNS = ("upos", "xpos", "feats")  # what a tagger predicts unless told otherwise
+# What a tagger predicts unless told otherwise (those the training file fills; LEMMA last, so
+# that UPOS stays the first column, whose tags get their own figures).
+TAG_COLUMNS = ("upos", "xpos", "feats", "lemma")
 NO_VALUE = "_"  # CoNLL-U's empty cell; in FEATS it is a value of its own: no features
 
 

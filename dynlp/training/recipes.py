@@ -22,7 +22,7 @@ from dynlp.errors import DataError, ModelDirError
 from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
 from dynlp.models.ngram.model import NgramLanguageModel
-from dynlp.models.tagger.network import BiLSTMTagger, tag_batches
+from dynlp.models.tagger.network import BiLSTMTagger, labels, tag_batches
 from dynlp.store.checkpoint import (METRICS_FILE, make_output_dir, read_config,
                                     write_lines_atomically)
 from dynlp.training.loop import fit, load_state
@@ -193,11 +193,11 @@ MIN_FILLED_SHARE = 0.5
 
 def choose_columns(config, sentences, name="the training data"):
     """`config` with its columns set: those asked for, each of which must be filled somewhere
-    in `sentences`, or by default each of upos and xpos that has a value on at least
+    in `sentences`, or by default each of upos, xpos and lemma that has a value on at least
     MIN_FILLED_SHARE of the words, and feats if any word has features."""
     chosen = config.column_list() or [c for c in TAG_COLUMNS if _learned_by_default(sentences, c)]
     if not chosen:
-        raise DataError(f"{name}: upos, xpos and feats are '_' throughout (or nearly); "
+        raise DataError(f"{name}: upos, xpos, feats and lemma are '_' throughout (or nearly); "
                         "nothing to learn")
     check_filled(sentences, chosen, name)
     for column in TAG_COLUMNS:
@@ -228,7 +228,8 @@ def score_tagger(model, sentences, columns=None):
 def _check_known_tags(model, sentences):
     for sentence in sentences:
         for head in model.heads:
-            unknown = [tag for tag in sentence.tags[head.column]
+            unknown = [tag for tag in labels(head.column, sentence.forms,
+                                             sentence.tags[head.column])
                        if tag not in head.vocab and has_value(head.column, tag)]
             if unknown:
                 raise DataError(f"sentence at line {sentence.line_number}: {head.column} tag "

@@ -13,8 +13,8 @@ DEFAULT_EMB_DIM = 100  # the word embedding size without --emb-dim or --embeddin
 class TaggerConfig:
     """What a tagger is: the columns it predicts, its vocabulary cut and its network."""
 
-    columns: str = option("", "CoNLL-U columns to predict, comma-separated, e.g. upos,xpos,feats "
-                              "(default: each of upos, xpos and feats that the training file "
+    columns: str = option("", "CoNLL-U columns to predict, comma-separated, e.g. "
+                              "upos,xpos,feats,lemma (default: each of those the training file "
                               "fills)")
     feats: str = option("bundle", "predict FEATS as one label per bundle, or one classifier "
                                   "per feature", choices=("bundle", "split"))

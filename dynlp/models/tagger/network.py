@@ -1,10 +1,14 @@
 """BiLSTMTagger: a tagger in the style of the DyNet tagger lecture, for one or several CoNLL-U
-columns at once (UPOS, XPOS, FEATS): one shared encoder, one head per column.
+columns at once (UPOS, XPOS, FEATS, LEMMA): one shared encoder, one head per column.
 
     h_1..h_n = encoder(w_1..w_n)          word and character views into BiLSTM states
                                           (encoder.py: the equations of the encoder)
     p(tag of column k at i) = head_k(h_i)  an MLP and a softmax per column
                                           (heads.py: the equations of the heads)
+
+LEMMA is a column like the others, whose labels are edit scripts (lemmas.py): the head learns
+the script that turns each form into its gold lemma, and a predicted script is applied to the
+form.  `labels()` and `outputs()` are the two conversions; every other column is its own label.
 
 The loss is the sum over heads of -sum_i log p(gold tag_i), over the words i whose gold tag in
 that column is not `_` (a column missing on a few words still trains on the rest).  `loss()`
@@ -40,6 +44,7 @@ from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.encoder import WordEncoder, clip
 from dynlp.models.tagger.heads import make_head
+from dynlp.models.tagger.lemmas import lemmas_of, scripts_of
 from dynlp.store.checkpoint import load as load_dir
 from dynlp.store.checkpoint import populate
 from dynlp.store.checkpoint import save as save_dir
@@ -68,13 +73,28 @@ class TagBatch:
         return self.mask * np.array(known, dtype=np.float32).reshape(self.mask.shape)
 
 
+def labels(column, forms, values):
+    """What a head learns for one sentence's gold `values` of `column`: the values themselves,
+    or for LEMMA the edit script of each form to its lemma (`_` stays `_`: nothing to learn)."""
+    return scripts_of(forms, values) if column == "lemma" else values
+
+
+def outputs(column, forms, predicted):
+    """The cells a head's predicted labels write for one sentence: for LEMMA, each script applied
+    to its form; any other column's labels as they are."""
+    return lemmas_of(forms, predicted) if column == "lemma" else predicted
+
+
 def tag_batch(sentences, tags):
-    """Pad word-form lists and their tags ({column: tags} per sentence) into a TagBatch."""
+    """Pad word-form lists and their tags ({column: tags} per sentence) into a TagBatch, whose
+    `tags` are the heads' labels (`labels`)."""
     length = max(len(s) for s in sentences)
     mask = np.zeros((length, len(sentences)), dtype=np.float32)
     for b, forms in enumerate(sentences):
         mask[:len(forms), b] = 1.0
     columns = tags[0].keys() if tags else ()
+    tags = [{column: labels(column, forms, t[column]) for column in columns}
+            for forms, t in zip(sentences, tags)]
     time_major = {column: [t[column][min(i, len(t[column]) - 1)]
                            for i in range(length) for t in tags]
                   for column in columns}
@@ -211,7 +231,8 @@ class BiLSTMTagger:
                 mean[column] += p
         by_column = {head.column: head.decode(mean[head.column]) for head in self.heads}
         width = len(sentences)  # position t of sentence b is element t * width + b
-        return [{column: tags[b::width][:len(forms)] for column, tags in by_column.items()}
+        return [{column: outputs(column, forms, tags[b::width][:len(forms)])
+                 for column, tags in by_column.items()}
                 for b, forms in enumerate(sentences)]
 
     def predict_many(self, sentences, batch_size=128, max_words=1024):
@@ -261,8 +282,9 @@ class BiLSTMTagger:
             config = replace(config, emb_dim=config.emb_dim or vectors.dim,
                              embeddings_count=len(vectors.words))
         chars = Vocab.build([clip(form) for forms, _ in pairs for form in forms])
-        tag_vocabs = {column: Vocab.build([[t for t in tags[column] if has_value(column, t)]
-                                           for _, tags in pairs])  # `_`: no tag, never predicted
+        tag_vocabs = {column: Vocab.build([[t for t in labels(column, forms, tags[column])
+                                            if has_value(column, t)]  # `_`: never predicted
+                                           for forms, tags in pairs])
                       for column in config.column_list()}
         model = cls(config, words, chars, tag_vocabs, seed=seed)
         if vectors is not None:
