@@ -35,7 +35,9 @@ setup(
                               "uvloop>=0.19; sys_platform != 'win32'"],
                     "browser": ["playwright"], "bench": ["gensim>=4"],
                     # KenLM, to check the ARPA files (tests/test_kenlm.py); compiles C++
-                    "kenlm": ["kenlm"]},
+                    "kenlm": ["kenlm"],
+                    # UDPipe 1, the peer of benchmarks/peers.py (tests/test_peers.py)
+                    "peers": ["ufal.udpipe"]},
     package_data={"dynlp": ["serve/web/*"]},
     entry_points={"console_scripts": ["dynlp = dynlp.cli.main:main"]},
 )

@@ -13,9 +13,12 @@ For each `ud_*` folder of $DYNLP_DATA (default ../shared/data):
 then each tags the test file's gold tokens (writing every column it predicts) into
 OUT/NAME/SYSTEM-test.conllu, and that file is scored by the CoNLL 2018 shared task's script
 (tests/data/conll18_ud_eval.py, unchanged): UPOS, XPOS, UFeats, AllTags, Lemmas.  The
-cross-checks: dynlp's file is also scored by `dynlp evaluate`'s own counts (score_tagger), and
-UDPipe's by UDPipe's own evaluator (`Evaluator`, its `--accuracy`); each pair must agree to 0.01
-points on the columns they share, or the run says so.
+cross-checks: each file is also scored by `dynlp evaluate`'s counts (dynlp.metrics, against the
+same gold file), which must give the official script's five figures to 0.01 points; and
+UDPipe's model by UDPipe's own evaluator (`Evaluator`, its `--accuracy`), which must give dynlp's
+counts of UDPipe's file on the columns both define alike: UPOS, XPOS and FEATS as a whole
+(UDPipe's AllTags compares all of FEATS, and its lemmas count a gold `_` as a lemma to match,
+where the official script counts it right).  A disagreement is logged and kept in the JSON.
 
 Each system's result is saved as OUT/NAME/SYSTEM.json, so the two can be run at different times
 (one at a time on an idle machine: the training minutes and words/s are its figures); `--table`
@@ -32,12 +35,13 @@ import time
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig, add_arguments, from_args
 from dynlp.data.text import data_dir
-from dynlp.data.treebank import conllu_text, read_treebank
+from dynlp.data.treebank import conllu_text, filled, read_treebank
+from dynlp.metrics import TreebankScores
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import commit, part, treebanks  # noqa: E402  (the benchmarks folder)
+from treebanks import _best_dev, commit, part, treebanks  # noqa: E402  (the benchmarks folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
@@ -54,6 +58,21 @@ def official_scores(gold_path, system_path):
     scores = script.evaluate(script.load_conllu_file(gold_path),
                              script.load_conllu_file(system_path))
     return {m: round(100 * scores[m].aligned_accuracy, 2) for m in METRICS}
+
+
+def dynlp_counts(gold_path, system_path):
+    """{metric: points} of a system file against gold by dynlp's evaluation (dynlp.metrics, as
+    `dynlp evaluate` counts), over the columns the gold file fills; FEATS as a whole too."""
+    columns = [c for c in ("upos", "xpos", "feats", "lemma")]
+    gold, system = read_treebank(gold_path, columns), read_treebank(system_path, columns)
+    columns = [c for c in columns if filled(gold, c)]
+    scores = TreebankScores(columns)
+    for g, s in zip(gold, system, strict=True):
+        scores.add(g.tags, s.tags, [False] * len(g.forms))
+    names = {"upos": "UPOS", "xpos": "XPOS", "feats": "Feats", "ufeats": "UFeats",
+             "alltags": "AllTags", "lemma": "Lemmas"}
+    return {names[k]: round(100 * v["accuracy"], 2)
+            for k, v in scores.summary()["columns"].items()}
 
 
 # ---- UDPipe 1 ---------------------------------------------------------------------------------
@@ -114,8 +133,7 @@ def udpipe_accuracy(udpipe, model, gold_path):
     with open(gold_path, encoding="utf-8") as f:
         report = evaluator.evaluate(f.read(), udpipe.ProcessingError())
     # lines such as "Tagging from gold tokenization - forms: 21214, upostag: 90.41%, xpostag: ..."
-    names = {"upostag": "UPOS", "xpostag": "XPOS", "feats": "UFeats", "alltags": "AllTags",
-             "lemmas": "Lemmas"}
+    names = {"upostag": "UPOS", "xpostag": "XPOS", "feats": "Feats"}  # what it shares (above)
     scores = {}
     for line in report.splitlines():
         if "gold tokenization" in line and "upostag" in line:
@@ -143,13 +161,11 @@ def run_dynlp(name, folder, out_dir, args):
     with open(system_path, "w", encoding="utf-8") as f:
         f.write(conllu_text(s.with_tags(p) for s, p in zip(test, predicted)))
     columns = score_tagger(model, test).summary()["columns"]
-    own = {metric: round(100 * columns[key]["accuracy"], 2)
-           for metric, key in (("UPOS", "upos"), ("XPOS", "xpos"), ("UFeats", "ufeats"),
-                               ("AllTags", "alltags"), ("Lemmas", "lemma"))
-           if key in columns}
-    return {"train_minutes": round(train_minutes, 1), "epochs": state.epoch,
+    unseen = {key: round(100 * v["oov_accuracy"], 2) for key, v in columns.items()
+              if v["oov_accuracy"] is not None}
+    return {"test_unseen": unseen, "best_dev": _best_dev(state), "train_minutes": round(train_minutes, 1), "epochs": state.epoch,
             "words_per_second": round(sum(len(s.forms) for s in test) / tag_seconds),
-            "own_evaluator": {"scores": own}, "columns": model.columns,
+            "columns": model.columns,
             "system_file": system_path}
 
 
@@ -162,23 +178,54 @@ def run(system, name, folder, args):
         result = run_udpipe(name, folder, out_dir)
     else:
         result = run_dynlp(name, folder, out_dir, args)
-    result["official"] = official_scores(part(folder, "test"), result["system_file"])
-    result["evaluators_agree"] = agree(result["official"], result["own_evaluator"]["scores"])
     result.update(system=system, treebank=name, commit=commit(), date=time.strftime("%F %H:%M"),
                   command=" ".join(["python"] + sys.argv), load=os.getloadavg()[0])
+    score(result, part(folder, "test"))
+    save(result, out_dir)
+    return result
+
+
+def score(result, gold):
+    """The official script's, dynlp's and (UDPipe) UDPipe's figures of a result's file."""
+    result["official"] = official_scores(gold, result["system_file"])
+    result["dynlp_counts"] = dynlp_counts(gold, result["system_file"])
+    result["evaluators_agree"] = agree(result["official"], result["dynlp_counts"])
+    if result["system"] == "udpipe":
+        result["evaluators_agree"] &= agree(result["dynlp_counts"],
+                                            result["own_evaluator"]["scores"])
+
+
+def save(result, out_dir):
+    system, name = result["system"], result["treebank"]
     with open(os.path.join(out_dir, f"{system}.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     print(json.dumps({k: v for k, v in result.items() if k != "own_evaluator"}), flush=True)
     if not result["evaluators_agree"]:
-        log.warning("%s on %s: its own evaluator and the official script differ by more than "
-                    "%s: %s against %s", system, name, AGREE, result["own_evaluator"]["scores"],
-                    result["official"])
-    return result
+        log.warning("%s on %s: the evaluators differ by more than %s points: official %s, "
+                    "dynlp %s, UDPipe's own %s", system, name, AGREE, result["official"],
+                    result["dynlp_counts"], result.get("own_evaluator", {}).get("scores"))
 
 
-def agree(official, own):
-    """Whether two evaluators give each shared metric within AGREE points."""
-    return all(abs(official[m] - own[m]) <= AGREE + 1e-9 for m in own if m in official)
+def rescore(system, name, folder, output):
+    """Score a saved result's test file again (after a change to an evaluator)."""
+    path = os.path.join(output, name, f"{system}.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            result = json.load(f)
+        if system == "udpipe":
+            import ufal.udpipe as udpipe
+
+            model = udpipe.Model.load(os.path.join(output, name, "udpipe.model"))
+            result["own_evaluator"] = udpipe_accuracy(udpipe, model, part(folder, "test"))
+        else:
+            result.pop("own_evaluator", None)  # written by an earlier version of this script
+        score(result, part(folder, "test"))
+        save(result, os.path.join(output, name))
+
+
+def agree(one, other):
+    """Whether two evaluators give each metric they both report within AGREE points."""
+    return all(abs(one[m] - other[m]) <= AGREE + 1e-9 for m in other if m in one)
 
 
 def table(output):
@@ -194,7 +241,8 @@ def table(output):
             with open(path, encoding="utf-8") as f:
                 r = json.load(f)
             label = "UDPipe 1 (defaults)" if system == "udpipe" else "dynlp (defaults)"
-            cells = [f"{r['official'][m]:.2f}" for m in METRICS]
+            cells = [f"{r['official'][m]:.2f}" if m in r["dynlp_counts"] else "—"  # gold: all `_`
+                     for m in METRICS]
             lines.append(f"| {name} | {label} | " + " | ".join(cells) +
                          f" | {r['train_minutes']} | {r['words_per_second']:,} | "
                          f"{'yes' if r['evaluators_agree'] else 'no'} | {r['commit']} |")
@@ -207,6 +255,8 @@ def main():
     parser.add_argument("--treebanks", help="comma-separated names such as hu_szeged "
                                             "(default: every ud_* folder)")
     parser.add_argument("--systems", default="udpipe,dynlp", help="udpipe, dynlp or both")
+    parser.add_argument("--rescore", action="store_true",
+                        help="train nothing: score the saved test files of OUTPUT again")
     parser.add_argument("--table", action="store_true",
                         help="print the Markdown table of every result in OUTPUT")
     # dynlp's side: `dynlp train-tagger`'s flags and defaults, bounded by the issue's 20 minutes
@@ -219,11 +269,14 @@ def main():
     systems = [s for s in args.systems.split(",") if s]
     if set(systems) - {"udpipe", "dynlp"}:
         sys.exit(f"peers.py: --systems {args.systems}: give udpipe, dynlp or both")
-    if "dynlp" in systems:
+    if "dynlp" in systems and not args.rescore:
         start(args, training=True)  # as `dynlp train-tagger`: Hogwild over one process per core
     for name, folder in treebanks(args.treebanks and args.treebanks.split(",")).items():
         for system in systems:
-            run(system, name, folder, args)
+            if args.rescore:
+                rescore(system, name, folder, args.output)
+            else:
+                run(system, name, folder, args)
     if args.table:
         print(table(args.output))
     log.info("data from %s", data_dir())

@@ -4,9 +4,9 @@ A lemma head cannot choose among lemmas (an unseen word has an unseen lemma), so
 does (Straka 2019), each training pair (form, lemma) becomes an edit script, and the head
 classifies among the scripts seen in training like any other column:
 
-    "Running" -> "run":    casing "↓0" (all lower case);  on the lowercased form "running",
-                           keep the longest substring shared with the lemma ("run"), cut 0
-                           characters before it and add "", cut 4 after it and add ""
+    "Walking" -> "walk":   casing "↓0" (all lower case);  on the lowercased form "walking",
+                           keep the longest substring shared with the lemma ("walk"), cut 0
+                           characters before it and add "", cut 3 after it and add ""
     "studies" -> "study":  "↓0", keep "stud", cut 0 + "", cut 3 + "y"   (fits "bodies" too)
     "went"    -> "go":     nothing shared: the whole lemma, "go", kept as it is
 
