@@ -302,7 +302,9 @@ def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=Fal
     """The `distill` recipe: the ensemble trained as without it, into out_dir/ensemble; then one
     network (same columns, vocabularies and sizes, no label smoothing: the teacher's
     distributions are soft already) trained towards the ensemble's mean probabilities on the
-    training sentences, into out_dir, best on dev as ever.  Returns the student and its state."""
+    training sentences, into out_dir, best on dev as ever.  Returns the student and its state.
+    `max_minutes` bounds each of the two trainings (how to share one budget between them is
+    for the measurements that would make this the default to say)."""
     if tagger_config.ensemble < 2:
         raise ConfigError("--distill needs --ensemble 2 or more: a teacher of several networks")
     make_output_dir(out_dir)
