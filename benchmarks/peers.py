@@ -32,8 +32,8 @@ import os
 import sys
 import time
 
-from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
-from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.cli.flags import start
+from dynlp.config import TrainConfig, from_args
 from dynlp.data.text import data_dir
 from dynlp.data.treebank import conllu_text, filled, read_treebank
 from dynlp.metrics import TreebankScores
@@ -41,7 +41,8 @@ from dynlp.models.tagger.config import TaggerConfig
 from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import _best_dev, commit, part, treebanks  # noqa: E402  (the benchmarks folder)
+from treebanks import (_best_dev, add_treebank_arguments, commit, part,  # noqa: E402
+                       treebanks)  # (the benchmarks folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
@@ -251,18 +252,13 @@ def table(output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", help="folder for one subfolder per treebank")
-    parser.add_argument("--treebanks", help="comma-separated names such as hu_szeged "
-                                            "(default: every ud_* folder)")
     parser.add_argument("--systems", default="udpipe,dynlp", help="udpipe, dynlp or both")
     parser.add_argument("--rescore", action="store_true",
                         help="train nothing: score the saved test files of OUTPUT again")
     parser.add_argument("--table", action="store_true",
                         help="print the Markdown table of every result in OUTPUT")
     # dynlp's side: `dynlp train-tagger`'s flags and defaults, bounded by the issue's 20 minutes
-    add_arguments(parser, TaggerConfig)
-    add_arguments(parser, TrainConfig, {**TAGGER_TRAINING, "max_minutes": 20.0})
-    add_common_arguments(parser)
+    add_treebank_arguments(parser, "folder for one subfolder per treebank", {"max_minutes": 20.0})
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     os.makedirs(args.output, exist_ok=True)

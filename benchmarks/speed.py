@@ -67,13 +67,14 @@ ROWS = ("tagger_train", "tagger_infer", "tagger_default_train", "tagger_default_
 TAGGER = dict(columns="upos", feats="bundle", min_count=1, lowercase=True, layers=2,
               emb_dim=128, embeddings="", embeddings_max=250000, embeddings_count=0,
               char_dim=100, hidden_dim=256, mlp_dim=64, dropout=0.33,
-              word_dropout=0.25, label_smoothing=0.0, ensemble=1, adversarial=0.0)
+              word_dropout=0.25, label_smoothing=0.0, ensemble=1, distill=False, adversarial=0.0)
 # The shipped default (UPOS only: the twin has one head): two networks, label smoothing 0.1.
 # The test fails when dynlp's defaults move away from it, so that this row is changed on purpose.
 TAGGER_DEFAULT = dict(columns="upos", feats="bundle", min_count=1, lowercase=True, layers=2,
                       emb_dim=100, embeddings="", embeddings_max=250000, embeddings_count=0,
                       char_dim=150, hidden_dim=200, mlp_dim=100, dropout=0.33,
-                      word_dropout=0.25, label_smoothing=0.1, ensemble=2, adversarial=0.0)
+                      word_dropout=0.25, label_smoothing=0.1, ensemble=2, distill=False,
+                      adversarial=0.0)
 
 
 def tagger_settings(row):

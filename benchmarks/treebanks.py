@@ -104,15 +104,21 @@ def commit():
         return None
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", help="folder for one model directory per treebank")
+def add_treebank_arguments(parser, output_help, train_defaults=None):
+    """OUTPUT, --treebanks, and `dynlp train-tagger`'s model and training flags with its
+    defaults (and `train_defaults` over them)."""
+    parser.add_argument("output", help=output_help)
     parser.add_argument("--treebanks", help="comma-separated names such as hu_szeged "
                                             "(default: every ud_* folder)")
-    parser.add_argument("--table", action="store_true", help="also print a Markdown table")
     add_arguments(parser, TaggerConfig)
-    add_arguments(parser, TrainConfig, TAGGER_TRAINING)  # the defaults of dynlp train-tagger
+    add_arguments(parser, TrainConfig, {**TAGGER_TRAINING, **(train_defaults or {})})
     add_common_arguments(parser)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", action="store_true", help="also print a Markdown table")
+    add_treebank_arguments(parser, "folder for one model directory per treebank")
     args = parser.parse_args()
     start(args, training=True)  # as `dynlp train-tagger`: Hogwild over one process per core
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")

@@ -18,7 +18,7 @@ from dynlp.data.text import lines_from_tokens, read_sentences, tokenize
 from dynlp.data.treebank import (TAG_COLUMNS, check_filled, filled, has_value, read_treebank,
                                  share_filled)
 from dynlp.data.vocab import SPECIALS, Vocab
-from dynlp.errors import DataError, ModelDirError
+from dynlp.errors import ConfigError, DataError, ModelDirError
 from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
 from dynlp.models.ngram.model import NgramLanguageModel
@@ -263,9 +263,19 @@ def tagger_vectors(config, pairs):
     return vectors
 
 
+# With --distill, the ensemble (the teacher) is saved here inside the student's directory: a
+# model of its own, `dynlp tag -m DIR/ensemble` tags with it.
+TEACHER_DIR = "ensemble"
+
+
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
                  seed=1):
-    """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score)."""
+    """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score); with
+    `distill`, the ensemble first (into out_dir/ensemble), then one network taught by it."""
+    if tagger_config.distill and resume:
+        raise ConfigError("--resume of a --distill run is not supported yet: train it again")
+    if tagger_config.distill:
+        return distil_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed)
     make_output_dir(out_dir)
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)
@@ -285,4 +295,33 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
     state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
                 higher_is_better=True, progress=progress, state=state, seed=seed)
+    return BiLSTMTagger.load(out_dir), state
+
+
+def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1):
+    """The `distill` recipe: the ensemble trained as without it, into out_dir/ensemble; then one
+    network (same columns, vocabularies and sizes, no label smoothing: the teacher's
+    distributions are soft already) trained towards the ensemble's mean probabilities on the
+    training sentences, into out_dir, best on dev as ever.  Returns the student and its state.
+    `max_minutes` bounds each of the two trainings (how to share one budget between them is
+    for the measurements that would make this the default to say)."""
+    if tagger_config.ensemble < 2:
+        raise ConfigError("--distill needs --ensemble 2 or more: a teacher of several networks")
+    make_output_dir(out_dir)
+    teacher, _ = train_tagger(train, dev, replace(tagger_config, distill=False), train_config,
+                              os.path.join(out_dir, TEACHER_DIR), progress=progress, seed=seed)
+    student_config = replace(teacher.config, ensemble=1, label_smoothing=0.0, distill=True)
+    pairs = _tagged_pairs(train, student_config.column_list())
+    # The teacher's vocabularies: its distributions' rows are the student's tags, in order.
+    student = BiLSTMTagger(student_config, teacher.words, teacher.chars,
+                           {head.column: head.vocab for head in teacher.heads}, seed=seed + 1)
+    vectors = tagger_vectors(student_config, pairs)
+    if vectors is not None:
+        for network in student.networks:
+            network.encoder.start_embeddings(vectors)
+    student.teacher = teacher
+    size, words = train_config.batch_size, train_config.batch_words
+    state = fit(student, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
+                out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
+                higher_is_better=True, progress=progress, seed=seed)
     return BiLSTMTagger.load(out_dir), state

@@ -52,6 +52,10 @@ class TaggerConfig:
     ensemble: int = option(2, "networks (each its own encoder and heads, own initial weights "
                               "and dropout) trained side by side on the same batches; tagging "
                               "takes the mean of their probabilities")
+    distill: bool = option(False, "after training the --ensemble networks (kept in DIR/"
+                                  "ensemble), train one network towards their mean "
+                                  "probabilities on the training text, and tag with it: one "
+                                  "network's tagging time")
     adversarial: float = option(0.0, "epsilon: also train on each batch's inputs x_i moved by "
                                      "epsilon*sqrt(n*D) along the loss's gradient (adversarial "
                                      "training; 0: off)")

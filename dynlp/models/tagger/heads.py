@@ -21,6 +21,13 @@ trains its tagger) replaces each -log p(gold) above by
 over the K choices of that softmax (a TagHead's K leaves out the special tokens such as
 `<unk>`, which it never predicts): the target puts epsilon of its mass evenly on every tag.
 
+Distillation (a student network learning from an ensemble, network.py) replaces each gold tag
+by the teacher's distribution p_T over the same choices:
+
+                      loss = -sum_i sum_k p_T(k at i) log p(k at i)      (`soft_loss`)
+
+for a FeatureHead summed over its features as above.
+
 Heads see the states of all T*B positions of a padded batch at once (time folded into the
 batch: position t of sentence b is batch element t*B + b), and a mask of the words that count:
 the real words, less those whose gold tag is `_` (a UPOS or XPOS missing on some words of a
@@ -50,6 +57,13 @@ class TagHead:
         dy = dynet()
         nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
                            first=len(SPECIALS), last=len(self.vocab))
+        return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
+
+    def soft_loss(self, states, targets, mask, dropout):
+        """-sum over the masked words of sum_k p_T(k) log p(k), `targets` the teacher's
+        probabilities (tags, positions), as `probabilities` gives them."""
+        dy = dynet()
+        nll = soft_nll(dy.log_softmax(self.mlp(states, dropout)), targets)
         return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
 
     def probabilities(self, states):
@@ -85,6 +99,17 @@ class FeatureHead:
                                smoothing)
                   for name, (first, last) in self.rows.items()]
         if not losses:  # no word of the training data had a feature
+            return dy.scalarInput(0.0)
+        return dy.sum_batches(dy.cmult(dy.esum(losses), dy.inputTensor(mask, batched=True)))
+
+    def soft_loss(self, states, targets, mask, dropout):
+        """As TagHead.soft_loss, each feature's rows of `targets` a distribution of their own."""
+        dy = dynet()
+        scores = self.mlp(states, dropout)
+        losses = [soft_nll(dy.log_softmax(dy.pick_range(scores, first, last)),
+                           targets[first:last])
+                  for first, last in self.rows.values()]
+        if not losses:
             return dy.scalarInput(0.0)
         return dy.sum_batches(dy.cmult(dy.esum(losses), dy.inputTensor(mask, batched=True)))
 
@@ -125,6 +150,13 @@ def smoothed_nll(scores, gold, smoothing, first=0, last=None):
     if last is not None:
         log_p = dy.pick_range(log_p, first, last)
     return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
+
+
+def soft_nll(log_p, targets):
+    """-sum_k p_T(k) log p(k) per batch element: `log_p` batched log-probabilities, `targets`
+    a numpy (choices, batch) array of the teacher's probabilities."""
+    dy = dynet()
+    return -dy.sum_elems(dy.cmult(dy.inputTensor(targets, batched=True), log_p))
 
 
 def softmax_columns(scores):

@@ -29,6 +29,14 @@ random weights and trained on the same batches with its own dropout) tags with t
 networks' probabilities; the loss is the sum of the networks' losses, so each learns as alone:
 
     p(tag of column k at i) = (1/K) sum_m head_k^m(encoder^m(w_1..w_n)_i)
+
+Distillation (`distill`; Hinton et al. 2015, Kuncoro et al. 2016 for an ensemble of parsers):
+a trained ensemble is the teacher of one new network, which learns on the training sentences
+to give, for every column and word, the ensemble's mean distribution p_T (heads.soft_loss):
+
+    loss = -sum_columns sum_i sum_k p_T(k at i) log p(k at i)
+
+so it tags at one network's cost.  `BiLSTMTagger.teacher` set: `loss()` is that loss.
 """
 from dataclasses import dataclass, replace
 
@@ -146,6 +154,16 @@ class TaggerNetwork:
                                   batch.tag_mask(head.column).reshape(-1), dropout, smoothing)
                         for head in self.heads])
 
+    def distillation_loss(self, batch, targets, training):
+        """The heads' losses against the teacher's distributions `targets` ({column: (choices,
+        T*B positions)}) at the real words of the batch."""
+        dy = dynet()
+        states = self.states(batch.sentences, training)
+        dropout = self.config.dropout if training else 0.0
+        mask = batch.mask.reshape(-1)
+        return dy.esum([head.soft_loss(states, targets[head.column], mask, dropout)
+                        for head in self.heads])
+
     def probabilities(self, sentences):
         """{column: (choices, T*B positions) probabilities} for a batch, in a fresh graph."""
         dynet().renew_cg()
@@ -167,6 +185,7 @@ class BiLSTMTagger:
                                        seed if k == 0 else [seed, k])
                          for k in range(config.ensemble)]
         self.training = False
+        self.teacher = None  # a trained BiLSTMTagger to learn from (distillation), or None
 
     @property
     def encoder(self):
@@ -204,7 +223,12 @@ class BiLSTMTagger:
     # ---- training and prediction ----------------------------------------------------------
     def loss(self, batch):
         """Summed -log p(gold tag) over the real words of a TagBatch, the heads and the
-        networks (in training, label-smoothed if the config says so: heads.smoothed_nll)."""
+        networks (in training, label-smoothed if the config says so: heads.smoothed_nll); with
+        a `teacher`, the cross-entropy against its mean distributions instead."""
+        if self.teacher is not None:
+            targets = self.teacher.mean_probabilities(batch.sentences)  # first: a fresh graph
+            return dynet().esum([network.distillation_loss(batch, targets, self.training)
+                                 for network in self.networks])
         return dynet().esum([network.loss(batch, self.training) for network in self.networks])
 
     @property
@@ -222,13 +246,19 @@ class BiLSTMTagger:
         """{column: tags} for one sentence (a list of forms)."""
         return self.predict_many([forms])[0]
 
-    def predict_batch(self, sentences):
-        """{column: tags} for several (non-empty) sentences: the tags likeliest under the
-        networks' mean probability (one network: its own)."""
-        mean = self.networks[0].probabilities(sentences)  # summed: the same argmax
+    def mean_probabilities(self, sentences):
+        """{column: (choices, T*B positions)}: the networks' mean probabilities for a batch of
+        (non-empty) sentences, each network's computed in a fresh graph."""
+        mean = self.networks[0].probabilities(sentences)
         for network in self.networks[1:]:
             for column, p in network.probabilities(sentences).items():
                 mean[column] += p
+        return {column: p / len(self.networks) for column, p in mean.items()}
+
+    def predict_batch(self, sentences):
+        """{column: tags} for several (non-empty) sentences: the tags likeliest under the
+        networks' mean probability (one network: its own)."""
+        mean = self.mean_probabilities(sentences)
         by_column = {head.column: head.decode(mean[head.column]) for head in self.heads}
         width = len(sentences)  # position t of sentence b is element t * width + b
         return [{column: outputs(column, forms, tags[b::width][:len(forms)])
