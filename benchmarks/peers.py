@@ -64,7 +64,7 @@ def official_scores(gold_path, system_path):
 def dynlp_counts(gold_path, system_path):
     """{metric: points} of a system file against gold by dynlp's evaluation (dynlp.metrics, as
     `dynlp evaluate` counts), over the columns the gold file fills; FEATS as a whole too."""
-    columns = [c for c in ("upos", "xpos", "feats", "lemma")]
+    columns = ["upos", "xpos", "feats", "lemma"]
     gold, system = read_treebank(gold_path, columns), read_treebank(system_path, columns)
     columns = [c for c in columns if filled(gold, c)]
     scores = TreebankScores(columns)

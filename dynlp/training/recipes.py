@@ -291,6 +291,12 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
         model = BiLSTMTagger.from_training_data(tagger_config, pairs, seed,
                                                 tagger_vectors(tagger_config, pairs))
         state = None
+    return _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state)
+
+
+def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=None):
+    """The loop on a tagger: length-bucketed batches of `pairs`, the best dev_score kept in
+    `out_dir`; returns the saved best model and the loop's state."""
     size, words = train_config.batch_size, train_config.batch_words
     state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
@@ -320,8 +326,4 @@ def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=Fal
         for network in student.networks:
             network.encoder.start_embeddings(vectors)
     student.teacher = teacher
-    size, words = train_config.batch_size, train_config.batch_words
-    state = fit(student, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
-                out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
-                higher_is_better=True, progress=progress, seed=seed)
-    return BiLSTMTagger.load(out_dir), state
+    return _fit_tagger(student, pairs, dev, train_config, out_dir, progress, seed)

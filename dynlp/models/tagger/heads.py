@@ -57,14 +57,14 @@ class TagHead:
         dy = dynet()
         nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
                            first=len(SPECIALS), last=len(self.vocab))
-        return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
+        return masked_sum(nll, mask)
 
     def soft_loss(self, states, targets, mask, dropout):
         """-sum over the masked words of sum_k p_T(k) log p(k), `targets` the teacher's
         probabilities (tags, positions), as `probabilities` gives them."""
         dy = dynet()
         nll = soft_nll(dy.log_softmax(self.mlp(states, dropout)), targets)
-        return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
+        return masked_sum(nll, mask)
 
     def probabilities(self, states):
         """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
@@ -100,7 +100,7 @@ class FeatureHead:
                   for name, (first, last) in self.rows.items()]
         if not losses:  # no word of the training data had a feature
             return dy.scalarInput(0.0)
-        return dy.sum_batches(dy.cmult(dy.esum(losses), dy.inputTensor(mask, batched=True)))
+        return masked_sum(dy.esum(losses), mask)
 
     def soft_loss(self, states, targets, mask, dropout):
         """As TagHead.soft_loss, each feature's rows of `targets` a distribution of their own."""
@@ -111,7 +111,7 @@ class FeatureHead:
                   for first, last in self.rows.values()]
         if not losses:
             return dy.scalarInput(0.0)
-        return dy.sum_batches(dy.cmult(dy.esum(losses), dy.inputTensor(mask, batched=True)))
+        return masked_sum(dy.esum(losses), mask)
 
     def _value_ids(self, name, gold):
         """The id of feature `name`'s gold value at each position (0: absent, or unknown)."""
@@ -150,6 +150,13 @@ def smoothed_nll(scores, gold, smoothing, first=0, last=None):
     if last is not None:
         log_p = dy.pick_range(log_p, first, last)
     return nll * (1.0 - smoothing) - dy.mean_elems(log_p) * smoothing
+
+
+def masked_sum(nll, mask):
+    """The sum of a batched per-word loss over the words whose `mask` (numpy, one per batch
+    element) is 1."""
+    dy = dynet()
+    return dy.sum_batches(dy.cmult(nll, dy.inputTensor(mask, batched=True)))
 
 
 def soft_nll(log_p, targets):
