@@ -17,7 +17,7 @@ import sys
 
 from dynlp.cli import run
 from dynlp.cli.flags import add_train_tagger_arguments, settings, start, translate_dynet_flags
-from dynlp.cli.tagger import percent
+from dynlp.cli.tagger import load_teacher, percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
@@ -39,11 +39,13 @@ def main(argv):
     verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     tagger_config, train_config = settings(args, TaggerConfig)
+    teacher, tagger_config = load_teacher(args, tagger_config)
 
     train, dev, tagger_config = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config,
                                                    train_config.dev_fraction)
     model, state = train_tagger(train, dev, tagger_config, train_config, args.output,
-                                resume=args.resume, progress=verbose, seed=args.seed)
+                                resume=args.resume, progress=verbose, seed=args.seed,
+                                teacher=teacher)
     for name, sentences in (("train", train), ("dev", dev)):
         summary = score_tagger(model, sentences).summary()
         columns = "  ".join(f"{column} {percent(scores['accuracy'])} (unseen "

@@ -79,3 +79,23 @@ def test_distill_needs_an_ensemble(tmp_path, capsys):
             "--epochs", "1", "--quiet"]
     assert main(argv) == 2
     assert "--distill needs --ensemble 2" in capsys.readouterr().err
+
+
+def test_teacher_distils_a_trained_tagger_without_training_it_again(tmp_path, capsys):
+    """--teacher DIR: the student of an ensemble trained before, with the teacher's columns
+    and sizes whatever the flags say; the teacher's directory is left as it was."""
+    teacher_dir, student_dir = str(tmp_path / "teacher"), str(tmp_path / "student")
+    common = ["--epochs", "2", "--batch-size", "4", "--quiet"]
+    assert main(["train-tagger", SAMPLE, "-o", teacher_dir, "--columns", "upos",
+                 "--hidden-dim", "16", "--char-dim", "8", "--mlp-dim", "8"] + common) == 0
+    before = sorted(p.name for p in (tmp_path / "teacher").iterdir())
+    assert main(["train-tagger", SAMPLE, "-o", student_dir, "--teacher", teacher_dir,
+                 "--columns", "upos,xpos", "--hidden-dim", "32"] + common) == 0
+    teacher, student = BiLSTMTagger.load(teacher_dir), BiLSTMTagger.load(student_dir)
+    assert len(teacher.networks) == 2 and len(student.networks) == 1
+    assert student.columns == ["upos"] and student.config.hidden_dim == 16
+    assert student.config.distill and not (tmp_path / "student" / "ensemble").exists()
+    assert sorted(p.name for p in (tmp_path / "teacher").iterdir()) == before
+    assert main(["train-tagger", SAMPLE, "-o", student_dir, "--teacher",
+                 str(tmp_path / "none")] + common) == 2
+    assert "no such model directory" in capsys.readouterr().err

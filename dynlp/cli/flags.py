@@ -76,6 +76,10 @@ def add_train_tagger_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-tagger`; a recipe passes its own `defaults`."""
     _add_training_arguments(parser, TaggerConfig, {**TAGGER_TRAINING, **(defaults or {})},
                             train_required, "training treebank (CoNLL-U)", "data/sample.conllu")
+    parser.add_argument("--teacher", metavar="DIR",
+                        help="distil this trained tagger (an ensemble) into one network: as "
+                             "--distill without training the ensemble first; the student takes "
+                             "the teacher's columns, vocabularies and sizes")
 
 
 def _add_training_arguments(parser, model_config_class, defaults, train_required, what,

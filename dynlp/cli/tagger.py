@@ -1,6 +1,7 @@
 """`dynlp train-tagger`, `tag` and `evaluate`."""
 import json
 import logging
+from dataclasses import replace
 
 from dynlp.cli.flags import settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
@@ -17,13 +18,23 @@ log = logging.getLogger("dynlp")
 def train_tagger(args):
     verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)
+    teacher, tagger_config = load_teacher(args, tagger_config)
     train_set, dev_set, tagger_config = read_tagger_corpus(args.train, args.dev, tagger_config,
                                                            train_config.dev_fraction)
     _, state = train(train_set, dev_set, tagger_config, train_config, args.output,
-                     resume=args.resume, progress=verbose, seed=args.seed)
+                     resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
              tagger_config.columns, args.output)
     return 0
+
+
+def load_teacher(args, tagger_config):
+    """The --teacher tagger (or None), and `tagger_config` asking for the teacher's columns:
+    the student learns those and no others."""
+    if not getattr(args, "teacher", None):
+        return None, tagger_config
+    teacher = BiLSTMTagger.load(args.teacher)  # a wrong directory: one clear ModelDirError
+    return teacher, replace(tagger_config, columns=teacher.config.columns, distill=True)
 
 
 def tag(args):

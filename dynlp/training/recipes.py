@@ -269,13 +269,15 @@ TEACHER_DIR = "ensemble"
 
 
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
-                 seed=1):
+                 seed=1, teacher=None):
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score); with
-    `distill`, the ensemble first (into out_dir/ensemble), then one network taught by it."""
-    if tagger_config.distill and resume:
+    `distill`, the ensemble first (into out_dir/ensemble), then one network taught by it; with
+    a trained `teacher` (a BiLSTMTagger), only the network it teaches."""
+    if (tagger_config.distill or teacher is not None) and resume:
         raise ConfigError("--resume of a --distill run is not supported yet: train it again")
-    if tagger_config.distill:
-        return distil_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed)
+    if tagger_config.distill or teacher is not None:
+        return distil_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed,
+                             teacher)
     make_output_dir(out_dir)
     if resume:
         model, state = _resume(out_dir, BiLSTMTagger)
@@ -304,18 +306,23 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
     return BiLSTMTagger.load(out_dir), state
 
 
-def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1):
-    """The `distill` recipe: the ensemble trained as without it, into out_dir/ensemble; then one
-    network (same columns, vocabularies and sizes, no label smoothing: the teacher's
-    distributions are soft already) trained towards the ensemble's mean probabilities on the
-    training sentences, into out_dir, best on dev as ever.  Returns the student and its state.
-    `max_minutes` bounds each of the two trainings (how to share one budget between them is
-    for the measurements that would make this the default to say)."""
-    if tagger_config.ensemble < 2:
+def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1,
+                  teacher=None):
+    """The `distill` recipe: the ensemble trained as without it, into out_dir/ensemble (or a
+    trained `teacher` given); then one network (same columns, vocabularies and sizes, no label
+    smoothing: the teacher's distributions are soft already) trained towards the ensemble's
+    mean probabilities on the training sentences, into out_dir, best on dev as ever.  Returns
+    the student and its state.  `max_minutes` bounds each of the two trainings (how to share
+    one budget between them is for the measurements that would make this the default to say)."""
+    if teacher is None and tagger_config.ensemble < 2:
         raise ConfigError("--distill needs --ensemble 2 or more: a teacher of several networks")
     make_output_dir(out_dir)
-    teacher, _ = train_tagger(train, dev, replace(tagger_config, distill=False), train_config,
-                              os.path.join(out_dir, TEACHER_DIR), progress=progress, seed=seed)
+    if teacher is None:
+        teacher, _ = train_tagger(train, dev, replace(tagger_config, distill=False),
+                                  train_config, os.path.join(out_dir, TEACHER_DIR),
+                                  progress=progress, seed=seed)
+    else:  # its columns, vocabularies and sizes, whatever the flags say
+        check_filled(train, teacher.columns, "the training data")
     student_config = replace(teacher.config, ensemble=1, label_smoothing=0.0, distill=True)
     pairs = _tagged_pairs(train, student_config.column_list())
     # The teacher's vocabularies: its distributions' rows are the student's tags, in order.
