@@ -18,7 +18,9 @@ setup(
     python_requires=">=3.9",
     # dynet38 is the maintained DyNet 2.x wheel; it provides `import dynet`.
     # Never also depend on `dynet`: its 2.1.2 sdist does not build on current Pythons.
-    install_requires=DYNET + ["numpy", "nltk", "conllu>=6", "tqdm"],
+    # threadpoolctl: numpy's BLAS on one thread while tagging in numpy (models/tagger/inference.py),
+    # whose processes already fill the cores.
+    install_requires=DYNET + ["numpy", "nltk", "conllu>=6", "tqdm", "threadpoolctl"],
     # ray: `dynlp tag/score --ray` on a Ray cluster (ray.data); never needed otherwise.
     # serve: `dynlp serve` (an ASGI app on uvicorn; with httptools' HTTP parser and uvloop's
     # event loop, which leave the workers more of the cores, the p99 latency of 20-word

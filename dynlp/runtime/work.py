@@ -45,8 +45,13 @@ def _model(kind, model_dir):
 
 
 def load_model(kind, model_dir):
-    """A tagger ("tagger") or a language model (any other kind: recurrent or n-gram)."""
-    return registry.load(model_dir, "tagger" if kind == "tagger" else "language-model")
+    """A tagger ("tagger") or a language model (any other kind: recurrent or n-gram), to
+    predict with only (a tagger's weights are read into numpy once: BiLSTMTagger.freeze)."""
+    if kind != "tagger":
+        return registry.load(model_dir, "language-model")
+    model = registry.load(model_dir, "tagger")
+    model.freeze()
+    return model
 
 
 def _modified(model_dir):

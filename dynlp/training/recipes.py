@@ -333,4 +333,5 @@ def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=Fal
         for network in student.networks:
             network.encoder.start_embeddings(vectors)
     student.teacher = teacher
-    return _fit_tagger(student, pairs, dev, train_config, out_dir, progress, seed)
+    with teacher.frozen():  # its weights read into numpy once, not at every batch
+        return _fit_tagger(student, pairs, dev, train_config, out_dir, progress, seed)

@@ -68,7 +68,10 @@ class TagHead:
 
     def probabilities(self, states):
         """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
-        scores = self.mlp(states).npvalue().reshape(len(self.vocab), -1)
+        return self.distribution(self.mlp(states).npvalue().reshape(len(self.vocab), -1))
+
+    def distribution(self, scores):
+        """The probabilities of a numpy (tags, positions) array of the MLP's scores."""
         scores[:len(SPECIALS)] = -np.inf
         return softmax_columns(scores)
 
@@ -121,7 +124,10 @@ class FeatureHead:
     def probabilities(self, states):
         """p(value of feature f at word i), each feature's rows a softmax of their own, in the
         rows of W2; (rows, positions)."""
-        scores = self.mlp(states).npvalue().reshape(-1, states.dim()[1])
+        return self.distribution(self.mlp(states).npvalue().reshape(-1, states.dim()[1]))
+
+    def distribution(self, scores):
+        """The probabilities of a numpy (rows, positions) array of the MLP's scores."""
         return np.concatenate([softmax_columns(scores[first:last])
                                for first, last in self.rows.values()] or [scores[:0]])
 

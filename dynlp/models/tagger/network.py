@@ -37,7 +37,13 @@ to give, for every column and word, the ensemble's mean distribution p_T (heads.
     loss = -sum_columns sum_i sum_k p_T(k at i) log p(k at i)
 
 so it tags at one network's cost.  `BiLSTMTagger.teacher` set: `loss()` is that loss.
+
+Tagging needs no gradients: on the CPU, predict_many (from NUMPY_MIN_WORDS words, or always
+once `freeze()`d) runs the same forward pass in numpy on a copy of the weights (inference.py),
+about twice as fast as the graph; `TaggerNetwork.graph_probabilities` is the graph version, its
+reference, and what a GPU runs.
 """
+import contextlib
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,6 +58,7 @@ from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.encoder import WordEncoder, clip
 from dynlp.models.tagger.heads import make_head
+from dynlp.models.tagger.inference import NumpyNetwork, numpy_tagging, one_blas_thread
 from dynlp.models.tagger.lemmas import lemmas_of, scripts_of
 from dynlp.store.checkpoint import load as load_dir
 from dynlp.store.checkpoint import populate
@@ -164,11 +171,26 @@ class TaggerNetwork:
         return dy.esum([head.soft_loss(states, targets[head.column], mask, dropout)
                         for head in self.heads])
 
-    def probabilities(self, sentences):
-        """{column: (choices, T*B positions) probabilities} for a batch, in a fresh graph."""
+    def probabilities(self, sentences, weights=None):
+        """{column: (choices, T*B positions) probabilities} for a batch: with `weights` (this
+        network's inference.NumpyNetwork) computed in numpy, else in a fresh graph."""
+        if weights is None:
+            return self.graph_probabilities(sentences)
+        return {head.column: head.distribution(scores)
+                for head, scores in zip(self.heads, weights.scores(sentences))}
+
+    def graph_probabilities(self, sentences):
+        """`probabilities` in a fresh DyNet graph: the reference for the numpy version, and
+        what runs on a GPU."""
         dynet().renew_cg()
         states = self.states(sentences, training=False)
         return {head.column: head.probabilities(states) for head in self.heads}
+
+
+# Reading a tagger's weights into numpy (inference.py) takes about 0.1 s (DyNet copies some 30
+# million floats a second), what the graph takes to tag a few hundred words.  So predict_many
+# tags in numpy from this many words on, or always once the model is frozen().
+NUMPY_MIN_WORDS = 1000
 
 
 class BiLSTMTagger:
@@ -186,6 +208,7 @@ class BiLSTMTagger:
                          for k in range(config.ensemble)]
         self.training = False
         self.teacher = None  # a trained BiLSTMTagger to learn from (distillation), or None
+        self._frozen = None  # the numpy weights of a `frozen()` block
 
     @property
     def encoder(self):
@@ -248,12 +271,34 @@ class BiLSTMTagger:
 
     def mean_probabilities(self, sentences):
         """{column: (choices, T*B positions)}: the networks' mean probabilities for a batch of
-        (non-empty) sentences, each network's computed in a fresh graph."""
-        mean = self.networks[0].probabilities(sentences)
-        for network in self.networks[1:]:
-            for column, p in network.probabilities(sentences).items():
+        (non-empty) sentences: in numpy inside a `frozen()` block on the CPU (inference.py),
+        else each network's in a fresh graph."""
+        weights = self._frozen or [None] * len(self.networks)
+        mean = self.networks[0].probabilities(sentences, weights[0])
+        for network, own in zip(self.networks[1:], weights[1:]):
+            for column, p in network.probabilities(sentences, own).items():
                 mean[column] += p
         return {column: p / len(self.networks) for column, p in mean.items()}
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """A block in which the weights do not change, so that tagging runs in numpy on their
+        copy, read on entry (on the CPU; on a GPU, in the graph as ever), with numpy's BLAS on
+        one thread: predict_many on enough words, and a teacher while its student trains."""
+        was = self._frozen
+        if was is None and numpy_tagging():
+            self._frozen = [NumpyNetwork(network) for network in self.networks]
+        try:
+            with one_blas_thread():
+                yield self
+        finally:
+            self._frozen = was
+
+    def freeze(self):
+        """Read the weights into numpy for tagging once and for all: for a model that only
+        tags from now on (the workers of `dynlp tag` and `serve`)."""
+        if numpy_tagging():
+            self._frozen = [NumpyNetwork(network) for network in self.networks]
 
     def predict_batch(self, sentences):
         """{column: tags} for several (non-empty) sentences: the tags likeliest under the
@@ -273,9 +318,12 @@ class BiLSTMTagger:
         """
         tags = [{column: [] for column in self.columns} for _ in sentences]  # empty: no tags
         words = [i for i, sentence in enumerate(sentences) if sentence]
-        for batch in bucketed(words, batch_size, lambda i: len(sentences[i]), max_words=max_words):
-            for i, predicted in zip(batch, self.predict_batch([sentences[i] for i in batch])):
-                tags[i] = predicted
+        many = sum(len(sentences[i]) for i in words) >= NUMPY_MIN_WORDS
+        with self.frozen() if many or self._frozen else contextlib.nullcontext():
+            for batch in bucketed(words, batch_size, lambda i: len(sentences[i]),
+                                  max_words=max_words):
+                for i, predicted in zip(batch, self.predict_batch([sentences[i] for i in batch])):
+                    tags[i] = predicted
         return tags
 
     # ---- saving ----------------------------------------------------------------------------
