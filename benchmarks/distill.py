@@ -2,6 +2,7 @@
 
     python benchmarks/distill.py OUT                            # train each ensemble, then distil
     python benchmarks/distill.py OUT --teachers /tmp/peers      # distil ensembles trained already
+    python benchmarks/distill.py OUT --speed-only               # words/s of OUT's models again
     python benchmarks/distill.py OUT --table                    # the Markdown table of OUT
 
 For each `ud_*` treebank in $DYNLP_DATA: the teacher is the default recipe's two-network tagger,
@@ -86,14 +87,39 @@ def run_one(name, folder, args):
         for split in ("dev", "test"):
             gold = read_treebank(part(folder, split), model.columns)
             result[label][split] = accuracies(model, gold)
+    measure_speed(result, teacher, student, folder)
+    save(result, out_dir)
+
+
+def measure_speed(result, teacher, student, folder):
+    """Both models' tagging words/s on the test set (in turns), into `result`."""
     test = read_treebank(part(folder, "test"), student.columns)
     for label, speed in words_per_second({"ensemble": teacher, "student": student},
                                          test).items():
         result[label]["words_per_second"] = speed
     result["speedup"] = round(result["student"]["words_per_second"] /
                               result["ensemble"]["words_per_second"], 2)
-    result.update(commit=commit(), date=time.strftime("%F %H:%M"), load=os.getloadavg()[0],
-                  command=" ".join(["python"] + sys.argv))
+    result["speed"] = {"commit": commit(), "date": time.strftime("%F %H:%M"),
+                       "load": os.getloadavg()[0], "command": " ".join(["python"] + sys.argv)}
+
+
+def speed_again(name, folder, args):
+    """--speed-only: the words/s of a result's two models measured anew (after a change to
+    tagging's speed), the rest of the result kept."""
+    out_dir = os.path.join(args.output, name)
+    with open(os.path.join(out_dir, "distill.json"), encoding="utf-8") as f:
+        result = json.load(f)
+    teacher_dir = result["ensemble"].get("model") or os.path.join(out_dir, "ensemble")
+    measure_speed(result, BiLSTMTagger.load(teacher_dir),
+                  BiLSTMTagger.load(os.path.join(out_dir, "student")), folder)
+    save(result, out_dir)
+
+
+def save(result, out_dir):
+    result.setdefault("commit", commit())
+    result.setdefault("date", time.strftime("%F %H:%M"))
+    result.setdefault("load", os.getloadavg()[0])
+    result.setdefault("command", " ".join(["python"] + sys.argv))
     with open(os.path.join(out_dir, "distill.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(result), flush=True)
@@ -132,6 +158,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--teachers", metavar="DIR",
                         help="benchmarks/peers.py's output: its dynlp models are the teachers")
+    parser.add_argument("--speed-only", action="store_true",
+                        help="train nothing: measure the words/s of OUTPUT's models again")
     parser.add_argument("--table", action="store_true",
                         help="print the Markdown table of every result in OUTPUT and train nothing")
     add_treebank_arguments(parser, "folder for one subfolder per treebank", {"max_minutes": 20.0})
@@ -143,7 +171,7 @@ def main():
     start(args, training=True)  # as `dynlp train-tagger`: Hogwild over one process per core
     os.makedirs(args.output, exist_ok=True)
     for name, folder in treebanks(args.treebanks and args.treebanks.split(",")).items():
-        run_one(name, folder, args)
+        (speed_again if args.speed_only else run_one)(name, folder, args)
     log.info("data from %s", data_dir())
 
 
