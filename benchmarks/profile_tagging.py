@@ -31,7 +31,7 @@ def main():
     profile.disable()
     words = sum(map(len, test))
     print(f"{words} words, {words / (time.time() - began):.0f} words/s under the profiler")
-    pstats.Stats(profile).sort_stats("tottime").print_stats(18)
+    pstats.Stats(profile).sort_stats(os.environ.get("SORT", "tottime")).print_stats(18)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from threadpoolctl import threadpool_info
 
 from dynlp.config import TrainConfig
 from dynlp.data.treebank import read_treebank
-from dynlp.models.tagger.inference import NumpyNetwork, one_blas_thread, reverse_each
+from dynlp.models.tagger.inference import NumpyNetwork, one_blas_thread
 from dynlp.models.tagger.network import NUMPY_MIN_WORDS, BiLSTMTagger
 from dynlp.training.recipes import train_tagger
 from test_reference_tagger import LONG
@@ -106,11 +106,23 @@ def at_words(probabilities, sentences):
                              for t in range(len(forms))]]
 
 
-def test_reverse_each_reverses_each_row_within_its_length():
-    rows = np.arange(12).reshape(3, 4)
-    np.testing.assert_array_equal(reverse_each(rows, [4, 2, 1]),
-                                  [[3, 2, 1, 0], [5, 4, 6, 7], [8, 9, 10, 11]])
-    np.testing.assert_array_equal(reverse_each(reverse_each(rows, [4, 2, 1]), [4, 2, 1]), rows)
+def test_backward_reads_each_sequence_from_its_own_end(tmp_path):
+    """run(backward=True) over a padded batch equals the forward run of each sequence reversed
+    on its own; outputs=False gives each sequence's last state (backward: at its first step)."""
+    model = randomised(dataclasses.replace(SMALL, columns="upos"), tmp_path)
+    lstm = NumpyNetwork(model.networks[0]).layers[0][0]
+    lengths = [4, 2, 2, 1]
+    projected = np.random.default_rng(1).normal(size=(4, 4, 4 * lstm.size)).astype(np.float32)
+    behind = lstm.run(projected, lengths, backward=True)
+    last = lstm.run(projected, lengths, backward=True, outputs=False)
+    ahead_last = lstm.run(projected, lengths, outputs=False)
+    for b, n in enumerate(lengths):
+        alone = lstm.run(projected[b:b + 1, :n][:, ::-1], [n])[0][::-1]
+        np.testing.assert_allclose(behind[b, :n], alone, rtol=1e-5, atol=1e-6)
+        assert (behind[b, n:] == 0).all()
+        np.testing.assert_allclose(last[b], behind[b, 0], rtol=1e-6)
+        np.testing.assert_allclose(ahead_last[b], lstm.run(projected[b:b + 1, :n], [n])[0, -1],
+                                   rtol=1e-5, atol=1e-6)
 
 
 def test_tagging_keeps_blas_to_one_thread():

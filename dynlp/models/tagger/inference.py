@@ -16,7 +16,9 @@ equations as the graph does (encoder.py, layers.py, heads.py), here with numpy a
     scores = W2 tanh(W1 h_i + b1) + b2                                      each head
 
 Sequences are sorted longest first, so that at step t the sequences still running are a
-prefix of the batch: no padding is computed, and no mask is needed.  The graph version,
+prefix of the batch: no padding is computed, and no mask is needed.  The backward LSTMs run the
+steps from the last to the first, each sequence joining at its own last word with the zero
+state it has kept so far (`LSTMWeights.run`), so nothing is reversed either.  The graph version,
 `TaggerNetwork.graph_probabilities`, is the reference (and what a GPU runs):
 tests/test_numpy_tagging.py holds the two together on trained and untrained models.
 """
@@ -52,36 +54,62 @@ def one_blas_thread():
 
 
 class LSTMWeights:
-    """W_x, W_h and b of one DyNet LSTM as float32 arrays, read once."""
+    """W_x, W_h and b of one DyNet LSTM as float32 arrays, read once; the forget gate's +1
+    is added to its rows of b here, once, rather than at every step."""
 
     def __init__(self, builder):
         W_x, W_h, b = (p.as_array().astype(np.float32) for p in lstm_weights(builder))
+        self.size = H = W_h.shape[1]
         self.W_xT, self.W_hT, self.b = W_x.T.copy(), W_h.T.copy(), b
-        self.size = W_h.shape[1]
+        self.b[H:2 * H] += 1.0  # f = sigmoid(a_f + 1)
 
     def project(self, x):
         """W_x x + b for rows x: (..., D) -> (..., 4H), as one matrix product."""
         return (x.reshape(-1, x.shape[-1]) @ self.W_xT + self.b).reshape(x.shape[:-1] + (-1,))
 
-    def run(self, projected, lengths):
-        """h_1..h_T from a zero state, given W_x x_t + b of each step: `projected` is (B, T, 4H)
-        with the sequences sorted longest first, `lengths` their lengths; returns (B, T, H),
-        zero past each sequence's end."""
-        batch, steps, _ = projected.shape
+    def run(self, projected, lengths, backward=False, outputs=True):
+        """h_t at each step from a zero state, given W_x x_t + b of each step: `projected` is
+        (B, T, 4H), or a pair (table, ids) whose step t of sequence b is table[ids[b, t]] (the
+        character LSTMs' inputs, and the first layer's: one row per character or form), the
+        sequences sorted longest first, `lengths` their lengths.  Returns (B, T, H), zero past
+        each sequence's end; with outputs=False only each sequence's last state, (B, H).
+
+        backward=True reads each sequence from its end to its start.  The steps then run from
+        T - 1 down to 0, and sequence b joins at its own last word, t = lengths[b] - 1, from
+        the zero state it has kept until then: no sequence needs reversing."""
+        if isinstance(projected, tuple):
+            table, ids = projected
+            batch, steps = ids.shape
+            step_inputs = lambda t, k: table[ids[:k, t]]  # noqa: E731
+        else:
+            batch, steps, _ = projected.shape
+            step_inputs = lambda t, k: projected[:k, t]  # noqa: E731
         H = self.size
-        outputs = np.zeros((batch, steps, H), dtype=np.float32)
+        scratch = np.empty((batch, 4 * H), dtype=np.float32)
         h = np.zeros((batch, H), dtype=np.float32)
         c = np.zeros((batch, H), dtype=np.float32)
-        running = np.searchsorted(-np.asarray(lengths), -np.arange(steps), side="left")
-        for t in range(steps):
-            k = running[t]  # sequences longer than t: a prefix, as they come longest first
-            a = projected[:k, t] + h[:k] @ self.W_hT
-            i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H] + 1.0), sigmoid(a[:, 2 * H:3 * H])
-            g = np.tanh(a[:, 3 * H:])
-            c[:k] = f * c[:k] + i * g
-            h[:k] = o * np.tanh(c[:k])
-            outputs[:k, t] = h[:k]
-        return outputs
+        every = np.zeros((batch, steps, H), dtype=np.float32) if outputs else None
+        last = h if backward else np.zeros((batch, H), dtype=np.float32)
+        running = np.searchsorted(-np.asarray(lengths), -np.arange(steps + 1), side="left")
+        for t in (range(steps - 1, -1, -1) if backward else range(steps)):
+            k = running[t]  # the sequences longer than t: a prefix, as they come longest first
+            a = np.matmul(h[:k], self.W_hT, out=scratch[:k])
+            a += step_inputs(t, k)  # a_t = (W_x x_t + b) + W_h h_{t-1}
+            gates = a[:, :3 * H]  # i, f, o = sigmoid(.), as (tanh(x / 2) + 1) / 2
+            gates *= 0.5
+            np.tanh(gates, out=gates)
+            gates += 1.0
+            gates *= 0.5
+            g = np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
+            c_t = c[:k]  # c_t = f * c_{t-1} + i * g, in place
+            c_t *= gates[:, H:2 * H]
+            c_t += gates[:, :H] * g
+            h[:k] = gates[:, 2 * H:] * np.tanh(c_t)  # h_t = o * tanh(c_t)
+            if every is not None:
+                every[:k, t] = h[:k]
+            if not backward:  # the sequences whose last step this was: lengths[b] == t + 1
+                last[running[t + 1]:k] = h[running[t + 1]:k]
+        return every if outputs else last
 
 
 class MLPWeights:
@@ -141,7 +169,8 @@ class NumpyNetwork:
         return np.asarray(encoder.E.rows_as_array(ids), dtype=np.float32)
 
     def _char_vectors(self, forms):
-        """[c_f ; c_b] of each form, (F, 2C): both character LSTMs over <w> chars </w>."""
+        """[c_f ; c_b] of each form, (F, 2C): both character LSTMs over <w> chars </w>, the
+        forward one's last state and the backward one's (which ends at the first character)."""
         chars = self.chars
         sequences = [[chars.bos] + chars.encode(clip(form)) + [chars.eos] for form in forms]
         order = sorted(range(len(forms)), key=lambda i: -len(sequences[i]))
@@ -149,13 +178,10 @@ class NumpyNetwork:
         ids = np.full((len(forms), lengths[0]), chars.pad, dtype=np.int64)
         for row, i in enumerate(order):
             ids[row, :lengths[row]] = sequences[i]
-        vectors = []
-        for lstm, by_char, read in ((self.char_forward, self.by_char[0], ids),
-                                    (self.char_backward, self.by_char[1],
-                                     reverse_each(ids, lengths))):
-            outputs = lstm.run(by_char[read], lengths)
-            vectors.append(outputs[np.arange(len(forms)), np.asarray(lengths) - 1])
-        joined = np.concatenate(vectors, axis=1)
+        joined = np.concatenate(
+            [self.char_forward.run((self.by_char[0], ids), lengths, outputs=False),
+             self.char_backward.run((self.by_char[1], ids), lengths, backward=True,
+                                    outputs=False)], axis=1)
         in_form_order = np.empty_like(joined)
         in_form_order[order] = joined
         return in_form_order
@@ -165,26 +191,10 @@ class NumpyNetwork:
         first); x: each form's [E[w] ; c]; the first layer's W_x x + b once per form."""
         states = None
         for forward, backward in self.layers:
-            if states is None:
-                ahead_in, behind_in = forward.project(x)[picks], backward.project(x)[picks]
+            if states is None:  # one row per form, looked up at each step
+                ahead_in, behind_in = (forward.project(x), picks), (backward.project(x), picks)
             else:
                 ahead_in, behind_in = forward.project(states), backward.project(states)
-            ahead = forward.run(ahead_in, lengths)
-            behind = reverse_each(backward.run(reverse_each(behind_in, lengths), lengths),
-                                  lengths)
-            states = np.concatenate([ahead, behind], axis=2)
+            states = np.concatenate([forward.run(ahead_in, lengths),
+                                     backward.run(behind_in, lengths, backward=True)], axis=2)
         return states
-
-
-def reverse_each(array, lengths):
-    """Each row's first lengths[b] steps reversed (axis 1); the rest left in place."""
-    steps = array.shape[1]
-    index = np.tile(np.arange(steps), (len(lengths), 1))
-    for b, n in enumerate(lengths):
-        index[b, :n] = np.arange(n - 1, -1, -1)
-    return np.take_along_axis(array, index.reshape(index.shape + (1,) * (array.ndim - 2)),
-                              axis=1)
-
-
-def sigmoid(x):
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1 / (1 + exp(-x)), without overflow
