@@ -77,13 +77,7 @@ class LSTMWeights:
         backward=True reads each sequence from its end to its start.  The steps then run from
         T - 1 down to 0, and sequence b joins at its own last word, t = lengths[b] - 1, from
         the zero state it has kept until then: no sequence needs reversing."""
-        if isinstance(projected, tuple):
-            table, ids = projected
-            batch, steps = ids.shape
-            step_inputs = lambda t, k: table[ids[:k, t]]  # noqa: E731
-        else:
-            batch, steps, _ = projected.shape
-            step_inputs = lambda t, k: projected[:k, t]  # noqa: E731
+        step_inputs, batch, steps = _step_inputs(projected)
         H = self.size
         scratch = np.empty((batch, 4 * H), dtype=np.float32)
         h = np.zeros((batch, H), dtype=np.float32)
@@ -95,21 +89,34 @@ class LSTMWeights:
             k = running[t]  # the sequences longer than t: a prefix, as they come longest first
             a = np.matmul(h[:k], self.W_hT, out=scratch[:k])
             a += step_inputs(t, k)  # a_t = (W_x x_t + b) + W_h h_{t-1}
-            gates = a[:, :3 * H]  # i, f, o = sigmoid(.), as (tanh(x / 2) + 1) / 2
-            gates *= 0.5
-            np.tanh(gates, out=gates)
-            gates += 1.0
-            gates *= 0.5
-            g = np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
-            c_t = c[:k]  # c_t = f * c_{t-1} + i * g, in place
-            c_t *= gates[:, H:2 * H]
-            c_t += gates[:, :H] * g
-            h[:k] = gates[:, 2 * H:] * np.tanh(c_t)  # h_t = o * tanh(c_t)
+            h[:k] = self.cell(a, c[:k])
             if every is not None:
                 every[:k, t] = h[:k]
             if not backward:  # the sequences whose last step this was: lengths[b] == t + 1
                 last[running[t + 1]:k] = h[running[t + 1]:k]
         return every if outputs else last
+
+    def cell(self, a, c):
+        """h_t from a = a_t, (k, 4H); c, (k, H), becomes c_t in place (both overwrite a)."""
+        H = self.size
+        gates = a[:, :3 * H]  # i, f, o = sigmoid(.), as (tanh(x / 2) + 1) / 2
+        gates *= 0.5
+        np.tanh(gates, out=gates)
+        gates += 1.0
+        gates *= 0.5
+        g = np.tanh(a[:, 3 * H:], out=a[:, 3 * H:])
+        c *= gates[:, H:2 * H]  # c_t = f * c_{t-1} + i * g
+        c += gates[:, :H] * g
+        return gates[:, 2 * H:] * np.tanh(c)  # h_t = o * tanh(c_t)
+
+
+def _step_inputs(projected):
+    """(inputs(t, k): the first k sequences' W_x x_t + b, batch, steps) of LSTMWeights.run's
+    `projected`: a (B, T, 4H) array, or (table, ids) with step t of sequence b table[ids[b, t]]."""
+    if isinstance(projected, tuple):
+        table, ids = projected
+        return (lambda t, k: table[ids[:k, t]]), ids.shape[0], ids.shape[1]
+    return (lambda t, k: projected[:k, t]), projected.shape[0], projected.shape[1]
 
 
 class MLPWeights:
