@@ -15,7 +15,7 @@ from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.inference import NumpyNetwork, one_blas_thread
 from dynlp.models.tagger.network import NUMPY_MIN_WORDS, BiLSTMTagger
 from dynlp.training.recipes import train_tagger
-from test_reference_tagger import LONG
+from test_reference_tagger import LONG, randomise
 from test_tagger import MORPHOLOGY, SAMPLE, SMALL, pairs
 
 # Lengths 1 to 7 in no order, a word never seen (with characters never seen), capitals, a
@@ -30,11 +30,7 @@ def randomised(config, tmp_path, seed=0):
     path.write_text(MORPHOLOGY, encoding="utf-8")
     sentences = read_treebank(str(path))
     model = BiLSTMTagger.from_training_data(config, pairs(sentences, config.column_list()))
-    rng = np.random.default_rng(seed)
-    for p in model.pc.parameters_list():
-        p.set_value(rng.normal(scale=0.5, size=p.shape()))
-    for p in model.pc.lookup_parameters_list():
-        p.init_from_array(rng.normal(size=p.shape()))
+    randomise(model.pc, seed)
     return model
 
 

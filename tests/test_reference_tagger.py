@@ -26,12 +26,17 @@ def encoder(seed=0):
     words = Vocab.build(TRAINING)
     chars = Vocab.build([list(w) for s in SENTENCES for w in s])
     model = WordEncoder(config, words, chars, dy.ParameterCollection())
-    rng = np.random.default_rng(seed)
-    for p in model.pc.parameters_list():
-        p.set_value(rng.normal(scale=0.5, size=p.shape()))
-    for p in model.pc.lookup_parameters_list():
-        p.init_from_array(rng.normal(size=p.shape()))
+    randomise(model.pc, seed)
     return model
+
+
+def randomise(pc, seed=0):
+    """Every weight of a ParameterCollection, biases included, set at random."""
+    rng = np.random.default_rng(seed)
+    for p in pc.parameters_list():
+        p.set_value(rng.normal(scale=0.5, size=p.shape()))
+    for p in pc.lookup_parameters_list():
+        p.init_from_array(rng.normal(size=p.shape()))
 
 
 def batch_states(model, per_form):
