@@ -88,7 +88,14 @@ def run_one(name, folder, args):
             gold = read_treebank(part(folder, split), model.columns)
             result[label][split] = accuracies(model, gold)
     measure_speed(result, teacher, student, folder)
+    result.update(provenance())
     save(result, out_dir)
+
+
+def provenance():
+    """Where and how a figure was taken: commit, date, load average, the command."""
+    return {"commit": commit(), "date": time.strftime("%F %H:%M"), "load": os.getloadavg()[0],
+            "command": " ".join(["python"] + sys.argv)}
 
 
 def measure_speed(result, teacher, student, folder):
@@ -99,8 +106,7 @@ def measure_speed(result, teacher, student, folder):
         result[label]["words_per_second"] = speed
     result["speedup"] = round(result["student"]["words_per_second"] /
                               result["ensemble"]["words_per_second"], 2)
-    result["speed"] = {"commit": commit(), "date": time.strftime("%F %H:%M"),
-                       "load": os.getloadavg()[0], "command": " ".join(["python"] + sys.argv)}
+    result["speed"] = provenance()
 
 
 def speed_again(name, folder, args):
@@ -116,10 +122,6 @@ def speed_again(name, folder, args):
 
 
 def save(result, out_dir):
-    result.setdefault("commit", commit())
-    result.setdefault("date", time.strftime("%F %H:%M"))
-    result.setdefault("load", os.getloadavg()[0])
-    result.setdefault("command", " ".join(["python"] + sys.argv))
     with open(os.path.join(out_dir, "distill.json"), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     print(json.dumps(result), flush=True)

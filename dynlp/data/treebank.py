@@ -2,9 +2,9 @@
 
 A sentence is kept as its raw lines (comments, multiword-token lines `1-2`, empty nodes `8.1`,
 all ten columns), plus the word forms and the tag columns the tagger needs (UPOS, XPOS, FEATS
-and LEMMA by default).  Writing replaces only the predicted columns of the word lines.  For a well-formed
-UD file (LF line ends, one blank line after each sentence) the output differs from the input in
-those columns alone; a BOM, CRLF line ends and runs of blank lines are normalised.
+and LEMMA by default).  Writing replaces only the predicted columns of the word lines.  For a
+well-formed UD file (LF line ends, one blank line after each sentence) the output differs from
+the input in those columns alone; a BOM, CRLF line ends and runs of blank lines are normalised.
 
 Each line is checked here, before the `conllu` package parses ids and comments: `conllu` reports
 errors without line numbers and splits fields on two spaces.  Every error is a `DataError` that

@@ -273,9 +273,10 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score); with
     `distill`, the ensemble first (into out_dir/ensemble), then one network taught by it; with
     a trained `teacher` (a BiLSTMTagger), only the network it teaches."""
-    if (tagger_config.distill or teacher is not None) and resume:
+    distilling = tagger_config.distill or teacher is not None
+    if distilling and resume:
         raise ConfigError("--resume of a --distill run is not supported yet: train it again")
-    if tagger_config.distill or teacher is not None:
+    if distilling:
         return distil_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed,
                              teacher)
     make_output_dir(out_dir)

@@ -54,7 +54,6 @@ class TagHead:
         """-sum over the masked words of log p(gold tag); `tags` are time-major strings, one per
         position (anything for padding or where the mask is 0), `mask` 1.0 at the words that
         count (TagBatch.tag_mask)."""
-        dy = dynet()
         nll = smoothed_nll(self.mlp(states, dropout), self.vocab.encode(tags), smoothing,
                            first=len(SPECIALS), last=len(self.vocab))
         return masked_sum(nll, mask)

@@ -156,7 +156,7 @@ class NumpyNetwork:
         order = sorted(range(len(sentences)), key=lambda b: -len(sentences[b]))
         ordered = [sentences[b] for b in order]
         lengths = [len(s) for s in ordered]
-        forms = sorted({form for sentence in sentences for form in sentence}, key=len)
+        forms = list(dict.fromkeys(form for sentence in sentences for form in sentence))
         position = {form: i for i, form in enumerate(forms)}
         steps = max(lengths)
         picks = np.zeros((len(ordered), steps), dtype=np.int64)

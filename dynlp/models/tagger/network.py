@@ -249,7 +249,8 @@ class BiLSTMTagger:
         networks (in training, label-smoothed if the config says so: heads.smoothed_nll); with
         a `teacher`, the cross-entropy against its mean distributions instead."""
         if self.teacher is not None:
-            targets = self.teacher.mean_probabilities(batch.sentences)  # first: a fresh graph
+            # First: in numpy (a frozen teacher) or in graphs of its own, before the student's.
+            targets = self.teacher.mean_probabilities(batch.sentences)
             return dynet().esum([network.distillation_loss(batch, targets, self.training)
                                  for network in self.networks])
         return dynet().esum([network.loss(batch, self.training) for network in self.networks])
@@ -281,13 +282,14 @@ class BiLSTMTagger:
         return {column: p / len(self.networks) for column, p in mean.items()}
 
     @contextlib.contextmanager
-    def frozen(self):
+    def frozen(self, copy=True):
         """A block in which the weights do not change, so that tagging runs in numpy on their
-        copy, read on entry (on the CPU; on a GPU, in the graph as ever), with numpy's BLAS on
-        one thread: predict_many on enough words, and a teacher while its student trains."""
+        copy, read on entry unless `copy` is False or freeze() has read it (on a GPU: in the
+        graph as ever), with numpy's BLAS on one thread: predict_many, and a teacher while its
+        student trains."""
         was = self._frozen
-        if was is None and numpy_tagging():
-            self._frozen = [NumpyNetwork(network) for network in self.networks]
+        if was is None and copy:
+            self.freeze()
         try:
             with one_blas_thread():
                 yield self
@@ -295,8 +297,9 @@ class BiLSTMTagger:
             self._frozen = was
 
     def freeze(self):
-        """Read the weights into numpy for tagging once and for all: for a model that only
-        tags from now on (the workers of `dynlp tag` and `serve`)."""
+        """Read the weights into numpy for tagging (on the CPU), for good unless a `frozen()`
+        block did it: for a model that only tags from now on (`dynlp tag`'s and serve's
+        workers)."""
         if numpy_tagging():
             self._frozen = [NumpyNetwork(network) for network in self.networks]
 
@@ -318,8 +321,7 @@ class BiLSTMTagger:
         """
         tags = [{column: [] for column in self.columns} for _ in sentences]  # empty: no tags
         words = [i for i, sentence in enumerate(sentences) if sentence]
-        many = sum(len(sentences[i]) for i in words) >= NUMPY_MIN_WORDS
-        with self.frozen() if many or self._frozen else contextlib.nullcontext():
+        with self.frozen(copy=sum(len(sentences[i]) for i in words) >= NUMPY_MIN_WORDS):
             for batch in bucketed(words, batch_size, lambda i: len(sentences[i]),
                                   max_words=max_words):
                 for i, predicted in zip(batch, self.predict_batch([sentences[i] for i in batch])):
