@@ -1,10 +1,10 @@
 """Tagging in numpy: the tagger's forward pass on a snapshot of its weights, no DyNet graph.
 
 When a trained tagger only tags, nothing needs gradients, and most of the time is spent in
-matrix products: W_x x + b and W_h h at every step of every LSTM, and the heads' MLPs.  The
-DyNet wheel (dynet38) runs them in Eigen, single-threaded, at about 45 GFLOP/s on this
-project's CPU; numpy's OpenBLAS runs the same shapes at about 150 GFLOP/s on one core
-(benchmarks/notes/2026-12-04-distill-and-numpy-tagging.md).  So tagging computes the same
+matrix products: W_x x + b and W_h h at every step of every LSTM, and the heads' MLPs.  On one
+step's products of speed.py's tagger, the DyNet wheel's Eigen ran at 95 GFLOP/s on this
+project's CPU and numpy's OpenBLAS at 148, both on one thread (benchmarks/numpy_tagging.py;
+the notes: benchmarks/notes/2026-12-04-distill-and-numpy-tagging.md).  So tagging computes the same
 equations as the graph does (encoder.py, layers.py, heads.py), here with numpy arrays:
 
     c_f = LSTM_f(<w> chars </w>)[last] ;  c_b = LSTM_b(reversed)[last]     per distinct form
@@ -39,9 +39,9 @@ def numpy_tagging():
 
 # One BLAS thread while tagging: parallelism comes from processes (one `dynlp tag` worker per
 # core), and BLAS threads on top of them oversubscribe the cores.  OpenBLAS's threads then wait
-# for each other: on this machine, with both cores busy, 300 Uyghur sentences took 53.8 s with
-# its default two threads against 1.1 s with one.  threadpoolctl finds whichever BLAS numpy
-# loaded (OpenBLAS, MKL, Accelerate) and sets its threads for a block only.
+# for each other: with both cores busy, speed.py's tagger tagged 7,846 words/s on one thread
+# against 4,964 on OpenBLAS's default two (benchmarks/numpy_tagging.py --busy).  threadpoolctl
+# finds whichever BLAS numpy loaded (OpenBLAS, MKL, Accelerate), sets its threads for a block.
 _blas = None
 
 

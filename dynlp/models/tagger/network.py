@@ -40,7 +40,7 @@ so it tags at one network's cost.  `BiLSTMTagger.teacher` set: `loss()` is that 
 
 Tagging needs no gradients: on the CPU, predict_many (from NUMPY_MIN_WORDS words, or always
 once `freeze()`d) runs the same forward pass in numpy on a copy of the weights (inference.py),
-1.5 to 2 times as fast as the graph on the DyNet wheel; `TaggerNetwork.graph_probabilities` is
+1.3 to 2 times as fast as the graph on the DyNet wheel; `TaggerNetwork.graph_probabilities` is
 the graph version, its reference, and what a GPU runs.
 """
 import contextlib
