@@ -31,7 +31,7 @@ from dynlp.models.tagger.network import BiLSTMTagger
 from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(__file__))
-from treebanks import add_treebank_arguments, commit, part, treebanks  # noqa: E402
+from treebanks import TWENTY_MINUTES, add_treebank_arguments, commit, part, treebanks  # noqa: E402
 
 log = logging.getLogger("dynlp")
 REPEATS = 3
@@ -164,7 +164,7 @@ def main():
                         help="train nothing: measure the words/s of OUTPUT's models again")
     parser.add_argument("--table", action="store_true",
                         help="print the Markdown table of every result in OUTPUT and train nothing")
-    add_treebank_arguments(parser, "folder for one subfolder per treebank", {"max_minutes": 20.0})
+    add_treebank_arguments(parser, "folder for one subfolder per treebank", TWENTY_MINUTES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     if args.table:

@@ -41,8 +41,8 @@ from dynlp.models.tagger.config import TaggerConfig
 from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import (_best_dev, add_treebank_arguments, commit, part,  # noqa: E402
-                       treebanks)  # (the benchmarks folder)
+from treebanks import (TWENTY_MINUTES, _best_dev, add_treebank_arguments,  # noqa: E402
+                       commit, part, treebanks)  # (the benchmarks folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
@@ -258,7 +258,7 @@ def main():
     parser.add_argument("--table", action="store_true",
                         help="print the Markdown table of every result in OUTPUT")
     # dynlp's side: `dynlp train-tagger`'s flags and defaults, bounded by the issue's 20 minutes
-    add_treebank_arguments(parser, "folder for one subfolder per treebank", {"max_minutes": 20.0})
+    add_treebank_arguments(parser, "folder for one subfolder per treebank", TWENTY_MINUTES)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     os.makedirs(args.output, exist_ok=True)
