@@ -1,0 +1,107 @@
+"""The lecture table's training recipe (recipes/lm_table.py, issue 34): every cell trains under
+it without a non-finite loss, and the class softmax it uses is the full softmax when it has one
+class, gradients included."""
+import importlib.util
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+
+from dynlp import LMConfig, RNNLanguageModel, Vocab, dynet
+from dynlp.cli import main
+from dynlp.data.batches import sentence_batch
+from dynlp.store.tensorfile import set_values
+from test_reference_lm import toy_corpus
+
+RECIPE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "recipes", "lm_table.py")
+
+
+def table_recipe():
+    spec = importlib.util.spec_from_file_location("lm_table", RECIPE_FILE)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    return recipe
+
+
+def small(flags, size="24"):
+    """The recipe's flags with its 256-unit sizes made small: the rate, optimiser, loss scale,
+    clipping, output layer and batching stay the recipe's."""
+    flags = list(flags)
+    for name in ("--hidden-dim", "--emb-dim"):
+        flags[flags.index(name) + 1] = size
+    return flags
+
+
+def write_corpus(path, sentences):
+    path.write_text("".join(" ".join(s) + "\n" for s in sentences), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("cell, layers", [("rnn", "1"), ("rnn", "2"), ("lstm", "2"),
+                                          ("gru", "2")])
+def test_every_cell_trains_under_the_table_recipe_without_a_non_finite_loss(tmp_path, cell,
+                                                                            layers):
+    recipe = table_recipe()
+    row = next(flags for _, _, flags in recipe.PTB_ROWS
+               if "--cell" in flags and flags[flags.index("--cell") + 1] == cell
+               and flags[flags.index("--layers") + 1] == layers)
+    assert row[:len(recipe.RECIPE)] == recipe.RECIPE  # every recurrent row shares the recipe
+    train = write_corpus(tmp_path / "train.txt", toy_corpus(count=1500, seed=3))
+    dev = write_corpus(tmp_path / "dev.txt", toy_corpus(count=40, seed=5))
+    out = tmp_path / "model"
+    assert main(["train-lm", train, "--dev", dev, "-o", str(out), "--quiet", *small(row),
+                 "--epochs", "3", "--patience", "3"]) == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    losses = [r["train_loss"] for r in records]
+    assert len(records) == 3 and all(math.isfinite(x) for x in losses)
+    assert all(math.isfinite(r["dev_ppl"]) for r in records)
+    assert losses[-1] < losses[0] - 0.1 and losses == sorted(losses, reverse=True), \
+        f"{cell} x {layers} did not learn: {losses}"
+
+
+def one_class_pair(tie):
+    """A full-softmax word LM and a class-softmax one with a single class and the same weights
+    (the class model's extra class layer U, d comes last among its parameters)."""
+    sentences = toy_corpus(count=12, seed=7)
+    vocab = Vocab.build(sentences)
+    dims = dict(emb_dim=8, hidden_dim=8) if tie else dict(emb_dim=6, hidden_dim=8)
+    full = RNNLanguageModel(LMConfig(level="word", tie_weights=tie, layers=2, **dims), vocab)
+    one = RNNLanguageModel(LMConfig(level="word", tie_weights=tie, layers=2, softmax="class",
+                                    classes=1, **dims), vocab)
+    set_values(full.b, np.random.default_rng(1).normal(size=len(vocab)))
+    for source, target in zip(shared(full), shared(one)):
+        assert source.shape() == target.shape()
+        set_values(target, source.as_array())
+    batch = sentence_batch([vocab.encode(s) for s in sentences], full.start, vocab.eos,
+                           vocab.pad)
+    return full, one, batch
+
+
+def shared(model):
+    """The parameters both output layers have: embeddings, recurrent weights, W and b."""
+    count = len(model.pc.parameters_list()) - (0 if model.softmax is None else 2)
+    return model.pc.lookup_parameters_list() + model.pc.parameters_list()[:count]
+
+
+def loss_and_gradients(model, batch):
+    dy = dynet()
+    dy.renew_cg()
+    loss = model.loss(batch)
+    value = loss.value()
+    loss.backward()
+    return value, [p.grad_as_array().copy() for p in shared(model)]
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_a_one_class_softmax_gives_the_full_softmaxs_loss_and_gradients(tie):
+    full, one, batch = one_class_pair(tie)
+    assert len(one.softmax.members) == 1 and len(one.softmax.members[0]) == len(one.vocab)
+    full_loss, full_gradients = loss_and_gradients(full, batch)
+    one_loss, one_gradients = loss_and_gradients(one, batch)
+    assert one_loss == pytest.approx(full_loss, rel=1e-5)
+    assert any(np.abs(g).max() > 1e-3 for g in full_gradients)
+    for g_full, g_one in zip(full_gradients, one_gradients):
+        assert np.allclose(g_full, g_one, atol=1e-5)
