@@ -7,10 +7,11 @@ Penn Treebank ($DYNLP_DATA/ptb, word level, its own <unk>s): a 5-gram count-base
 (interpolated modified Kneser-Ney), then a simple RNN, a deep (2-layer) simple RNN, an LSTM and
 a GRU (2 layers each), each trained by `dynlp train-lm` for --minutes under one RECIPE (the
 README's PTB sizes: 256 units, tied embeddings, dropout 0.25, 20 streams of 35 steps; with the
-class softmax and Adam at 0.002, settling over the last two epochs), dev for early stopping.  tiny-shakespeare: nanoGPT's split (the last 10% of the characters held out; dev, for
-early stopping, is the last twentieth of the other 90%), Goldberg's order-10 character n-gram (unsmoothed) and the same order with
-Kneser-Ney beside a character LSTM trained for --char-minutes; bits per character and three
-samples of each.
+class softmax and Adam at 0.002, settling over the last two epochs), dev for early stopping.
+tiny-shakespeare: nanoGPT's split (the last 10% of the characters held out; dev, for early
+stopping, is the last twentieth of the other 90%), Goldberg's order-10 character n-gram
+(unsmoothed) and the same order with Kneser-Ney beside a character LSTM trained for
+--char-minutes; bits per character and three samples of each.
 
 Every row is scored on the test text by `dynlp score` itself (one line at a time, each line's
 `</s>` counted), so the comparison is exact.  Training, scoring and sampling run as `dynlp`

@@ -22,6 +22,18 @@ def shared_data(*parts):
     return path
 
 
+def load_lm_table():
+    """recipes/lm_table.py as a module, loaded from its file as `python recipes/lm_table.py` runs
+    it (recipes/ is not a package)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes",
+                        "lm_table.py")
+    spec = importlib.util.spec_from_file_location("lm_table", path)
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    return recipe
+
+
 def sigint_as_in_a_terminal():
     """preexec_fn for a child that a test stops with Ctrl-C: SIGINT back to its default.  A
     shell starts background jobs (`pytest &`, `nohup`) with SIGINT ignored, children inherit

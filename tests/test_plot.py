@@ -1,6 +1,5 @@
 """`dynlp plot` on runs trained here: the picture's size and its lines' colours, SVG, the
 series read from metrics.jsonl, lm_table's curves, and each bad input as one line and status 2."""
-import importlib.util
 import json
 import math
 import os
@@ -10,12 +9,11 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import load_lm_table
 from dynlp.cli import main
 from dynlp.cli.plot import DPI, PANEL_INCHES, PANELS_A_ROW
 from dynlp.training import history
 
-RECIPE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "recipes",
-                      "lm_table.py")
 
 
 @pytest.fixture(scope="module")
@@ -122,15 +120,8 @@ def test_gaps_are_nan_and_a_resumed_run_keeps_its_epochs(tmp_path):
     assert history.minutes(records, "x") == [0.5, 1.5]
 
 
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("lm_table", RECIPE)
-    recipe = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(recipe)
-    return recipe
-
-
 def test_lm_table_draws_its_rows_curves(runs, colours, tmp_path, monkeypatch, capsys):
-    recipe = load_recipe()
+    recipe = load_lm_table()
     rows = [{"row": "small", "epochs": 3, "dir": str(runs / "small")},
             {"row": "large", "epochs": 3, "dir": str(runs / "large")},
             {"row": "5-gram", "epochs": None}, {"row": "broken", "error": "failed"}]
