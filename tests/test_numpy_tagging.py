@@ -135,4 +135,6 @@ def test_an_lstm_computes_nothing_past_a_sequences_end(tmp_path):
     assert (outputs[1, 2:] == 0).all() and (outputs[2, 1:] == 0).all()
     assert (outputs[0] != 0).all() and (outputs[1, :2] != 0).all()
     alone = lstm.run(projected[1:2, :2], [2])  # a sequence's states do not depend on the others
-    np.testing.assert_allclose(alone[0], outputs[1, :2], rtol=1e-6)
+    # Up to float32 rounding: a batch of 1 and of 3 can take different BLAS kernels (numpy 2.4's
+    # differ in the last bit of 3 of these 96 values).
+    np.testing.assert_allclose(alone[0], outputs[1, :2], rtol=1e-5, atol=1e-6)
