@@ -80,7 +80,8 @@ TAGGER_DEFAULT = dict(columns="upos", feats="bundle", min_count=1, lowercase=Tru
 def tagger_settings(row):
     """The tagger model of a tagger row."""
     return TAGGER_DEFAULT if row.startswith("tagger_default") else TAGGER
-LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256)
+LM = dict(level="word", tokenized=True, stream=True, layers=1, emb_dim=256, hidden_dim=256,
+          softmax="full")
 LM_TRAIN = dict(trainer="sgd", lr=1.0, clip=5.0, batch_size=20, bptt=35)
 LM_LARGE = dict(LM, layers=2, tie_weights=True, dropout=0.25, softmax="class")
 

@@ -6,6 +6,7 @@ import pytest
 
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig, Vocab, dynet
 from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
+from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError, ModelDirError
 from dynlp.models.sampling import choose
 from dynlp.training.recipes import train_language_model
@@ -293,3 +294,40 @@ def test_dense_sgd_updates_give_the_sparse_updates_parameters():
                       + model.pc.parameters_list()])
     assert not np.allclose(final[1][0], initial)  # E trained
     assert all(np.allclose(s, d, atol=1e-6) for s, d in zip(*final))
+
+
+def word_vocab(size):
+    """A vocabulary of `size` entries in all (the specials included), every word seen once."""
+    words = [f"w{i}" for i in range(size - len(SPECIALS))]
+    return Vocab.build([words])
+
+
+def test_auto_output_layer_is_full_below_the_threshold_and_class_from_it(tmp_path):
+    """`--softmax auto` (the default) builds the full softmax for a small vocabulary and the
+    class softmax from CLASS_SOFTMAX_FROM types up; the model file records which, and loads
+    as it was built."""
+    from dynlp.models.softmax import CLASS_SOFTMAX_FROM
+    assert LMConfig().softmax == "auto"
+    config = LMConfig(level="word", emb_dim=8, hidden_dim=8)
+    small = RNNLanguageModel(config, word_vocab(CLASS_SOFTMAX_FROM - 1))
+    large = RNNLanguageModel(config, word_vocab(CLASS_SOFTMAX_FROM))
+    assert (small.config.softmax, small.softmax) == ("full", None)
+    assert large.config.softmax == "class" and large.softmax is not None
+    large.save(str(tmp_path / "m"))
+    loaded = RNNLanguageModel.load(str(tmp_path / "m"))
+    assert loaded.config.softmax == "class" and len(loaded.softmax.members) > 1
+
+
+def test_auto_output_layer_keeps_the_full_softmax_under_sgd_too_fast_for_classes():
+    """The class softmax stalls under SGD above CLASS_SOFTMAX_MAX_SGD_RATE, so with such a
+    rate `auto` keeps the full one whatever the vocabulary; an explicit choice is kept."""
+    from dynlp.models.softmax import CLASS_SOFTMAX_FROM
+    from dynlp.training.recipes import CLASS_SOFTMAX_MAX_SGD_RATE, choose_output_layer
+    auto, size = LMConfig(), CLASS_SOFTMAX_FROM
+    fast, slow = CLASS_SOFTMAX_MAX_SGD_RATE * 2, CLASS_SOFTMAX_MAX_SGD_RATE
+    assert choose_output_layer(auto, TrainConfig(trainer="adam"), size).softmax == "class"
+    assert choose_output_layer(auto, TrainConfig(trainer="sgd", lr=slow), size).softmax == "class"
+    assert choose_output_layer(auto, TrainConfig(trainer="sgd", lr=fast), size).softmax == "full"
+    assert choose_output_layer(auto, TrainConfig(trainer="adam"), size - 1).softmax == "full"
+    explicit = LMConfig(softmax="class")
+    assert choose_output_layer(explicit, TrainConfig(trainer="sgd"), 10).softmax == "class"

@@ -17,7 +17,7 @@ tokens, so they start a fresh graph of their own.  The output layer is the memor
 vocabulary floats.  Scoring keeps each graph within OUTPUT_BUDGET of them, reading a line too
 long for it in pieces and carrying the recurrent state from one piece's graph to the next.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,7 +28,8 @@ from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError
 from dynlp.models.layers import batched_constant, dropout, inference, recurrent_builder
 from dynlp.models.sampling import check_sampling, choose
-from dynlp.models.softmax import ClassSoftmax, default_classes
+from dynlp.models.softmax import (CLASS_SOFTMAX_FROM, ClassSoftmax, default_classes,
+                                  output_layer_for)
 from dynlp.store.checkpoint import load as load_dir
 from dynlp.store.checkpoint import populate
 from dynlp.store.checkpoint import save as save_dir
@@ -51,10 +52,13 @@ class LMConfig:
     dropout: float = option(0.0, "dropout on embeddings, between layers and before the softmax")
     tie_weights: bool = option(False, "share input embeddings and output weights "
                                       "(needs --emb-dim equal to --hidden-dim)")
-    softmax: str = option("full", "output layer: a softmax over the whole vocabulary, or "
+    softmax: str = option("auto", "output layer: a softmax over the whole vocabulary, or "
                                   "class-factored (words binned by frequency into classes: "
                                   "p(w) = p(class) p(w | class), exact and much faster for "
-                                  "large vocabularies)", choices=("full", "class"))
+                                  "large vocabularies); auto: class from "
+                                  f"{CLASS_SOFTMAX_FROM:,} types up (unless training with SGD "
+                                  "at a rate it cannot take), full below",
+                          choices=("auto", "full", "class"))
     classes: int = option(0, "classes of --softmax class (0: about the square root of the "
                              "vocabulary size)")
 
@@ -81,9 +85,11 @@ class RNNLanguageModel:
     def __init__(self, config, vocab, pc=None):
         config.check()
         dy = dynet()
+        size = len(vocab)
+        if config.softmax == "auto":  # the model file records the layer chosen, never "auto"
+            config = replace(config, softmax=output_layer_for(size))
         self.config, self.vocab = config, vocab
         self.pc = pc or dy.ParameterCollection()
-        size = len(vocab)
         self.E = self.pc.add_lookup_parameters((size, config.emb_dim))
         # One single-layer builder per layer, so that dropout sits visibly between layers.
         self.rnns = [recurrent_builder(config.cell, 1, config.emb_dim if layer == 0 else

@@ -39,6 +39,20 @@ def frequency_classes(counts, classes):
     return class_of
 
 
+# The vocabulary size from which `--softmax auto` chooses the class softmax.  Trained side by
+# side for 3 minutes under train-lm's defaults (benchmarks/output_layer.py; RESULTS.md, "Which
+# output layer"), the class softmax ran 1.3x the full one's words/s at 1,000 types, 2.1x at
+# 3,000, 4.2x at PTB's 10k and 4.6x at WikiText-2's 33k, each to a lower dev perplexity; at 49
+# and 64 characters neither was ahead (0.99-1.18x, dev within 2.5%), so the plainer full
+# softmax stays below.  Where between 64 and 1,000 they cross was not measured.
+CLASS_SOFTMAX_FROM = 1000
+
+
+def output_layer_for(vocab_size):
+    """"class" or "full": the output layer `--softmax auto` gives a vocabulary of this size."""
+    return "class" if vocab_size >= CLASS_SOFTMAX_FROM else "full"
+
+
 def default_classes(vocab_size):
     """About sqrt(V) classes, as Mikolov et al. use."""
     return max(1, int(round(vocab_size ** 0.5)))

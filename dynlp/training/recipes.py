@@ -22,6 +22,7 @@ from dynlp.errors import ConfigError, DataError, ModelDirError
 from dynlp.metrics import TreebankScores, bits_per_token, perplexity
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
 from dynlp.models.ngram.model import NgramLanguageModel
+from dynlp.models.softmax import output_layer_for
 from dynlp.models.tagger.network import BiLSTMTagger, labels, tag_batches
 from dynlp.store.checkpoint import (METRICS_FILE, make_output_dir, read_config,
                                     write_lines_atomically)
@@ -101,6 +102,7 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
         lm_config = model.config
     else:
         vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
+        lm_config = choose_output_layer(lm_config, train_config, len(vocab))
         model, state = RNNLanguageModel(lm_config, vocab), None
     _warn_if_class_softmax_cannot_learn(lm_config, train_config)
     size, bptt = train_config.batch_size, train_config.bptt
@@ -120,9 +122,24 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
 CLASS_SOFTMAX_MAX_SGD_RATE = 0.5
 
 
+def choose_output_layer(lm_config, train_config, vocab_size):
+    """`--softmax auto` made "full" or "class": by vocabulary size (softmax.output_layer_for),
+    except that SGD above the rate the class softmax can take keeps the full one."""
+    if lm_config.softmax != "auto":
+        return lm_config
+    layer = output_layer_for(vocab_size)
+    if layer == "class" and _sgd_too_fast_for_classes(train_config):
+        layer = "full"
+    return replace(lm_config, softmax=layer)
+
+
+def _sgd_too_fast_for_classes(train_config):
+    return (train_config.trainer == "sgd"
+            and train_config.learning_rate() > CLASS_SOFTMAX_MAX_SGD_RATE)
+
+
 def _warn_if_class_softmax_cannot_learn(lm_config, train_config):
-    if (lm_config.softmax == "class" and train_config.trainer == "sgd"
-            and train_config.learning_rate() > CLASS_SOFTMAX_MAX_SGD_RATE):
+    if lm_config.softmax == "class" and _sgd_too_fast_for_classes(train_config):
         log.warning("warning: --softmax class with SGD at --lr %g: above %g it can stall at the "
                     "unigram level in its first batches (it did on PTB and WikiText-2); use "
                     "--lr %g or --trainer adam", train_config.learning_rate(),
