@@ -1,6 +1,7 @@
 """The lecture table's training recipe (recipes/lm_table.py, issue 34): every cell trains under
 it without a non-finite loss, and the class softmax it uses is the full softmax when it has one
 class, gradients included."""
+import argparse
 import json
 import math
 
@@ -92,3 +93,24 @@ def test_a_one_class_softmax_gives_the_full_softmaxs_loss_and_gradients(tie):
     assert any(np.abs(g).max() > 1e-3 for g in full_gradients)
     for g_full, g_one in zip(full_gradients, one_gradients):
         assert np.allclose(g_full, g_one, atol=1e-5)
+
+
+def test_table_shows_each_model_line_by_line_and_as_one_stream_and_only_the_tables_run():
+    """Both tables give the line-by-line figure and, for a recurrent model, the same model
+    scored as one stream (bits per character: log2 of the stream perplexity); a table whose
+    rows did not run (--no-ptb, --no-char) is left out."""
+    args = argparse.Namespace(minutes=16.0, char_minutes=12.0)
+    lstm = {"row": "character LSTM (2 x 256)", "bits_per_token": 2.5, "stream_perplexity": 4.0,
+            "train_minutes": 12.1, "epochs": 9, "words_per_sec": 25000}
+    gram = {"row": "order-10 character n-gram, Kneser-Ney", "bits_per_token": 2.43,
+            "train_minutes": 0.2, "epochs": None}
+    text = TABLE.markdown([], [gram, lstm], args)
+    assert "Penn Treebank" not in text
+    assert "| character LSTM (2 x 256) | 2.500 | 2.000 | 12.1 min, 9 epochs" in text
+    assert "| order-10 character n-gram, Kneser-Ney | 2.430 |  | 0.2 min |" in text
+    rnn = {"row": "RNN (1 layer)", "lecture": "124.7", "perplexity": 138.04,
+           "stream_perplexity": 132.93, "train_minutes": 16.1, "epochs": 37,
+           "words_per_sec": 37644}
+    text = TABLE.markdown([rnn], [], args)
+    assert "tiny-shakespeare" not in text
+    assert "| RNN (1 layer) | 124.7 | 138.0 | 132.9 | 16.1 min, 37 epochs at 37,644" in text
