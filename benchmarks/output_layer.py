@@ -2,7 +2,7 @@
 side by side for the same minutes (issue 34, item 1), on every language-model corpus of
 $DYNLP_DATA and on PTB cut to smaller vocabularies (where the two cross).
 
-    python benchmarks/output_layer.py OUT                 # every corpus, 4 minutes each pair
+    python benchmarks/output_layer.py OUT                 # every corpus, 3 minutes a pair
     python benchmarks/output_layer.py OUT --minutes 2 --corpora ptb-char ptb-word
 
 For each corpus `dynlp train-lm` trains twice at once, `--softmax full` beside `--softmax class`,
@@ -12,9 +12,8 @@ Everything else is train-lm's defaults (a 1-layer LSTM of 256, Adam at 0.002, 32
 steps), because the question is what `train-lm` should choose when nobody says; every corpus is
 read as one stream (`--stream`), as the benchmarks' recipes read them (WikiText-2's lines are
 whole paragraphs).  PTB's characters come as space-separated tokens, so they are read as
-tokens.  Prints one JSON line per corpus and a
-Markdown table at the end: vocabulary size, then each layer's epochs, words/s and best dev
-perplexity.
+tokens.  Prints one JSON line per corpus, then a Markdown table: vocabulary size, and each
+layer's epochs, words/s and best dev perplexity.
 """
 import argparse
 import json
@@ -27,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 
 from dynlp.data.text import data_dir  # noqa: E402
-from dynlp.training.history import read_history  # noqa: E402
+from dynlp.store.checkpoint import load  # noqa: E402
+from dynlp.training.history import mean_words_per_sec, read_history  # noqa: E402
 
 # name: (train file, dev file or None, train-lm flags), files under $DYNLP_DATA
 CORPORA = {
@@ -69,33 +69,29 @@ def train_pair(name, out, minutes):
 def summary(model_dir):
     """Epochs, mean training words/s and best dev perplexity of a finished run."""
     history = read_history(model_dir)
-    speeds = [record["words_per_sec"] for record in history]
-    with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as handle:
-        vocab_file = json.load(handle)["files"]["vocab"]
-    with open(os.path.join(model_dir, vocab_file), encoding="utf-8") as handle:
-        vocab_size = len(json.load(handle)["tokens"])
-    return {"epochs": len(history), "words_per_sec": round(sum(speeds) / len(speeds)),
+    _, vocabs, _ = load(model_dir, "language-model")
+    return {"epochs": len(history), "words_per_sec": mean_words_per_sec(history),
             "best_dev_ppl": round(min(record["dev_ppl"] for record in history), 2),
-            "vocab": vocab_size}
+            "vocab": len(vocabs["vocab"])}
 
 
 def markdown(rows, minutes):
-    lines = [f"| corpus | vocabulary | full: epochs, words/s, dev | class: epochs, words/s, dev "
-             f"| class / full words/s | ({minutes:g} minutes each) |",
-             "| --- | --- | --- | --- | --- | --- |"]
+    lines = [f"{minutes:g} minutes of training each:", "",
+             "| corpus | vocabulary | full: epochs, words/s, dev | class: epochs, words/s, dev "
+             "| class / full words/s |", "| --- | --- | --- | --- | --- |"]
     for row in rows:
         full, cls = row["full"], row["class"]
         lines.append(f"| {row['corpus']} | {full['vocab']:,} | {full['epochs']}, "
                      f"{full['words_per_sec']:,}, {full['best_dev_ppl']} | {cls['epochs']}, "
                      f"{cls['words_per_sec']:,}, {cls['best_dev_ppl']} | "
-                     f"{cls['words_per_sec'] / full['words_per_sec']:.2f} | |")
+                     f"{cls['words_per_sec'] / full['words_per_sec']:.2f} |")
     return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", help="directory for the models")
-    parser.add_argument("--minutes", type=float, default=4.0, help="training minutes of each run")
+    parser.add_argument("--minutes", type=float, default=3.0, help="training minutes of each run")
     parser.add_argument("--corpora", nargs="+", choices=list(CORPORA), default=list(CORPORA))
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)

@@ -37,7 +37,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run a
 from dynlp.cli.plot import draw, run_curves  # noqa: E402
 from dynlp.data.text import data_dir  # noqa: E402
 from dynlp.errors import DynlpError  # noqa: E402
-from dynlp.training.history import metrics_path, read_history  # noqa: E402
+from dynlp.training.history import mean_words_per_sec, metrics_path, read_history  # noqa: E402
 
 # One recipe for every recurrent row (issue 34): the README's PTB sizes (256 units, tied
 # embeddings, dropout 0.25, 20 streams of 35 steps) with the class softmax and Adam at 0.002, and
@@ -106,10 +106,8 @@ def train_and_score(name, flags, train, dev, test, out, minutes):
 
 def training_speed(out):
     """Epochs trained and the mean training words (or characters) per second, from metrics.jsonl."""
-    with open(os.path.join(out, "metrics.jsonl"), encoding="utf-8") as handle:
-        records = [json.loads(line) for line in handle if line.strip()]
-    speeds = [r["words_per_sec"] for r in records if r.get("words_per_sec")]
-    return {"epochs": len(records), "words_per_sec": round(sum(speeds) / max(len(speeds), 1))}
+    records = read_history(out)
+    return {"epochs": len(records), "words_per_sec": mean_words_per_sec(records)}
 
 
 def run_row(name, flags, train, dev, test, out, minutes):

@@ -95,6 +95,9 @@ def test_series_come_from_metrics_jsonl(runs):
     assert history.epochs(records) == [1.0, 2.0, 3.0]
     assert history.minutes(records, path) == [r["elapsed"] / 60 for r in lines]
     assert history.minutes(records, path) == sorted(history.minutes(records, path))
+    speeds = [r["words_per_sec"] for r in lines]
+    assert history.mean_words_per_sec(records) == round(sum(speeds) / 3) > 0
+    assert history.mean_words_per_sec([{"epoch": 1}]) == 0  # no epoch says
 
 
 def test_a_tagger_gets_a_panel_for_each_column(small_models, colours, tmp_path):

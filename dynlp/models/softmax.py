@@ -44,7 +44,8 @@ def frequency_classes(counts, classes):
 # output layer"), the class softmax ran 1.3x the full one's words/s at 1,000 types, 2.1x at
 # 3,000, 4.2x at PTB's 10k and 4.6x at WikiText-2's 33k, each to a lower dev perplexity; at 49
 # and 64 characters neither was ahead (0.99-1.18x, dev within 2.5%), so the plainer full
-# softmax stays below.  Where between 64 and 1,000 they cross was not measured.
+# softmax stays below.  Where between 64 and 1,000 they cross was not measured.  The size is
+# len(vocab), the four specials (<pad>, <unk>, <s>, </s>) counted.
 CLASS_SOFTMAX_FROM = 1000
 
 

@@ -58,6 +58,12 @@ def _is_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def mean_words_per_sec(records):
+    """The mean of the epochs' training words (or characters) per second; 0 when none says."""
+    speeds = [r["words_per_sec"] for r in records if _is_number(r.get("words_per_sec"))]
+    return round(sum(speeds) / len(speeds)) if speeds else 0
+
+
 def numeric_fields(records):
     """The fields that hold a number in some epoch, in the order they first appear."""
     fields = {}
