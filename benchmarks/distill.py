@@ -28,7 +28,7 @@ from dynlp.data.text import data_dir
 from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(__file__))
 from treebanks import TWENTY_MINUTES, add_treebank_arguments, commit, part, treebanks  # noqa: E402

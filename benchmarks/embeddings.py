@@ -31,7 +31,7 @@ from dynlp.config import TrainConfig, add_arguments, from_args  # noqa: E402
 from dynlp.data.text import data_dir  # noqa: E402
 from dynlp.data.treebank import read_treebank  # noqa: E402
 from dynlp.models.tagger.config import TaggerConfig  # noqa: E402
-from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger  # noqa: E402
+from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger  # noqa: E402
 
 # Short of the default (300 epochs until dev stops): two runs must each fit in ~25 minutes on
 # a shared 2-core machine.  The same for both runs, which is all the comparison needs.

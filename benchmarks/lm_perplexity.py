@@ -30,7 +30,7 @@ import dynlp
 from dynlp.cli.flags import add_common_arguments, start
 from dynlp.config import TrainConfig, add_arguments, from_args
 from dynlp.models.lm import LMConfig
-from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.tasks import lm_batches, train_language_model
 from dynlp.data.text import data_dir, read_sentences, sentences_from_lines
 
 DEFAULTS = {

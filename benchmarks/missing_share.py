@@ -6,7 +6,7 @@ Trains UPOS alone on ud_ug_udt's dev file (10,644 words) with each share of its 
 and the others set to `_` (chosen at random, seed 7), for a fixed number of epochs, the best
 epoch chosen on the first 300 sentences of ud_ug_udt's train file; then scores ud_ug_udt's test
 file, which is filled throughout.  One line per share on stdout (test UPOS accuracy, seconds).
-What it informs: MIN_FILLED_SHARE in dynlp/training/recipes.py.
+What it informs: MIN_FILLED_SHARE in dynlp/tasks/tagger.py.
 """
 import argparse
 import json

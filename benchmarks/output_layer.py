@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run a
 
 from dynlp.data.text import data_dir  # noqa: E402
 from dynlp.store.checkpoint import load  # noqa: E402
-from dynlp.training.history import mean_words_per_sec, read_history  # noqa: E402
+from dynlp.store.history import mean_words_per_sec, read_history  # noqa: E402
 
 # name: (train file, dev file or None, train-lm flags), files under $DYNLP_DATA
 CORPORA = {

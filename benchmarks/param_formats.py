@@ -26,7 +26,7 @@ import numpy as np
 from dynlp import BiLSTMTagger, LMConfig, RNNLanguageModel, TaggerConfig, Vocab
 from dynlp.store import paramfile
 from dynlp.store import tensorfile
-from dynlp.training.recipes import _tagged_pairs, read_tagger_corpus
+from dynlp.tasks import read_tagger_corpus, tagged_pairs
 from dynlp.data.text import data_dir, read_lines, tokenize
 
 
@@ -41,7 +41,7 @@ def wikitext_lm():
 def ewt_tagger():
     train = glob.glob(os.path.join(data_dir(), "ud_en_ewt", "*-ud-train.conllu"))[0]
     sentences, _, config = read_tagger_corpus(train, None, TaggerConfig(), 0.05)
-    pairs = _tagged_pairs(sentences, config.column_list())
+    pairs = tagged_pairs(sentences, config.column_list())
     return "EWT tagger (defaults)", lambda: BiLSTMTagger.from_training_data(config, pairs)
 
 

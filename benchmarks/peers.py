@@ -38,10 +38,10 @@ from dynlp.data.text import data_dir
 from dynlp.data.treebank import conllu_text, filled, read_treebank
 from dynlp.metrics import TreebankScores
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import (TWENTY_MINUTES, _best_dev, add_treebank_arguments,  # noqa: E402
+from treebanks import (TWENTY_MINUTES, best_dev_metrics, add_treebank_arguments,  # noqa: E402
                        commit, part, treebanks)  # (the benchmarks folder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -164,7 +164,7 @@ def run_dynlp(name, folder, out_dir, args):
     columns = score_tagger(model, test).summary()["columns"]
     unseen = {key: round(100 * v["oov_accuracy"], 2) for key, v in columns.items()
               if v["oov_accuracy"] is not None}
-    return {"test_unseen": unseen, "best_dev": _best_dev(state), "train_minutes": round(train_minutes, 1), "epochs": state.epoch,
+    return {"test_unseen": unseen, "best_dev": best_dev_metrics(state), "train_minutes": round(train_minutes, 1), "epochs": state.epoch,
             "words_per_second": round(sum(len(s.forms) for s in test) / tag_seconds),
             "columns": model.columns,
             "system_file": system_path}

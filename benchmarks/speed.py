@@ -214,7 +214,7 @@ def dynlp_tagger_train(args, settings=TAGGER):
     trainer = make_trainer(model.pc, config, config.learning_rate())
     batches = tag_batches(upos_pairs(pairs), config.batch_size, np.random.default_rng(1))
     if args.dev:
-        from dynlp.training.recipes import tagger_dev_metrics
+        from dynlp.tasks import tagger_dev_metrics
 
         return {**train_for(model, trainer,
                             lambda rng: tag_batches(upos_pairs(pairs), config.batch_size, rng),
@@ -288,7 +288,7 @@ def dynlp_lm(train, settings=LM):
 
 def dynlp_lm_train(args, corpus=ptb, settings=LM):
     from dynlp.config import TrainConfig
-    from dynlp.training.recipes import lm_batches
+    from dynlp.tasks import lm_batches
     from dynlp.training.loop import make_trainer
 
     dynlp_setup(args)
@@ -309,7 +309,7 @@ def dynlp_lm_train(args, corpus=ptb, settings=LM):
 
 
 def dynlp_lm_eval(args):
-    from dynlp.training import recipes as pipeline
+    from dynlp.tasks import lm as pipeline
     from dynlp.training.loop import evaluate_loss
 
     dynlp_setup(args)
@@ -428,12 +428,12 @@ def torch_lm(train):
 def torch_class_lm(train):
     """The lm_train_large twin: dynlp's classes for this vocabulary (the same counts and
     number), so both sides compute the same products."""
-    from dynlp.models.lm import _counts
+    from dynlp.models.lm import class_counts
     from dynlp.models.softmax import default_classes, frequency_classes
     from torch_models import TorchClassLM
 
     vocab = lm_vocab(train)
-    classes = frequency_classes(_counts(vocab), default_classes(len(vocab)))
+    classes = frequency_classes(class_counts(vocab), default_classes(len(vocab)))
     model = TorchClassLM(len(vocab), LM_LARGE["emb_dim"], LM_LARGE["hidden_dim"],
                          LM_LARGE["layers"], classes, LM_LARGE["dropout"])
     return model, vocab
@@ -474,7 +474,7 @@ def torch_lm_train_large(args):
 
 def eval_streams(args):
     """Streams for evaluation, the same on both sides: dynlp's default unless --eval-streams."""
-    from dynlp.training.recipes import EVAL_STREAMS
+    from dynlp.tasks.lm import EVAL_STREAMS
 
     return args.eval_streams or EVAL_STREAMS
 

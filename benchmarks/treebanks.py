@@ -24,7 +24,7 @@ import time
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig, add_arguments, from_args
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
 from dynlp.data.text import data_dir
 from dynlp.data.treebank import read_treebank
 
@@ -66,12 +66,12 @@ def run_one(name, folder, args):
             "test_unseen_words": summary["oov_tokens"],
             "test": {k: v["accuracy"] for k, v in summary["columns"].items()},
             "test_unseen": {k: v["oov_accuracy"] for k, v in summary["columns"].items()},
-            "best_dev_score": state.best, "best_dev": _best_dev(state),
+            "best_dev_score": state.best, "best_dev": best_dev_metrics(state),
             "epochs": state.epoch,
             "train_minutes": round(minutes, 1), "columns": model.columns}
 
 
-def _best_dev(state):
+def best_dev_metrics(state):
     """Each column's dev accuracy at the evaluation that was kept (the best dev_score)."""
     best = max(state.history, key=lambda metrics: metrics["dev_score"], default={})
     return {k[4:]: v for k, v in best.items() if k.startswith("dev_") and k != "dev_score"}

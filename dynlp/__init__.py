@@ -4,6 +4,7 @@
     dy = dynlp.dynet()          # DyNet itself, set up by dynlp.configure(...) if that ran first
     model = dynlp.RNNLanguageModel(dynlp.LMConfig(level="char"), vocab)
     tagger = dynlp.BiLSTMTagger.load("models/ewt")
+    model = dynlp.tasks.load_model("models/ewt")    # any registered family (dynlp/tasks/)
 """
 from dynlp.backend import BackendConfig, configure, dynet
 from dynlp.config import TrainConfig
@@ -16,9 +17,9 @@ from dynlp.metrics import TaggingScores, TreebankScores, bits_per_token, perplex
 from dynlp.models.lm import LMConfig, RNNLanguageModel
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger, tag_batches
+from dynlp.tasks import (read_lm_corpus, read_tagger_corpus, score_tagger, train_language_model,
+                         train_tagger)
 from dynlp.training.loop import evaluate_loss, fit, make_trainer
-from dynlp.training.recipes import (read_lm_corpus, read_tagger_corpus, score_tagger,
-                                    train_language_model, train_tagger)
 
 __version__ = "0.1.0"
 

@@ -130,3 +130,8 @@ class TreebankScores:
 def _accuracies(scores):
     return {"accuracy": accuracy(scores.correct, scores.total),
             "oov_accuracy": accuracy(scores.oov_correct, scores.oov_total)}
+
+
+def percent(fraction):
+    """An accuracy as the tables print it ("n/a" where there was nothing to count)."""
+    return "n/a" if fraction is None else f"{100 * fraction:.2f}%"

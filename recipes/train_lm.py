@@ -15,10 +15,9 @@ import sys
 
 import numpy as np
 
-from dynlp.cli import run
-from dynlp.cli.flags import add_train_lm_arguments, settings, start, translate_dynet_flags
+from dynlp.cli.flags import add_train_lm_arguments, run, settings, start, translate_dynet_flags
 from dynlp.models.lm import LMConfig
-from dynlp.training.recipes import read_lm_corpus, sample_text, split_dev, train_language_model
+from dynlp.tasks import read_lm_corpus, sample_text, split_dev, train_language_model
 from dynlp.data.text import bundled_text, sentences_from_lines
 
 SMALL = dict(output="models/lm", emb_dim=64, hidden_dim=256, batch_size=32, trainer="adam",

@@ -15,11 +15,10 @@ import argparse
 import os
 import sys
 
-from dynlp.cli import run
-from dynlp.cli.flags import add_train_tagger_arguments, settings, start, translate_dynet_flags
-from dynlp.cli.tagger import load_teacher, percent
+from dynlp.cli.flags import add_train_tagger_arguments, run, settings, start, translate_dynet_flags
+from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.training.recipes import read_tagger_corpus, score_tagger, train_tagger
+from dynlp.tasks import read_tagger_corpus, score_tagger, teacher_and_config, train_tagger
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
 # For the 40-sentence sample only: small batches and a steady learning rate (its dev split is
@@ -39,7 +38,7 @@ def main(argv):
     verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     tagger_config, train_config = settings(args, TaggerConfig)
-    teacher, tagger_config = load_teacher(args, tagger_config)
+    teacher, tagger_config = teacher_and_config(args.teacher, tagger_config)
 
     train, dev, tagger_config = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config,
                                                    train_config.dev_fraction)

@@ -3,12 +3,17 @@ is walked with `ast`, and the graph must have no circle and none of the forbidde
 
     core       errors backend config metrics: imports nothing of the parts
     data       core only
-    models     never training, runtime, serve or cli
+    models     never training, tasks, runtime, serve or cli
     store      never models
+    tasks      never runtime, serve or cli (each family's task: tasks/)
+    cli, runtime, serve   never training: they call tasks
+    training   its loop reads of a model and a batch only what training/protocol.py names
     serve      app, pool and protocol never reach DyNet (dynlp.backend or dynet, through any
                chain of imports), only its worker does
     cli        nothing imports it
     inside a function, only an optional extra (or DyNet, which starts when imported) is imported
+    recipes/ and benchmarks/   of dynlp.cli the shared flags only, never training (recipes/),
+               and no name with a leading underscore
 """
 import ast
 import os
@@ -108,8 +113,14 @@ def broken_rules(source, target):
     if within(source, "dynlp.data") and not (target in CORE or within(target, "dynlp.data")):
         rules.append("data imports only the core")
     if within(source, "dynlp.models") and within(
-            target, "dynlp.training", "dynlp.runtime", "dynlp.serve", "dynlp.cli"):
-        rules.append("models never import training, runtime, serve or cli")
+            target, "dynlp.training", "dynlp.tasks", "dynlp.runtime", "dynlp.serve", "dynlp.cli"):
+        rules.append("models never import training, tasks, runtime, serve or cli")
+    if within(source, "dynlp.tasks") and within(target, "dynlp.runtime", "dynlp.serve",
+                                                 "dynlp.cli"):
+        rules.append("tasks never import runtime, serve or cli")
+    if within(source, "dynlp.cli", "dynlp.runtime", "dynlp.serve") and within(
+            target, "dynlp.training"):
+        rules.append("cli, runtime and serve never import training: they call tasks")
     if within(source, "dynlp.store") and within(target, "dynlp.models"):
         rules.append("store never imports models")
     if within(target, "dynlp.cli") and not within(source, "dynlp.cli"):
@@ -170,6 +181,11 @@ def test_the_house_rules_hold():
 
 @pytest.mark.parametrize("file, line, rule", [
     ("models/lm.py", "from dynlp.training import loop", "models never import training"),
+    ("models/lm.py", "from dynlp.tasks import lm", "models never import training, tasks"),
+    ("tasks/lm.py", "from dynlp.runtime import work", "tasks never import runtime"),
+    ("cli/lm.py", "from dynlp.training.loop import fit", "never import training"),
+    ("serve/worker.py", "from dynlp.training import loop", "never import training"),
+    ("runtime/work.py", "import dynlp.training.loop", "never import training"),
     ("store/checkpoint.py", "from dynlp.models import lm", "store never imports models"),
     ("serve/protocol.py", "from dynlp.serve import worker", "never reach DyNet"),
     ("data/vocab.py", "from dynlp.data import text", "a circle"),
@@ -195,3 +211,119 @@ def function_lengths(root):
 
 def test_every_function_is_at_most_40_lines():
     assert [f for f in function_lengths(ROOT) if f[0] > 40] == []
+
+
+# ---- the loop reads only the protocol ---------------------------------------------------------
+LOOP = os.path.join(ROOT, "training", "loop.py")
+PROTOCOL = os.path.join(ROOT, "training", "protocol.py")
+MODEL_NAMES = {"model"}  # what the loop calls the model it trains
+BATCH_NAMES = {"batch", "part", "batches"}  # a batch, or a list of them (indexed)
+MODEL_PROTOCOL = {"pc", "training", "loss", "save"}
+BATCH_PROTOCOL = {"num_tokens", "num_sequences", "columns", "restarted"}
+
+
+def protocol_optionals():
+    """The names of training/protocol.OPTIONAL, read from its source."""
+    for node in ast.walk(ast.parse(open(PROTOCOL, encoding="utf-8").read())):
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "OPTIONAL":
+            return {key.value for key in node.value.keys}
+    return set()
+
+
+def _name(node):
+    """The variable an expression reads (`batches[0]` reads `batches`), or None."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def loop_reads_beyond_protocol(path=LOOP):
+    """One line for each thing of a model or batch the loop reads that the protocol lacks."""
+    optional, found = protocol_optionals(), []
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+        if isinstance(node, ast.Attribute):
+            owner = _name(node.value)
+            if owner in MODEL_NAMES and node.attr not in MODEL_PROTOCOL:
+                found.append(f"line {node.lineno}: model.{node.attr} is not in the protocol")
+            if owner in BATCH_NAMES and node.attr not in BATCH_PROTOCOL:
+                found.append(f"line {node.lineno}: batch.{node.attr} is not in the protocol")
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+                "getattr", "hasattr", "setattr", "option") and len(node.args) >= 2:
+            owner, what = _name(node.args[0]), node.args[1]
+            name = what.value if isinstance(what, ast.Constant) else "?"
+            allowed = node.func.id == "option" and name in optional
+            if owner in MODEL_NAMES | BATCH_NAMES and not allowed:
+                found.append(f"line {node.lineno}: {node.func.id}({owner}, {name!r}) is not "
+                             "the protocol")
+    return found
+
+
+def test_the_loop_reads_only_the_protocol():
+    assert loop_reads_beyond_protocol() == []
+
+
+@pytest.mark.parametrize("planted", [
+    "def f(model):\n    return model.networks",
+    "def f(model):\n    return getattr(model, 'adversarial', 0)",
+    "def f(batch):\n    return batch.carry",
+    "def f(model):\n    return option(model, 'teacher')",
+])
+def test_a_loop_reading_beyond_the_protocol_fails(tmp_path, planted):
+    copy = tmp_path / "loop.py"
+    copy.write_text(open(LOOP, encoding="utf-8").read() + "\n\n" + planted + "\n")
+    assert loop_reads_beyond_protocol(str(copy))
+
+
+# ---- scripts: recipes/ and benchmarks/ use the public names ------------------------------------
+REPO = os.path.dirname(ROOT)
+
+
+def script_problems(folders=("recipes", "benchmarks"), repo=REPO):
+    """One line for each import of a script that reaches past dynlp's public names."""
+    found = []
+    for folder in folders:
+        for base, _, files in os.walk(os.path.join(repo, folder)):
+            for name in sorted(f for f in files if f.endswith(".py")):
+                path = os.path.join(base, name)
+                found += [f"{os.path.relpath(path, repo)}: {p}"
+                          for p in _script_imports(path, folder)]
+    return found
+
+
+def _script_imports(path, folder):
+    problems = []
+    for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path)):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [(node.module, alias.name) for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [(alias.name, None) for alias in node.names]
+        else:
+            continue
+        for module, name in names:
+            full = f"{module}.{name}" if name else module
+            if within(full, "dynlp.cli") and not within(full, "dynlp.cli.flags") \
+                    and full != "dynlp.cli.main":  # `python -m` of the command, as a user runs it
+                problems.append(f"line {node.lineno} imports {full}: only dynlp.cli.flags")
+            if folder == "recipes" and within(full, "dynlp.training"):
+                problems.append(f"line {node.lineno} imports {full}: recipes call tasks")
+            if any(part.startswith("_") and not part.startswith("__")
+                   for part in full.split(".")):
+                problems.append(f"line {node.lineno} imports {full}: a private name")
+    return problems
+
+
+def test_scripts_use_public_names_only():
+    assert script_problems() == []
+
+
+@pytest.mark.parametrize("folder, line, rule", [
+    ("recipes", "from dynlp.cli.output import output_file", "only dynlp.cli.flags"),
+    ("benchmarks", "from dynlp.cli import tagger", "only dynlp.cli.flags"),
+    ("recipes", "from dynlp.training.loop import fit", "recipes call tasks"),
+    ("benchmarks", "from dynlp.tasks.tagger import _check_known_tags", "a private name"),
+    ("benchmarks", "from treebanks import _best", "a private name"),
+])
+def test_a_script_reaching_past_the_public_names_fails(tmp_path, folder, line, rule):
+    (tmp_path / folder).mkdir()
+    (tmp_path / folder / "planted.py").write_text(f"{line}\n")
+    assert any(rule in problem for problem in script_problems((folder,), str(tmp_path)))

@@ -7,7 +7,7 @@ import numpy as np
 
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig, dynet
 from dynlp.training.averaging import WeightAverage
-from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.tasks import lm_batches, train_language_model
 from dynlp.training.loop import mean_loss_metrics
 from conftest import TINY_TEXT
 

@@ -69,6 +69,21 @@ def test_lstm_written_out_equals_the_builder():
         np.testing.assert_allclose(ours.npvalue(), theirs.npvalue(), atol=1e-6)
 
 
+def test_gru_written_out_equals_the_builder():
+    """layers.gru_reference (the GRU's equations on the builder's weights) = the builder."""
+    from dynlp.models.layers import gru_reference
+
+    dy = dynet()
+    pc = dy.ParameterCollection()
+    builder = recurrent_builder("gru", 1, 3, 5, pc)
+    rng = np.random.default_rng(2)
+    dy.renew_cg()
+    xs = [dy.inputTensor(rng.normal(size=3)) for _ in range(4)]
+    by_builder = builder.initial_state().transduce(xs)
+    for ours, theirs in zip(gru_reference(builder, xs), by_builder):
+        np.testing.assert_allclose(ours.npvalue(), theirs.npvalue(), atol=1e-6)
+
+
 def test_lstm_written_out_trains_all_of_the_builder_s_weights():
     from dynlp.models.layers import lstm_outputs, lstm_weights, project
 

@@ -11,7 +11,7 @@ from dynlp.cli import main
 from dynlp.config import TrainConfig
 from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.network import BiLSTMTagger, tag_batch
-from dynlp.training.recipes import score_tagger, train_tagger
+from dynlp.tasks import score_tagger, train_tagger
 from test_tagger import MORPHOLOGY, SAMPLE, SMALL, pairs
 
 

@@ -14,7 +14,7 @@ from dynlp.data.treebank import read_treebank
 from dynlp.errors import DataError
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.training.recipes import tagger_vectors
+from dynlp.tasks.tagger import tagger_vectors
 
 SAMPLE = "data/sample.conllu"
 QUICK = ["--epochs", "2", "--layers", "1", "--hidden-dim", "8", "--char-dim", "8",

@@ -11,7 +11,7 @@ import pytest
 from conftest import sigint_as_in_a_terminal
 from dynlp import BackendConfig, LMConfig, RNNLanguageModel, TrainConfig, Vocab, backend
 from dynlp.errors import ConfigError
-from dynlp.training.recipes import lm_batches
+from dynlp.tasks import lm_batches
 from dynlp.training.loop import evaluate_loss, evaluation_shares, fit, training_workers
 
 LINES = ["the quick brown fox jumps over the lazy dog", "a stitch in time saves nine",

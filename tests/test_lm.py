@@ -9,7 +9,7 @@ from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError, ModelDirError
 from dynlp.models.sampling import choose
-from dynlp.training.recipes import train_language_model
+from dynlp.tasks import train_language_model
 from dynlp.training.loop import make_trainer
 from conftest import TINY_TEXT
 
@@ -322,7 +322,7 @@ def test_auto_output_layer_keeps_the_full_softmax_under_sgd_too_fast_for_classes
     """The class softmax stalls under SGD above CLASS_SOFTMAX_MAX_SGD_RATE, so with such a
     rate `auto` keeps the full one whatever the vocabulary; an explicit choice is kept."""
     from dynlp.models.softmax import CLASS_SOFTMAX_FROM
-    from dynlp.training.recipes import CLASS_SOFTMAX_MAX_SGD_RATE, choose_output_layer
+    from dynlp.tasks.lm import CLASS_SOFTMAX_MAX_SGD_RATE, choose_output_layer
     auto, size = LMConfig(), CLASS_SOFTMAX_FROM
     fast, slow = CLASS_SOFTMAX_MAX_SGD_RATE * 2, CLASS_SOFTMAX_MAX_SGD_RATE
     assert choose_output_layer(auto, TrainConfig(trainer="adam"), size).softmax == "class"

@@ -14,7 +14,7 @@ from dynlp.config import TrainConfig
 from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.inference import NumpyNetwork, one_blas_thread
 from dynlp.models.tagger.network import NUMPY_MIN_WORDS, BiLSTMTagger
-from dynlp.training.recipes import train_tagger
+from dynlp.tasks import train_tagger
 from test_reference_tagger import LONG, randomise
 from test_tagger import MORPHOLOGY, SAMPLE, SMALL, pairs
 

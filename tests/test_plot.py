@@ -11,8 +11,8 @@ import pytest
 
 from conftest import load_lm_table
 from dynlp.cli import main
-from dynlp.cli.plot import DPI, PANEL_INCHES, PANELS_A_ROW
-from dynlp.training import history
+from dynlp.curves import DPI, PANEL_INCHES, PANELS_A_ROW
+from dynlp.store import history
 
 
 

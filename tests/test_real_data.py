@@ -3,7 +3,7 @@ import math
 from collections import Counter
 
 from dynlp import LMConfig, TrainConfig
-from dynlp.training.recipes import train_language_model
+from dynlp.tasks import train_language_model
 from dynlp.data.text import read_sentences
 from conftest import shared_data
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from conftest import sigint_as_in_a_terminal
 from dynlp import LMConfig, RNNLanguageModel, TrainConfig
 from dynlp.errors import DataError, TrainingError
-from dynlp.training.recipes import lm_batches, train_language_model
+from dynlp.tasks import lm_batches, train_language_model
 from dynlp.data.text import read_sentences
 from dynlp.training.loop import fit
 from dynlp.data.treebank import read_treebank

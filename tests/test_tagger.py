@@ -8,7 +8,7 @@ import pytest
 from dynlp.cli import main
 from dynlp.config import TrainConfig
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.training.recipes import score_tagger, train_tagger
+from dynlp.tasks import score_tagger, train_tagger
 from dynlp.models.tagger.network import BiLSTMTagger, tag_batch
 from dynlp.data.treebank import read_treebank
 from conftest import shared_data

@@ -3,6 +3,7 @@
 Library code never imports this package: it parses argv and prints, which nothing else in
 dynlp does.  The recipes under recipes/ use its flags and its `run` (one-line errors).
 """
-from dynlp.cli.main import main, run
+from dynlp.cli.flags import run
+from dynlp.cli.main import main
 
 __all__ = ["main", "run"]

@@ -6,17 +6,19 @@ a setting has one definition, one default and one help text.
 """
 import argparse
 import logging
+import os
 import sys
 
 from tqdm import tqdm
 
 from dynlp import backend
 from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.errors import DynlpError
 from dynlp.models.lm import LMConfig
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.serve.pool import BATCH_WORDS, WINDOW_SECONDS
 from dynlp.serve.protocol import Limits
-from dynlp.training.recipes import saved_config
+from dynlp.tasks import saved_config
 
 log = logging.getLogger("dynlp")
 LIMITS = Limits()  # the server's defaults, which its flags show
@@ -238,3 +240,28 @@ def translate_dynet_flags(argv):
         out.append(DYNET_FLAGS.get(flag, flag))
         i += 1
     return out
+
+
+# ---- running a command: what the CLI and the recipes share besides their flags ------------
+def run(command, *args):
+    """Run a command (or a recipe's main): errors become one line on stderr and status 2."""
+    try:
+        return command(*args) or 0
+    except DynlpError as error:
+        return _fail(error)
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):  # e.g. `dynlp sample -n 1000 | head`
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        where = f"{error.filename}: " if error.filename else ""
+        return _fail(f"{where}{error.strerror or error}")
+    except KeyboardInterrupt:
+        training = command.__name__.startswith("train") or command.__module__ == "__main__"
+        hint = "; saved models are complete (continue training with --resume)" if training else ""
+        print(f"dynlp: interrupted{hint}", file=sys.stderr)
+        return 130
+
+
+def _fail(message):
+    print(f"dynlp: error: {message}", file=sys.stderr)
+    return 2

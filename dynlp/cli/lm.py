@@ -14,11 +14,9 @@ from dynlp.errors import DataError, DynlpError
 from dynlp.metrics import bits_per_token, perplexity
 from dynlp.models.lm import LMConfig
 from dynlp.models.ngram.model import NgramConfig
-from dynlp.models.registry import load_language_model
 from dynlp.models.sampling import check_sampling
-from dynlp.training.loop import evaluate_loss
-from dynlp.training.recipes import (STREAM_SCORING_BPTT, lm_batches, read_lm_corpus, sample_text,
-                                    train_language_model, train_ngram_model)
+from dynlp.tasks import (load_language_model, read_lm_corpus, sample_text, stream_loss,
+                         train_language_model, train_ngram_model)
 
 log = logging.getLogger("dynlp")
 
@@ -109,8 +107,7 @@ def _score_stream(args, config):
         raise DynlpError("--stream reads the input in one process (and its forks): drop --ray")
     model = load_language_model(args.model)
     lines = read_sentences(args.input, model.config.level, model.config.tokenized, True)
-    batches = lm_batches(lines, model.vocab, model.config, 1, STREAM_SCORING_BPTT, False)
-    nll, tokens = evaluate_loss(model, batches, args.workers)
+    nll, tokens = stream_loss(model, lines, args.workers)
     summary = _with_perplexity({"lines": len(lines), "tokens": tokens, "log_prob": -nll})
     if args.json:
         with output_file(output_path(args)) as out:

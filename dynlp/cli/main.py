@@ -7,7 +7,6 @@ with the recipes.
 """
 import argparse
 import logging
-import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -16,8 +15,7 @@ from dynlp.cli import lm, plot, serve, tagger
 from dynlp.cli.flags import (add_common_arguments, add_model_argument, add_ngram_arguments,
                              add_plot_arguments, add_sampling_arguments, add_serve_arguments,
                              add_train_lm_arguments, add_train_tagger_arguments,
-                             add_workers_arguments, start, translate_dynet_flags)
-from dynlp.errors import DynlpError
+                             add_workers_arguments, run, start, translate_dynet_flags)
 
 log = logging.getLogger("dynlp")
 
@@ -97,30 +95,6 @@ def main(argv=None):
     argv = translate_dynet_flags(sys.argv[1:] if argv is None else list(argv))
     args = build_parser().parse_args(argv)
     return run(COMMANDS[args.command], args)
-
-
-def run(command, *args):
-    """Run a command (or a recipe's main): errors become one line on stderr and status 2."""
-    try:
-        return command(*args) or 0
-    except DynlpError as error:
-        return _fail(error)
-    except OSError as error:
-        if isinstance(error, BrokenPipeError):  # e.g. `dynlp sample -n 1000 | head`
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
-        where = f"{error.filename}: " if error.filename else ""
-        return _fail(f"{where}{error.strerror or error}")
-    except KeyboardInterrupt:
-        training = command.__name__.startswith("train") or command.__module__ == "__main__"
-        hint = "; saved models are complete (continue training with --resume)" if training else ""
-        print(f"dynlp: interrupted{hint}", file=sys.stderr)
-        return 130
-
-
-def _fail(message):
-    print(f"dynlp: error: {message}", file=sys.stderr)
-    return 2
 
 
 if __name__ == "__main__":

@@ -3,26 +3,15 @@
 One panel for each dev figure (perplexity for a language model, each tagged column's accuracy
 for a tagger, or the fields `--metric` names) and one for the training loss; one line per run,
 in the same colour in every panel, labelled by its directory's name.  PNG or SVG, by the output's
-extension.  matplotlib (`dynlp[plot]`) is imported only here, and only its object interface is
-used (a `Figure` drawn by the Agg renderer): no pyplot state, no window, no display needed.
+extension, drawn by dynlp/curves.py.
 """
 import os
 
+from dynlp.curves import draw, run_curves
 from dynlp.errors import ConfigError
-from dynlp.store.atomic import replacing
-from dynlp.training.history import (dev_fields, epochs, metrics_path, minutes, numeric_fields,
-                                    read_history, series)
+from dynlp.store.history import dev_fields, metrics_path, numeric_fields, read_history
 
 FORMATS = {".png": "png", ".svg": "svg"}
-PANEL_INCHES = (5.0, 3.6)  # each panel's width and height
-DPI = 100  # so a PNG is 500 x 360 pixels a panel
-PANELS_A_ROW = 3
-TITLES = {"dev_ppl": "dev perplexity", "dev_loss": "dev loss (nats per token)",
-          "dev_bits_per_token": "dev bits per token", "train_loss": "training loss",
-          "dev_score": "dev accuracy, mean of the columns", "lr": "learning rate"}
-COLUMNS = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats",
-           "alltags": "AllTags"}  # a tagger's dev_COLUMN, as the CoNLL 2018 evaluation names it
-X_LABELS = {"epochs": "epoch", "minutes": "minutes of training"}
 
 
 def plot(args):
@@ -64,74 +53,7 @@ def panel_fields(metrics, records):
     return fields + ["train_loss"] * ("train_loss" not in fields)
 
 
-def run_curves(records, path, fields, x):
-    """{"x": [...], field: [...] for each field}: one run's lines, as plain lists."""
-    curves = {"x": minutes(records, path) if x == "minutes" else epochs(records)}
-    for field in fields:
-        if not any(field in record for record in records):  # e.g. a tagger among LMs
-            raise ConfigError(f"{path}: no epoch has {field!r}: draw runs of one kind "
-                              "together, or name the figures with --metric")
-        curves[field] = series(records, field, path)
-    return curves
-
-
 def run_labels(dirs):
     """Each run's directory name; the path as given where two runs share a name."""
     names = [os.path.basename(os.path.normpath(d)) for d in dirs]
     return [name if names.count(name) == 1 else d for name, d in zip(names, dirs)]
-
-
-def _matplotlib_figure():
-    try:
-        import matplotlib  # noqa: F401  (first: a missing package fails here, not half way)
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ConfigError("dynlp plot needs matplotlib: pip install 'dynlp[plot]'") from None
-    return Figure
-
-
-def draw(runs, fields, x, path, picture_format):
-    """Draw `runs`, [(label, curves)] as `run_curves` makes them, into the picture at `path`,
-    written atomically; one panel for each field."""
-    rows = -(-len(fields) // PANELS_A_ROW)
-    columns = min(len(fields), PANELS_A_ROW)
-    figure = _matplotlib_figure()(figsize=(PANEL_INCHES[0] * columns, PANEL_INCHES[1] * rows),
-                                  dpi=DPI, layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False).ravel()
-    for panel, field in zip(axes, fields):
-        for number, (label, curves) in enumerate(runs):
-            # C0, C1, ...: the default colour cycle, the same run the same colour in each panel
-            panel.plot(curves["x"], curves[field], color=f"C{number % 10}", marker=".",
-                       label=label)
-        _decorate(panel, field, x)
-    for unused in axes[len(fields):]:
-        unused.set_visible(False)
-    axes[0].legend(fontsize="small")
-    # No date in an SVG, so the same runs give the same file.
-    metadata = {"Date": None} if picture_format == "svg" else None
-    with replacing(path, binary=True) as out:
-        figure.savefig(out, format=picture_format, metadata=metadata)
-
-
-def _decorate(panel, field, x):
-    from matplotlib.ticker import LogFormatter, MaxNLocator
-
-    panel.set_title(_title(field), fontsize="medium")
-    panel.set_xlabel(X_LABELS[x])
-    panel.grid(alpha=0.3)
-    if x == "epochs":
-        panel.xaxis.set_major_locator(MaxNLocator(integer=True))
-    low, high = panel.dataLim.intervaly
-    if field.endswith("_ppl") and low > 0 and high > 3 * low:
-        # Early epochs can be 100 times worse: a log scale shows them and the end alike, with
-        # plain numbers (200, 300) on its ticks rather than powers of ten.
-        panel.set_yscale("log")
-        panel.yaxis.set_major_formatter(LogFormatter())
-        panel.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
-
-
-def _title(field):
-    if field in TITLES:
-        return TITLES[field]
-    column = field[4:] if field.startswith("dev_") else None
-    return f"dev {COLUMNS[column]} accuracy" if column in COLUMNS else field

@@ -7,10 +7,11 @@ from dynlp.cli.flags import settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
 from dynlp.data.treebank import filled, read_treebank
 from dynlp.errors import DataError
+from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.training.recipes import read_tagger_corpus, score_tagger
-from dynlp.training.recipes import train_tagger as train
+from dynlp.tasks import read_tagger_corpus, score_tagger, teacher_and_config
+from dynlp.tasks import train_tagger as train
 
 log = logging.getLogger("dynlp")
 
@@ -29,12 +30,8 @@ def train_tagger(args):
 
 
 def load_teacher(args, tagger_config):
-    """The --teacher tagger (or None), and `tagger_config` asking for the teacher's columns:
-    the student learns those and no others."""
-    if not getattr(args, "teacher", None):
-        return None, tagger_config
-    teacher = BiLSTMTagger.load(args.teacher)  # a wrong directory: one clear ModelDirError
-    return teacher, replace(tagger_config, columns=teacher.config.columns, distill=True)
+    """The --teacher tagger (or None), and `tagger_config` asking for its columns."""
+    return teacher_and_config(getattr(args, "teacher", None), tagger_config)
 
 
 def tag(args):
@@ -87,7 +84,3 @@ def _evaluation_report(summary):
 
 _COLUMN_NAMES = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "lemma": "Lemmas",
                  "ufeats": "UFeats", "alltags": "AllTags"}
-
-
-def percent(fraction):
-    return "n/a" if fraction is None else f"{100 * fraction:.2f}%"

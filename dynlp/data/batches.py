@@ -4,7 +4,7 @@ Batching across sentences is DyNet's biggest speed lever: one `lookup_batch` and
 product serve the whole batch at each time step.  Arrays are time-major, shape (T, B), so row
 t holds the t-th token of every sequence in the batch.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -26,6 +26,15 @@ class Batch:
     @property
     def num_tokens(self):
         return int(self.mask.sum())
+
+    def columns(self, lo, hi):
+        """The same segment of sequences (streams) lo..hi-1 only."""
+        return replace(self, inputs=self.inputs[:, lo:hi], targets=self.targets[:, lo:hi],
+                       mask=self.mask[:, lo:hi])
+
+    def restarted(self):
+        """The same batch, read from a zero state instead of the previous batch's."""
+        return replace(self, carry=False)
 
 
 def sentence_batch(sentences, bos, eos, pad):

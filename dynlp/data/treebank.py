@@ -48,10 +48,6 @@ class Sentence:
             lines[row] = "\t".join(cells)
         return lines
 
-    def line_of_word(self, position):
-        """The file line number of word `position` (0-based), for messages."""
-        return self.line_number + self.word_lines[position]
-
 
 def column_index(column):
     if column not in COLUMNS[2:]:

@@ -11,7 +11,8 @@ The recurrent cells are DyNet's own builders:
                                h' = (1 - z) * h + z * h~
     rnn   SimpleRNNBuilder     h' = tanh(W_x x + W_h h + b)
 
-(tests/test_cells.py checks these equations against numpy using the builders' own weights.)
+(tests/test_cells.py checks these equations against numpy using the builders' own weights;
+`gru_reference` and `lstm_outputs` below write the GRU's and the LSTM's out on them.)
 
 The tagger's word BiLSTM (`bilstm`) runs the lstm equations written out in Python on a
 builder's weights (`lstm_outputs`), so that W_x x + b, which does not recur, can be computed
@@ -168,6 +169,27 @@ def lstm_outputs(builder, projected):
         g = dy.tanh(dy.pick_range(a, 3 * size, 4 * size))
         c = dy.cmult(i, g) if c is None else dy.cmult(f, c) + dy.cmult(i, g)
         h = dy.cmult(o, dy.tanh(c))  # (H,) x B
+        outputs.append(h)
+    return outputs
+
+
+def gru_reference(builder, xs):
+    """h_1..h_T of a one-layer GRUBuilder from a zero state: its equations (module docstring)
+    written out on its own weights, the plain reference of the --cell gru rows, beside the
+    LSTM's `lstm_outputs` (tests/test_cells.py holds both to their builders):
+
+        z = sigmoid(W_xz x + W_hz h + b_z) ;  r = sigmoid(W_xr x + W_hr h + b_r)
+        h~ = tanh(W_xh x + W_hh (r * h) + b_h) ;  h' = (1 - z) * h + z * h~
+    """
+    dy = dynet()
+    W_xz, W_hz, b_z, W_xr, W_hr, b_r, W_xh, W_hh, b_h = builder.get_parameters()[0]
+    h = dy.zeros(W_hz.shape()[1])  # the zero state
+    outputs = []
+    for x in xs:
+        z = dy.logistic(dy.affine_transform([b_z, W_xz, x, W_hz, h]))
+        r = dy.logistic(dy.affine_transform([b_r, W_xr, x, W_hr, h]))
+        candidate = dy.tanh(dy.affine_transform([b_h, W_xh, x, W_hh, dy.cmult(r, h)]))
+        h = h - dy.cmult(z, h) + dy.cmult(z, candidate)  # (1 - z) * h + z * h~
         outputs.append(h)
     return outputs
 

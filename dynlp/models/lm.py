@@ -26,6 +26,7 @@ from dynlp.config import check_fraction, check_positive, from_dict, option, to_d
 from dynlp.data.batches import bucketed, sentence_batch, time_pieces
 from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError
+from dynlp.models import registry
 from dynlp.models.layers import batched_constant, dropout, inference, recurrent_builder
 from dynlp.models.sampling import check_sampling, choose
 from dynlp.models.softmax import (CLASS_SOFTMAX_FROM, ClassSoftmax, default_classes,
@@ -74,6 +75,7 @@ class LMConfig:
 
 
 KIND = "language-model"
+FAMILY = "rnn-lm"
 # Positions x vocabulary of the output layer in one graph when scoring (2^25 floats: 128 MB a
 # copy; DyNet keeps the logits and a softmax's worth beside them).  It bounds scoring's memory
 # whatever the vocabulary and the line length; dev batches use it too (training batches only
@@ -81,7 +83,10 @@ KIND = "language-model"
 OUTPUT_BUDGET = 1 << 25
 
 
+@registry.register
 class RNNLanguageModel:
+    KIND, FAMILY = KIND, FAMILY
+
     def __init__(self, config, vocab, pc=None):
         config.check()
         dy = dynet()
@@ -99,7 +104,7 @@ class RNNLanguageModel:
         self.b = self.pc.add_parameters(size, init=0)
         self.softmax = None  # the full softmax over W h + b; else a factored one (softmax.py)
         if config.softmax == "class":
-            self.softmax = ClassSoftmax(self.pc, config.hidden_dim, _counts(vocab),
+            self.softmax = ClassSoftmax(self.pc, config.hidden_dim, class_counts(vocab),
                                         config.classes or default_classes(size))
         # Tied, the output layer reads every row of E (full softmax) or most rows (all the words
         # of every class a batch meets): E's gradient is dense, and so should its update be.
@@ -265,7 +270,8 @@ class RNNLanguageModel:
 
     # ---- saving ----------------------------------------------------------------------------
     def save(self, directory, extra=None):
-        save_dir(directory, KIND, to_dict(self.config), {"vocab": self.vocab}, self.pc, extra)
+        save_dir(directory, KIND, to_dict(self.config), {"vocab": self.vocab}, self.pc, extra,
+                 family=FAMILY)
 
     @classmethod
     def load(cls, directory):
@@ -275,7 +281,7 @@ class RNNLanguageModel:
         return model
 
 
-def _counts(vocab):
+def class_counts(vocab):
     """Training counts by word id; the special tokens (never counted, but `</s>` ends every
     line) are put with the most frequent words."""
     counts = [vocab.count(token) for token in vocab.itos]

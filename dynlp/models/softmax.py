@@ -49,9 +49,25 @@ def frequency_classes(counts, classes):
 CLASS_SOFTMAX_FROM = 1000
 
 
-def output_layer_for(vocab_size):
-    """"class" or "full": the output layer `--softmax auto` gives a vocabulary of this size."""
-    return "class" if vocab_size >= CLASS_SOFTMAX_FROM else "full"
+# Plain SGD above this rate can stall a class-factored softmax for good in its first batches:
+# the first layer's cell state saturates, the top layer's output gate closes, and the model stays
+# at the unigram level.  On WikiText-2 two Hogwild processes stalled at 0.7 and learned at 0.5;
+# one process stalled at 1 and learned at 0.7 (benchmarks/RESULTS.md).  The full softmax learns
+# at 1.
+CLASS_SOFTMAX_MAX_SGD_RATE = 0.5
+
+
+def output_layer_for(vocab_size, sgd_rate=None):
+    """"class" or "full": the output layer `--softmax auto` gives a vocabulary of this size,
+    trained by plain SGD at `sgd_rate` (None: another optimiser), the one place it is chosen."""
+    if vocab_size < CLASS_SOFTMAX_FROM or class_softmax_stalls(sgd_rate):
+        return "full"
+    return "class"
+
+
+def class_softmax_stalls(sgd_rate):
+    """Whether plain SGD at this rate (None: not SGD) can stall a class softmax (above)."""
+    return sgd_rate is not None and sgd_rate > CLASS_SOFTMAX_MAX_SGD_RATE
 
 
 def default_classes(vocab_size):

@@ -20,8 +20,8 @@ from typing import NamedTuple
 from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
 from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
 from dynlp.errors import DynlpError
-from dynlp.models import registry
 from dynlp.runtime.forks import usable_processes
+from dynlp.tasks import load_model as load_saved_model
 
 CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
 TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
@@ -45,11 +45,11 @@ def _model(kind, model_dir):
 
 
 def load_model(kind, model_dir):
-    """A tagger ("tagger") or a language model (any other kind: recurrent or n-gram), to
+    """A tagger ("tagger") or a language model ("language-model": recurrent or n-gram), to
     predict with only (a tagger's weights are read into numpy once: BiLSTMTagger.freeze)."""
     if kind != "tagger":
-        return registry.load(model_dir, "language-model")
-    model = registry.load(model_dir, "tagger")
+        return load_saved_model(model_dir, "language-model")
+    model = load_saved_model(model_dir, "tagger")
     model.freeze()
     return model
 
@@ -92,7 +92,7 @@ def tag_chunk(model_dir, sentences):
 def score_chunk(model_dir, lines):
     """(log-prob, tokens) of each line (None for blank lines) under a language model."""
 
-    model = _model("lm", model_dir)
+    model = _model("language-model", model_dir)
     config = model.config
     sentences = [tokenize(line, config.level, config.tokenized) for line in lines]
     scored = iter(model.score_batch([s for s in sentences if s]) if any(sentences) else [])

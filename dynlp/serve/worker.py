@@ -29,7 +29,7 @@ from dynlp.metrics import perplexity
 from dynlp.runtime.work import load_model, text_sentences
 from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
-from dynlp.training.recipes import sample_text
+from dynlp.tasks import sample_text
 
 log = logging.getLogger("dynlp")
 

@@ -1,7 +1,8 @@
 """Model directories: JSON config and vocabularies beside a parameter file.
 
     MODEL_DIR/
-      config.json               format version, model kind and config, file names and SHA-256s
+      config.json               format version, model kind, family and config, file names and
+                                SHA-256s
       vocab.<gen>.json          one file per vocabulary (JSON)
       params.<gen>.safetensors  every parameter's float32 values (tensorfile; format 3 on)
       params.<gen>.dy           DyNet's text format (`ParameterCollection.save`; formats 1-2)
@@ -40,18 +41,20 @@ _FIELDS = (("format_version", int), ("kind", str), ("config", dict), ("files", d
            ("sha256", dict), ("vocabs", list))
 
 
-def save(directory, kind, config, vocabs, pc=None, extra=None, model_file=None):
-    """Save a model: `config` and `extra` are JSON-able dicts, `vocabs` maps names to Vocabs.
+def save(directory, kind, config, vocabs, pc=None, extra=None, model_file=None, family=None):
+    """Save a model: `config` and `extra` are JSON-able dicts, `vocabs` maps names to Vocabs,
+    `family` names the model class that loads it (models/registry.py).
 
     The parameters are `pc`'s (a DyNet ParameterCollection), or, for a model without any,
     `model_file` = (suffix, write(path)) writes a file of its own in their place.
     """
+    extra = {"family": family, **(extra or {})} if family else extra
     directory = os.path.abspath(directory)
     if os.path.isdir(directory):
         previous = read_config(directory) if _has_config(directory) else {}
         generation = previous.get("generation", 0) + 1
-        written = _write_generation(directory, generation, kind, config, vocabs, pc, extra,
-                                    model_file)
+        written = _write_generation(directory, generation, kind, config, vocabs, pc,
+                                    extra, model_file)
         _remove_leftovers(directory, set(previous.get("files", {}).values()) - written)
         return
     parent = os.path.dirname(directory)
@@ -59,7 +62,8 @@ def save(directory, kind, config, vocabs, pc=None, extra=None, model_file=None):
         raise ModelDirError(f"{parent}: no such directory to save the model in")
     staging = tempfile.mkdtemp(prefix=TEMPORARY, dir=parent)
     try:
-        _write_generation(staging, 1, kind, config, vocabs, pc, extra, model_file)
+        _write_generation(staging, 1, kind, config, vocabs, pc,
+                          extra, model_file)
         os.rename(staging, directory)
         _fsync_directory(parent)
     finally:

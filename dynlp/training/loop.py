@@ -1,4 +1,5 @@
-"""The training loop, shared by every model: it only ever calls `model.loss(batch)`.
+"""The training loop, shared by every model: it reads of a model and of a batch only what
+training/protocol.py names (in the main: `model.loss(batch)`).
 
 For each minibatch: a fresh computation graph, the loss, backprop, one optimiser step.
 After each epoch: evaluate on dev, write a line to `metrics.jsonl`, save the last checkpoint
@@ -31,7 +32,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from tqdm import tqdm
@@ -42,6 +43,7 @@ from dynlp.errors import ConfigError, ModelDirError, TrainingError
 from dynlp.runtime.forks import auto_workers, fork_map, parent_alive, shares
 from dynlp.store.checkpoint import METRICS_FILE, read_config, write_lines_atomically
 from dynlp.training.averaging import WeightAverage
+from dynlp.training.protocol import carries_state, option
 
 log = logging.getLogger("dynlp")
 
@@ -97,18 +99,13 @@ def evaluation_shares(batches, workers):
     carry the state from one segment to the next, so each process takes some of the streams
     (columns) from every segment: every stream is still read from its start to its end.
     """
-    streams = len(batches) > 1 and getattr(batches[1], "carry", False)
+    streams = len(batches) > 1 and carries_state(batches[1])
     if not streams:
         return shares(batches, workers)
     width = batches[0].num_sequences
     workers = min(workers, width)
     cuts = [k * width // workers for k in range(workers + 1)]
-    return [[_columns(batch, lo, hi) for batch in batches] for lo, hi in zip(cuts, cuts[1:])]
-
-
-def _columns(batch, lo, hi):
-    return replace(batch, inputs=batch.inputs[:, lo:hi], targets=batch.targets[:, lo:hi],
-                   mask=batch.mask[:, lo:hi])
+    return [[batch.columns(lo, hi) for batch in batches] for lo, hi in zip(cuts, cuts[1:])]
 
 
 def make_trainer(pc, config, lr, dense=False):
@@ -137,7 +134,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
     `state` (from `load_state`) resumes an interrupted run."""
     config.check()
     state = state or LoopState(lr=config.learning_rate())
-    trainer = make_trainer(model.pc, config, state.lr, getattr(model, "dense_gradients", False))
+    trainer = make_trainer(model.pc, config, state.lr, option(model, "dense_gradients"))
     rng = np.random.default_rng([seed, state.epoch])  # resumed epochs get their own shuffles
     average = WeightAverage(model.pc, config.average_epochs) if config.average_epochs else None
     started = time.time()  # --max-minutes counts for each run, so a resumed run gets its own
@@ -145,7 +142,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
         epoch_began = time.time()
         batches = list(train_batches(rng))
         # An ensemble's batch is the work of each of its networks: count it so for the forks.
-        workers = training_workers(config, len(batches) * len(getattr(model, "networks", [0])))
+        workers = training_workers(config, len(batches) * option(model, "work_per_batch"))
         epoch_stats = run_epoch(model, trainer, batches, config, started, progress,
                                 state.epoch + 1, workers, seed,
                                 after_update=average.after_update if average else None)
@@ -221,8 +218,8 @@ def _run_epoch(model, trainer, batches, config, started, progress, epoch, after_
                                 "(the best model so far is kept); try a lower --lr or --clip")
         # Sum over tokens, mean over sequences: the gradient scale of Zaremba et al.
         (loss * (1.0 / batch.num_sequences)).backward()
-        if getattr(model, "adversarial", 0):  # it needs the gradient just computed
-            (model.adversarial_loss(batch) * (1.0 / batch.num_sequences)).backward()
+        for extra in option(model, "extra_losses")(batch):  # each needs the gradient just computed
+            (extra * (1.0 / batch.num_sequences)).backward()
         trainer.update()
         if after_update:
             after_update(step, len(batches))
@@ -280,16 +277,15 @@ def _allocate_optimizer_state(trainer):
 
 def _fresh_start(part):
     """A share that starts in the middle of streams starts them from a zero state."""
-    if part and getattr(part[0], "carry", False):
-        part = [replace(part[0], carry=False)] + part[1:]
+    if part and carries_state(part[0]):
+        part = [part[0].restarted()] + part[1:]
     return part
 
 
 def _reseed(model, key):
     """New random draws for a forked copy, which would otherwise repeat its parent's."""
     dynet().reset_random_seed(int(np.random.default_rng(key).integers(1, 2**31 - 1)))
-    if hasattr(model, "rng"):
-        model.rng = np.random.default_rng(key)
+    option(model, "reseed")(key)
 
 
 def _while_parent_lives(batches, parent):

@@ -45,6 +45,7 @@ import numpy as np
 from dynlp.config import option
 from dynlp.data.vocab import Vocab
 from dynlp.errors import ConfigError
+from dynlp.models import registry
 from dynlp.models.ngram import arpa
 from dynlp.models.ngram.estimate import (NOT_SEEN, build_tables, count_ngrams, padded, row_hashes,
                                          window_hashes)
@@ -75,8 +76,11 @@ class NgramConfig:
 
 
 # ---- the model ------------------------------------------------------------------------------------
+@registry.register
 class NgramLanguageModel:
     """An n-gram model over `vocab`; `orders[k]` holds the k-grams (see the module docstring)."""
+
+    KIND, FAMILY = KIND, FAMILY
 
     def __init__(self, config, vocab, orders):
         self.config, self.vocab, self.orders = config, vocab, orders
@@ -174,7 +178,7 @@ class NgramLanguageModel:
     def save(self, directory, extra=None):
         config = {**asdict(self.config), "family": FAMILY}
         checkpoint.save(directory, KIND, config, {"vocab": self.vocab}, extra=extra,
-                        model_file=("arpa", lambda path: arpa.write(self, path)))
+                        model_file=("arpa", lambda path: arpa.write(self, path)), family=FAMILY)
 
     @classmethod
     def load(cls, directory):
@@ -188,6 +192,3 @@ class NgramLanguageModel:
     def table_sizes(self):
         return [len(self.orders[k].log_probs) for k in sorted(self.orders)]
 
-
-def is_ngram_model(model_config):
-    return model_config.get("family") == FAMILY

@@ -22,7 +22,7 @@ class TaggerConfig:
     lowercase: bool = option(True, "look word embeddings up by lowercased form (the "
                                     "character BiLSTM still sees the case)")
     layers: int = option(2, "stacked BiLSTM layers")
-    # 0 until known: the size of the --embeddings vectors (training.recipes reads the file),
+    # 0 until known: the size of the --embeddings vectors (tasks.tagger reads the file),
     # or DEFAULT_EMB_DIM without them; a saved model always has its size.
     emb_dim: int = option(0, f"word embedding size (default: the dimension of the --embeddings "
                              f"vectors, or {DEFAULT_EMB_DIM} without them)")
@@ -85,5 +85,5 @@ class TaggerConfig:
         return form.lower() if self.lowercase else form
 
     def column_list(self):
-        """The columns as a list (empty: not chosen yet, see training.recipes.choose_columns)."""
+        """The columns as a list (empty: not chosen yet, see tasks.tagger.choose_columns)."""
         return [c.strip() for c in self.columns.split(",") if c.strip()]

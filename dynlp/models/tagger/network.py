@@ -54,6 +54,7 @@ from dynlp.data.batches import bucketed
 from dynlp.data.treebank import has_value
 from dynlp.data.vocab import SPECIALS, Vocab
 from dynlp.errors import ConfigError
+from dynlp.models import registry
 from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.encoder import WordEncoder, clip
@@ -65,6 +66,7 @@ from dynlp.store.checkpoint import populate
 from dynlp.store.checkpoint import save as save_dir
 
 KIND = "tagger"
+FAMILY = "bilstm-tagger"
 
 
 @dataclass
@@ -193,14 +195,17 @@ class TaggerNetwork:
 NUMPY_MIN_WORDS = 1000
 
 
+@registry.register
 class BiLSTMTagger:
+    KIND, FAMILY = KIND, FAMILY
+
     def __init__(self, config, words, chars, tag_vocabs, pc=None, seed=1):
         """`tag_vocabs`: {column: Vocab of its tags}, one head per column, in this order;
         `config.ensemble` networks, each with an encoder and those heads."""
         config.check()
         if not config.emb_dim:
             raise ConfigError(f"--embeddings {config.embeddings}: the vectors set the size of "
-                              "E; read them first (training.recipes.train_tagger does)")
+                              "E; read them first (tasks.tagger.train_tagger does)")
         self.config, self.words, self.chars = config, words, chars
         self.pc = pc or dynet().ParameterCollection()
         self.networks = [TaggerNetwork(config, words, chars, tag_vocabs, self.pc,
@@ -255,10 +260,20 @@ class BiLSTMTagger:
                                  for network in self.networks])
         return dynet().esum([network.loss(batch, self.training) for network in self.networks])
 
+    # ---- what the training loop asks of a model beyond `loss` (training/protocol.py) -----------
     @property
-    def adversarial(self):
-        """epsilon of adversarial training (0: off); the training loop asks."""
-        return self.config.adversarial
+    def work_per_batch(self):
+        """Each network of the ensemble makes a graph of the batch."""
+        return len(self.networks)
+
+    def extra_losses(self, batch):
+        """With adversarial training, the loss of the batch's inputs moved along the gradient
+        of `loss(batch)`, computed just before (the module docstring)."""
+        return [self.adversarial_loss(batch)] if self.config.adversarial else []
+
+    def reseed(self, key):
+        """New word-dropout draws (for a forked copy of the training process)."""
+        self.rng = np.random.default_rng(key)
 
     def adversarial_loss(self, batch):
         """The loss of `batch` with its inputs moved along the gradient (module docstring):
@@ -332,7 +347,7 @@ class BiLSTMTagger:
     def save(self, directory, extra=None):
         vocabs = {"words": self.words, "chars": self.chars,
                   **{head.column: head.vocab for head in self.heads}}
-        save_dir(directory, KIND, to_dict(self.config), vocabs, self.pc, extra)
+        save_dir(directory, KIND, to_dict(self.config), vocabs, self.pc, extra, family=FAMILY)
 
     @classmethod
     def load(cls, directory):

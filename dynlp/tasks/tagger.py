@@ -1,187 +1,32 @@
-"""From data to a trained model on disk: vocab, batches, the loop, the best checkpoint.
+"""The BiLSTM tagger's task: its corpus (CoNLL-U, columns chosen on the training file),
+vocabularies and model, batches, dev metric (the mean accuracy of its columns), training (with
+an ensemble, optionally distilled into one network), and scoring against gold sentences.
 
-These functions are what `dynlp train-lm`/`train-tagger` and the recipes call; a library user
-with sentences in memory can call them too.
+    train, dev, config = read_tagger_corpus("train.conllu", "dev.conllu", TaggerConfig(), 0.1)
+    model, state = train_tagger(train, dev, config, TrainConfig(), "models/ewt")
+    print(score_tagger(model, dev).summary())
 """
-import json
 import logging
 import os
-import time
 from dataclasses import replace
 
 import numpy as np
 
-from dynlp.config import from_dict
-from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.data.embeddings import read_vectors
-from dynlp.data.text import lines_from_tokens, read_sentences, tokenize
 from dynlp.data.treebank import (TAG_COLUMNS, check_filled, filled, has_value, read_treebank,
                                  share_filled)
-from dynlp.data.vocab import SPECIALS, Vocab
-from dynlp.errors import ConfigError, DataError, ModelDirError
-from dynlp.metrics import TreebankScores, bits_per_token, perplexity
-from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
-from dynlp.models.ngram.model import NgramLanguageModel
-from dynlp.models.softmax import output_layer_for
+from dynlp.data.vocab import SPECIALS
+from dynlp.errors import ConfigError, DataError
+from dynlp.metrics import TreebankScores
 from dynlp.models.tagger.network import BiLSTMTagger, labels, tag_batches
-from dynlp.store.checkpoint import (METRICS_FILE, make_output_dir, read_config,
-                                    write_lines_atomically)
-from dynlp.training.loop import fit, load_state
+from dynlp.store.checkpoint import make_output_dir
+from dynlp.tasks.common import resume as resume_run
+from dynlp.tasks.common import split_dev
+from dynlp.training.loop import fit
 
-EVAL_BATCH = 64  # sentences per batch when evaluating: no backward pass, so bigger is fine
-# Parallel streams when evaluating a stream model: 20, so each of two evaluating processes gets
-# 10 (PyTorch's example uses 10).  Fixed, so a perplexity does not depend on the core count.
-EVAL_STREAMS = 20
-# Segment length when `score --stream` reads a stream: the state is carried across segments, so
-# the sums do not depend on it; it bounds a graph at EVAL_STREAMS x 35 positions.
-STREAM_SCORING_BPTT = 35
 log = logging.getLogger("dynlp")
 
 
-def read_lm_corpus(train_path, dev_path, config, dev_fraction):
-    """Read training (and dev) sentences; without a dev file, hold out the last lines."""
-    train = read_sentences(train_path, config.level, config.tokenized, config.stream)
-    if dev_path:
-        return train, read_sentences(dev_path, config.level, config.tokenized, config.stream)
-    return split_dev(train, dev_fraction, train_path)
-
-
-def split_dev(sentences, fraction, name="the corpus"):
-    """The last `fraction` of the sentences become dev (the tail, so streams stay contiguous)."""
-    held_out = max(1, round(len(sentences) * fraction))
-    if len(sentences) - held_out < 1 or fraction <= 0:
-        raise DataError(f"{name}: {len(sentences)} line(s) is too small to hold out a dev set "
-                        f"(--dev-fraction {fraction}); give --dev FILE or more text")
-    return sentences[:-held_out], sentences[-held_out:]
-
-
-def lm_batches(sentences, vocab, lm_config, batch_size, bptt, training, max_words=0):
-    """Batches for one pass: a function of the epoch's rng when training, else a list."""
-    ids = [vocab.encode(sentence) for sentence in sentences]
-    if lm_config.stream:
-        stream = flatten_stream(ids, vocab.eos)
-        streams = batch_size if training else max(1, min(EVAL_STREAMS, (len(stream) - 1) // 2))
-        batches = stream_batches(stream, streams, bptt)
-        return (lambda rng: batches) if training else batches
-    if training:  # bounded by --batch-words only: a bound by default would change training
-        return lambda rng: sentence_batches(ids, batch_size, vocab.bos, vocab.eos, vocab.pad, rng,
-                                            max_words)
-    # Dev batches keep positions x vocabulary within the scoring budget (a single sentence
-    # longer than it still makes one graph here; `score` reads those in pieces).  The sums are
-    # the same whatever the batching.
-    budget = max(1, OUTPUT_BUDGET // len(vocab))
-    return sentence_batches(ids, EVAL_BATCH, vocab.bos, vocab.eos, vocab.pad, max_words=budget)
-
-
-def log_sample(model, metrics):
-    """After each epoch, log one sample (the `dynlp` logger: stderr, when logging is on)."""
-    if log.isEnabledFor(logging.INFO):
-        rng = np.random.default_rng(metrics["epoch"])
-        log.info("sample: %s", sample_text(model, rng, max_len=120, temperature=0.8))
-
-
-def sample_text(model, rng, prefix="", **options):
-    """One sample as text, `prefix` included; a stream model's `</s>` reads as a line break."""
-    config = model.config
-    prefix_tokens = tokenize(prefix, config.level, config.tokenized) if prefix else []
-    tokens = prefix_tokens + model.sample(prefix=prefix_tokens, rng=rng,
-                                          stop_at_eos=not config.stream, **options)
-    return lines_from_tokens(tokens, config.level, config.tokenized)
-
-
-def train_language_model(train, dev, lm_config, train_config, out_dir, resume=False,
-                         progress=False, on_epoch_end=None, seed=1):
-    """Train on `train`/`dev` (token lists) into `out_dir`; returns the best model and the state.
-
-    With `resume`, the model, its vocabulary and the loop state come from `out_dir/last`, and
-    training continues after the last finished epoch.
-    """
-    make_output_dir(out_dir)
-    if resume:
-        model, state = _resume(out_dir, RNNLanguageModel)
-        lm_config = model.config
-    else:
-        vocab = Vocab.build(train, lm_config.min_count, lm_config.max_vocab)
-        lm_config = choose_output_layer(lm_config, train_config, len(vocab))
-        model, state = RNNLanguageModel(lm_config, vocab), None
-    _warn_if_class_softmax_cannot_learn(lm_config, train_config)
-    size, bptt = train_config.batch_size, train_config.bptt
-    state = fit(model, lm_batches(train, model.vocab, lm_config, size, bptt, training=True,
-                                  max_words=train_config.batch_words),
-                lm_batches(dev, model.vocab, lm_config, size, bptt, training=False),
-                train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
-                progress=progress, state=state, seed=seed)
-    return RNNLanguageModel.load(out_dir), state
-
-
-# Plain SGD above this rate can stall a class-factored softmax for good in its first batches:
-# the first layer's cell state saturates, the top layer's output gate closes, and the model stays
-# at the unigram level.  On WikiText-2 two Hogwild processes stalled at 0.7 and learned at 0.5;
-# one process stalled at 1 and learned at 0.7 (benchmarks/RESULTS.md).  The full softmax learns
-# at 1.
-CLASS_SOFTMAX_MAX_SGD_RATE = 0.5
-
-
-def choose_output_layer(lm_config, train_config, vocab_size):
-    """`--softmax auto` made "full" or "class": by vocabulary size (softmax.output_layer_for),
-    except that SGD above the rate the class softmax can take keeps the full one."""
-    if lm_config.softmax != "auto":
-        return lm_config
-    layer = output_layer_for(vocab_size)
-    if layer == "class" and _sgd_too_fast_for_classes(train_config):
-        layer = "full"
-    return replace(lm_config, softmax=layer)
-
-
-def _sgd_too_fast_for_classes(train_config):
-    return (train_config.trainer == "sgd"
-            and train_config.learning_rate() > CLASS_SOFTMAX_MAX_SGD_RATE)
-
-
-def _warn_if_class_softmax_cannot_learn(lm_config, train_config):
-    if lm_config.softmax == "class" and _sgd_too_fast_for_classes(train_config):
-        log.warning("warning: --softmax class with SGD at --lr %g: above %g it can stall at the "
-                    "unigram level in its first batches (it did on PTB and WikiText-2); use "
-                    "--lr %g or --trainer adam", train_config.learning_rate(),
-                    CLASS_SOFTMAX_MAX_SGD_RATE, CLASS_SOFTMAX_MAX_SGD_RATE)
-
-
-def saved_config(out_dir, config_class):
-    """The model config of the run to be resumed in `out_dir` (so data is read the same way)."""
-    return from_dict(config_class, read_config(_last_checkpoint(out_dir))["config"])
-
-
-def _resume(out_dir, model_class):
-    return model_class.load(_last_checkpoint(out_dir)), load_state(out_dir)
-
-
-def _last_checkpoint(out_dir):
-    """`out_dir/last`, where an interrupted run's last finished epoch is saved."""
-    last = os.path.join(out_dir, "last")
-    if not os.path.isdir(last):
-        raise ModelDirError(f"{out_dir}: nothing to resume (no last/ checkpoint)")
-    return last
-
-
-# ---- count-based n-gram models ---------------------------------------------------------------
-def train_ngram_model(train, dev, config, out_dir):
-    """Train on `train` (token lists), score `dev`, save to `out_dir`; returns (model, metrics)."""
-    make_output_dir(out_dir)
-    began = time.time()
-    model = NgramLanguageModel.train(train, config)
-    metrics = {"seconds": round(time.time() - began, 1), "ngrams": model.table_sizes()}
-    if dev:
-        scored = model.score_batch(dev)
-        nll = -sum(total for total, _ in scored)
-        tokens = sum(len(per_token) for _, per_token in scored)
-        metrics.update(dev_ppl=perplexity(nll, tokens), dev_bits_per_token=bits_per_token(nll, tokens),
-                       dev_tokens=tokens)
-    model.save(out_dir, extra={"metrics": metrics})
-    write_lines_atomically(os.path.join(out_dir, METRICS_FILE), [json.dumps(metrics)])
-    return NgramLanguageModel.load(out_dir), metrics
-
-
-# ---- the tagger ---------------------------------------------------------------------------------
 def read_tagger_corpus(train_path, dev_path, config, dev_fraction):
     """Training and dev Sentences from CoNLL-U, and `config` with its columns chosen on the
     training file (`choose_columns`); without a dev file, hold out the tail."""
@@ -261,7 +106,7 @@ def tagger_dev_metrics(model, dev_sentences):
     return metrics
 
 
-def _tagged_pairs(sentences, columns):
+def tagged_pairs(sentences, columns):
     """(forms, {column: tags}) of each sentence: what the tagger trains on."""
     return [(s.forms, {c: s.tags[c] for c in columns}) for s in sentences]
 
@@ -280,6 +125,15 @@ def tagger_vectors(config, pairs):
     return vectors
 
 
+def teacher_and_config(teacher_dir, tagger_config):
+    """The trained tagger in `teacher_dir` (None: none), and `tagger_config` asking for the
+    teacher's columns: its student learns those and no others."""
+    if not teacher_dir:
+        return None, tagger_config
+    teacher = BiLSTMTagger.load(teacher_dir)  # a wrong directory: one clear ModelDirError
+    return teacher, replace(tagger_config, columns=teacher.config.columns, distill=True)
+
+
 # With --distill, the ensemble (the teacher) is saved here inside the student's directory: a
 # model of its own, `dynlp tag -m DIR/ensemble` tags with it.
 TEACHER_DIR = "ensemble"
@@ -294,20 +148,20 @@ def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False,
     if distilling and resume:
         raise ConfigError("--resume of a --distill run is not supported yet: train it again")
     if distilling:
-        return distil_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed,
+        return distill_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed,
                              teacher)
     make_output_dir(out_dir)
     if resume:
-        model, state = _resume(out_dir, BiLSTMTagger)
+        model, state = resume_run(out_dir, BiLSTMTagger)
         _check_known_tags(model, train)  # dev may hold tags never trained on: counted wrong
         model.rng = np.random.default_rng([seed, state.epoch])  # word dropout draws
-        pairs = _tagged_pairs(train, model.columns)
+        pairs = tagged_pairs(train, model.columns)
     else:
         if tagger_config.column_list():  # chosen already (read_tagger_corpus warned)
             check_filled(train, tagger_config.column_list(), "the training data")
         else:
             tagger_config = choose_columns(tagger_config, train)
-        pairs = _tagged_pairs(train, tagger_config.column_list())
+        pairs = tagged_pairs(train, tagger_config.column_list())
         model = BiLSTMTagger.from_training_data(tagger_config, pairs, seed,
                                                 tagger_vectors(tagger_config, pairs))
         state = None
@@ -324,7 +178,7 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
     return BiLSTMTagger.load(out_dir), state
 
 
-def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1,
+def distill_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1,
                   teacher=None):
     """The `distill` recipe: the ensemble trained as without it, into out_dir/ensemble (or a
     trained `teacher` given); then one network (same columns, vocabularies and sizes, no label
@@ -342,7 +196,7 @@ def distil_tagger(train, dev, tagger_config, train_config, out_dir, progress=Fal
     else:  # its columns, vocabularies and sizes, whatever the flags say
         check_filled(train, teacher.columns, "the training data")
     student_config = replace(teacher.config, ensemble=1, label_smoothing=0.0, distill=True)
-    pairs = _tagged_pairs(train, student_config.column_list())
+    pairs = tagged_pairs(train, student_config.column_list())
     # The teacher's vocabularies: its distributions' rows are the student's tags, in order.
     student = BiLSTMTagger(student_config, teacher.words, teacher.chars,
                            {head.column: head.vocab for head in teacher.heads}, seed=seed + 1)

@@ -1,0 +1,35 @@
+"""One task per model family: for its family, a task reads the corpus, builds the vocabularies
+and the model from the data and the config, batches, measures on dev, trains (through the
+model-agnostic loop in training/), and runs the model (sample, score, tag).
+
+    lm       recurrent language models          models/lm.py
+    ngram    count-based n-gram models          models/ngram/
+    tagger   the BiLSTM tagger                  models/tagger/
+
+The CLI, runtime, serve and the recipes call tasks; none of them imports training.  Importing
+this package registers every family's model class (models/registry.py), so `load_model` reads
+any model directory.
+"""
+from dynlp.models import registry
+from dynlp.tasks import lm, ngram, tagger  # noqa: F401  (each registers its model family)
+from dynlp.tasks.common import saved_config, split_dev
+from dynlp.tasks.lm import (lm_batches, read_lm_corpus, sample_text, stream_loss,
+                            train_language_model)
+from dynlp.tasks.ngram import train_ngram_model
+from dynlp.tasks.tagger import (read_tagger_corpus, score_tagger, tagged_pairs, tagger_dev_metrics,
+                                teacher_and_config, train_tagger)
+
+__all__ = ["load_model", "load_language_model", "saved_config", "split_dev",
+           "read_lm_corpus", "lm_batches", "sample_text", "stream_loss", "train_language_model",
+           "train_ngram_model", "read_tagger_corpus", "score_tagger", "tagged_pairs",
+           "train_tagger", "tagger_dev_metrics", "teacher_and_config"]
+
+
+def load_model(model_dir, kind=None):
+    """The model in `model_dir`, whichever registered family it is (of `kind`, if given)."""
+    return registry.load(model_dir, kind)
+
+
+def load_language_model(model_dir):
+    """The language model in `model_dir`: recurrent, n-gram, or another registered family."""
+    return registry.load_language_model(model_dir)
