@@ -90,8 +90,8 @@ def small_models(tmp_path_factory):
     text.write_text("the cat sat on the mat\nthe dog sat on the log\n\n" * 40)
     quick = ["--epochs", "1", "--hidden-dim", "8", "--emb-dim", "8", "--quiet"]
     assert main(["train-lm", str(text), "--word", "-o", str(tmp / "lm")] + quick) == 0
-    assert main(["train-tagger", "data/sample.conllu", "-o", str(tmp / "tagger"), "--layers", "1"]
-                + quick) == 0
+    assert main(["train-tagger", "data/sample.conllu", "-o", str(tmp / "tagger"), "--layers", "1",
+                 "--no-tokenizer"] + quick) == 0
     big = tmp / "big.conllu"
     big.write_text(open("data/sample.conllu", encoding="utf-8").read() * 75, encoding="utf-8")
     return tmp
@@ -111,7 +111,7 @@ def curve_models(tmp_path_factory):
     assert main(["train-lm", str(tmp / "text.txt"), "--dev", str(tmp / "dev.txt"), "--word",
                  "--epochs", "4", "-o", str(tmp / "lm-epochs")] + tiny) == 0
     assert main(["train-tagger", "data/sample.conllu", "--layers", "1", "--epochs", "3",
-                 "-o", str(tmp / "tagger-epochs")] + tiny) == 0
+                 "--no-tokenizer", "-o", str(tmp / "tagger-epochs")] + tiny) == 0
     assert main(["train-lm", str(tmp / "text.txt"), "--word", "--ngram", "3",
                  "-o", str(tmp / "trigram"), "--quiet"]) == 0
     return tmp

@@ -82,7 +82,8 @@ def run_all(out):
     dynlp("train-lm", text, "--char", "--ngram", "4", "-o", ngram, "--quiet")
     results["train-ngram"] = saved(ngram)
     dynlp("train-tagger", TREEBANK, "-o", tagger, "--epochs", "4", "--batch-size", "4", "--layers", "1",
-          "--char-dim", "8", "--mlp-dim", "8", *QUICK)
+          "--char-dim", "8", "--mlp-dim", "8", *QUICK,
+          "--no-tokenizer")  # `tag --input text` as recorded: NLTK, a sentence per line
     results["train-tagger"] = saved(tagger)
     results.update(use_models(lm, ngram, tagger, score_text))
     for name, output in results.items():

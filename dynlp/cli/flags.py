@@ -74,6 +74,12 @@ TAGGER_TRAINING = dict(batch_size=16, lr=0.002, decay_patience=3, patience=12, m
                        epochs=300, batch_words=1024, settle_epochs=3)
 
 
+# The tokenizer's share of training: on EWT (1M characters, 30 s an epoch) its dev F1 of sentence
+# ends levels off after about 6 epochs; the small treebanks take under 2 minutes
+# (benchmarks/notes/2026-12-07-tokenizer.md).
+TOKENIZER_MINUTES = 4.0
+
+
 def add_train_tagger_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-tagger`; a recipe passes its own `defaults`."""
     _add_training_arguments(parser, TaggerConfig, {**TAGGER_TRAINING, **(defaults or {})},
@@ -82,6 +88,13 @@ def add_train_tagger_arguments(parser, defaults=None, train_required=True):
                         help="distil this trained tagger (an ensemble) into one network: as "
                              "--distill without training the ensemble first; the student takes "
                              "the teacher's columns, vocabularies and sizes")
+    parser.add_argument("--no-tokenizer", action="store_true",
+                        help="do not learn a tokenizer beside the tagger (by default one is "
+                             "learned first, into DIR/tokenizer, when the training file has "
+                             "the text of its sentences: `dynlp tag --input text` uses it)")
+    parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES,
+                        metavar="M", help="minutes of training for the tokenizer, before the "
+                                          "tagger's (default: %(default)s)")
 
 
 def _add_training_arguments(parser, model_config_class, defaults, train_required, what,

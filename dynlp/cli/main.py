@@ -61,12 +61,12 @@ def build_parser():
     add_train_tagger_arguments(commands.add_parser("train-tagger", help="train a POS tagger"))
     tagging = _chunked_command(commands, "tag", "tag CoNLL-U or plain text, write CoNLL-U",
                                "tagger", "input ('-': stdin)")
-    tagging.add_argument("--input", dest="input_format", choices=("conllu", "text"),
-                         default="conllu", help="CoNLL-U, or text with one sentence per line")
+    _add_tag_arguments(tagging)
     evaluation = commands.add_parser("evaluate", help="tagging accuracy against gold CoNLL-U")
     add_model_argument(evaluation, "tagger")
     evaluation.add_argument("gold", metavar="GOLD", help="gold CoNLL-U file")
     evaluation.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    _add_raw_text_argument(evaluation)
     add_common_arguments(evaluation)
     add_serve_arguments(commands.add_parser(
         "serve", help="serve models over HTTP, with a page to try them (needs dynlp[serve])"))
@@ -74,6 +74,25 @@ def build_parser():
         "plot", help="learning curves of training runs as a PNG or SVG (needs dynlp[plot])"))
     add_common_arguments(commands.add_parser("info", help="the DyNet in use: version, CUDA, MKL"))
     return parser
+
+
+def _add_tag_arguments(tagging):
+    tagging.add_argument("--input", dest="input_format", choices=("conllu", "text", "lines"),
+                         default="conllu",
+                         help="CoNLL-U (default); text: paragraphs of raw text, a blank line "
+                              "between them, split into sentences, tokens and words by the "
+                              "tokenizer learned beside the tagger; lines: one sentence per "
+                              "line, tokenized by it (a tagger without a tokenizer splits "
+                              "either by NLTK's English tokenizer, one sentence per line)")
+
+
+def _add_raw_text_argument(evaluation):
+    evaluation.add_argument("--raw-text", action="store_true",
+                            help="tag the gold file's raw text (its sentences' # text, each "
+                                 "paragraph or document read as one) with the tokenizer "
+                                 "learned beside the tagger, and score as the CoNLL 2018 "
+                                 "script does: Tokens, Sentences, Words, then each column as "
+                                 "F1 over aligned words")
 
 
 def _chunked_command(commands, name, help, kind, input_help):

@@ -28,7 +28,7 @@ def chunk_results(job, args, verbose, **options):
         return run_on_ray(job, os.path.abspath(args.model), os.path.abspath(args.input),
                           args.ray, args.workers, backend_config, quiet=not verbose, **options)
     if job == "tag":
-        function, items = tag_chunk, tagger_input(args.input, **options)
+        function, items = tag_chunk, tagger_input(args.input, model_dir=args.model, **options)
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
     return run_chunks(function, args.model, chunked(items, chunk_size(job)), args.workers)

@@ -5,13 +5,15 @@ from dataclasses import replace
 
 from dynlp.cli.flags import settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
-from dynlp.data.treebank import filled, read_treebank
+from dynlp.data.treebank import filled, read_conllu, read_treebank
 from dynlp.errors import DataError
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
 from dynlp.tasks import read_tagger_corpus, score_tagger, teacher_and_config
 from dynlp.tasks import train_tagger as train
+from dynlp.tasks.pipeline import (evaluate_raw_text, has_tokenizer, load_tokenizer,
+                                  tokenizer_path, train_tokenizer_beside)
 
 log = logging.getLogger("dynlp")
 
@@ -26,6 +28,13 @@ def train_tagger(args):
                      resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
              tagger_config.columns, args.output)
+    # After the tagger, so that it draws the same random numbers with or without a tokenizer.
+    if not (args.no_tokenizer or args.resume or teacher):
+        tokenizer = train_tokenizer_beside(args.train, args.dev, train_config.dev_fraction,
+                                           args.output, args.tokenizer_minutes, verbose,
+                                           args.seed)
+        if tokenizer is not None:
+            log.info("tokenizer in %s", tokenizer_path(args.output))
     return 0
 
 
@@ -37,6 +46,13 @@ def load_teacher(args, tagger_config):
 def tag(args):
     verbose = start(args)
     check_model(args.model, "tagger")
+    if args.input_format != "conllu" and has_tokenizer(args.model) and args.ray:
+        raise DataError("--ray: raw text is split into sentences in one process (the tagging "
+                        "of them in --workers); drop --ray, or give CoNLL-U")
+    if args.input_format != "conllu" and not has_tokenizer(args.model):
+        log.warning("%s has no tokenizer (trained before tokenizers, or from a file without "
+                    "'# text'): each line is a sentence, split into words by NLTK's English "
+                    "tokenizer", args.model)
     count = 0
     with output_file(output_path(args)) as out:
         for chunk in chunk_results("tag", args, verbose, input_format=args.input_format):
@@ -51,6 +67,8 @@ def evaluate(args):
     start(args)
     check_model(args.model, "tagger")
     model = BiLSTMTagger.load(args.model)
+    if args.raw_text:
+        return _evaluate_raw_text(args, model)
     gold = read_treebank(args.gold, model.columns)
     columns = [c for c in model.columns if filled(gold, c)]  # a gold file may lack some
     if not columns:
@@ -61,6 +79,23 @@ def evaluate(args):
         print(json.dumps(summary))
     else:
         print(_evaluation_report(summary))
+    return 0
+
+
+def _evaluate_raw_text(args, model):
+    tokenizer = load_tokenizer(args.model)
+    if tokenizer is None:
+        raise DataError(f"--raw-text: {args.model} has no tokenizer to read raw text with "
+                        "(train the tagger on a file whose sentences have '# text')")
+    scores = evaluate_raw_text(model, tokenizer, list(read_conllu(args.gold, ())), args.gold)
+    if args.json:
+        print(json.dumps({metric: dict(zip(("precision", "recall", "f1"), values))
+                          for metric, values in scores.items()}))
+        return 0
+    print(f"{'Metric':<11}| Precision |    Recall |  F1 Score")
+    print("-----------+-----------+-----------+-----------")
+    for metric, (precision, recall, f1) in scores.items():
+        print(f"{metric:<11}|{100 * precision:10.2f} |{100 * recall:10.2f} |{100 * f1:10.2f}")
     return 0
 
 

@@ -17,16 +17,20 @@ import multiprocessing
 import os
 from typing import NamedTuple
 
+from dynlp.data.rawtext import paragraphs_of_lines
 from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
 from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
 from dynlp.errors import DynlpError
 from dynlp.runtime.forks import usable_processes
 from dynlp.tasks import load_model as load_saved_model
+from dynlp.tasks.pipeline import load_tokenizer, tokenizer_path
+from dynlp.tasks.tokenizer import text_sentences as tokenized_sentences
 
 CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
 TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
 
 _models = {}  # (model directory, config.json mtime) -> loaded model, in each process
+_tokenizers = {}  # the same for a tagger's tokenizer
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
 
 
@@ -61,15 +65,32 @@ def _modified(model_dir):
         return None  # load() will say what is wrong
 
 
-def tagger_input(path, input_format, span=None, first_sentence=1):
-    """Sentences from CoNLL-U, or from plain text (one sentence per line, nltk-tokenised).
-
-    Plain-text sentences are numbered (`# sent_id`) from `first_sentence`.
+def tagger_input(path, input_format, span=None, first_sentence=1, model_dir=None):
+    """Sentences from CoNLL-U, or from text: with the tokenizer learned beside the tagger in
+    `model_dir`, paragraphs ("text": blank lines between them) or lines ("lines": one sentence
+    each) split into sentences, tokens and words; without one, one sentence per line,
+    nltk-tokenised.  Text sentences are numbered (`# sent_id`) from `first_sentence`.
     """
     if input_format == "conllu":
         yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
         return
-    yield from text_sentences((line for _, line in read_lines(path, span)), first_sentence)
+    lines = (line for _, line in read_lines(path, span))
+    tokenizer = _tokenizer(model_dir) if model_dir else None
+    if tokenizer is None:
+        yield from text_sentences(lines, first_sentence)
+    elif input_format == "lines":
+        yield from tokenized_sentences(tokenizer, lines, first_sentence, one_sentence=True)
+    else:
+        yield from tokenized_sentences(tokenizer, paragraphs_of_lines(lines), first_sentence)
+
+
+def _tokenizer(model_dir):
+    """The tokenizer beside the tagger in `model_dir` (None: it has none), loaded once."""
+    key = ("tokenizer", os.path.abspath(model_dir), _modified(tokenizer_path(model_dir)))
+    if key not in _tokenizers:
+        _tokenizers.clear()
+        _tokenizers[key] = load_tokenizer(model_dir)
+    return _tokenizers[key]
 
 
 def text_sentences(lines, first_sentence=1):
@@ -144,7 +165,8 @@ def split_input(path, unit, size=CHUNK):
 def tag_part(model_dir, path, part, input_format="conllu"):
     """`tag_chunk` of the sentences in one Part of a file."""
     span = Span(part.start, part.end, part.first_line)
-    return tag_chunk(model_dir, list(tagger_input(path, input_format, span, part.first_sentence)))
+    return tag_chunk(model_dir, list(tagger_input(path, input_format, span, part.first_sentence,
+                                                  model_dir)))
 
 
 def score_part(model_dir, path, part):

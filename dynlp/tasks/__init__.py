@@ -5,13 +5,14 @@ model-agnostic loop in training/), and runs the model (sample, score, tag).
     lm       recurrent language models          models/lm.py
     ngram    count-based n-gram models          models/ngram/
     tagger   the BiLSTM tagger                  models/tagger/
+    tokenizer  tokens, sentences and multiword tokens from raw text   models/tokenizer.py
 
 The CLI, runtime, serve and the recipes call tasks; none of them imports training.  Importing
 this package registers every family's model class (models/registry.py), so `load_model` reads
 any model directory.
 """
 from dynlp.models import registry
-from dynlp.tasks import lm, ngram, tagger  # noqa: F401  (each registers its model family)
+from dynlp.tasks import lm, ngram, tagger, tokenizer  # noqa: F401  (each registers its model family)
 from dynlp.tasks.common import saved_config, split_dev
 from dynlp.tasks.lm import (lm_batches, read_lm_corpus, sample_text, stream_loss,
                             train_language_model)

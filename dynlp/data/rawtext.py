@@ -1,0 +1,234 @@
+"""Raw text and a treebank's tokens, both ways: what a tokenizer learns from, and what it writes.
+
+A UD treebank holds the text of each sentence (`# text`), its tokens and whether a space follows
+each (`SpaceAfter=No` in MISC), and where documents and paragraphs begin (`# newdoc`,
+`# newpar`).  The text of a paragraph is its sentences' texts joined by a space (none after a
+sentence whose last token has `SpaceAfter=No`).  Each character of that text gets a label:
+
+    INSIDE          any other character (whitespace included)
+    TOKEN_END       the last character of a token
+    SENTENCE_END    the last character of a sentence's last token
+    MULTIWORD_END   the last character of a multiword token (`1-2 du` = de + le)
+    MULTIWORD_SENTENCE_END   both
+
+so a character-level tagger can learn tokens, sentences and multiword tokens from the treebank
+alone, with no rule of any language (Stanza's tokenizer labels characters the same way).  Going
+back, `sentences_from_labels` cuts a text by such labels, keeping every character: a token never
+contains whitespace, and each sentence's `# text` is its characters as they were.
+"""
+import collections
+import re
+from dataclasses import dataclass, field
+
+from conllu.parser import parse_comment_line
+
+from dynlp.data.treebank import NO_VALUE, TAG_COLUMNS, Sentence
+
+INSIDE, TOKEN_END, SENTENCE_END, MULTIWORD_END, MULTIWORD_SENTENCE_END = range(5)
+LABELS = ("inside", "token-end", "sentence-end", "multiword-end", "multiword-sentence-end")
+ENDS_SENTENCE = (SENTENCE_END, MULTIWORD_SENTENCE_END)
+ENDS_MULTIWORD = (MULTIWORD_END, MULTIWORD_SENTENCE_END)
+_RANGE = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
+
+
+@dataclass
+class Token:
+    """A token as the text has it: its surface form, whether a space follows it, and the words
+    it stands for (one, its own form, unless it is a multiword token)."""
+
+    form: str
+    space_after: bool = True
+    words: list = field(default_factory=list)
+
+    @property
+    def is_multiword(self):
+        return len(self.words) > 1
+
+
+@dataclass
+class Paragraph:
+    """A paragraph's text and one label per character (a treebank's, or a tokenizer's)."""
+
+    text: str
+    labels: list
+
+
+def sentence_tokens(sentence):
+    """(`# text`, [Token]) of a treebank Sentence (data/treebank.py), its multiword tokens as
+    one Token each; `# text` is None when the sentence has none; `newpar` says whether the
+    sentence begins a document or paragraph."""
+    text, new_paragraph, tokens, words_left = None, False, [], 0
+    for line in sentence.lines:
+        if line.startswith("#"):
+            for key, value in parse_comment_line(line):
+                text = value if key == "text" else text
+                new_paragraph |= key in ("newdoc", "newpar") or key.startswith(("newdoc ", "newpar "))
+            continue
+        cells = line.split("\t")
+        span = _RANGE.fullmatch(cells[0])
+        if span:
+            words_left = int(span.group(2)) - int(span.group(1)) + 1
+            tokens.append(Token(cells[1], _space_after(cells[9]), []))
+        elif "." not in cells[0] and words_left:
+            tokens[-1].words.append(cells[1])
+            words_left -= 1
+        elif "." not in cells[0]:
+            tokens.append(Token(cells[1], _space_after(cells[9]), [cells[1]]))
+    return text, new_paragraph, tokens
+
+
+def _space_after(misc):
+    return "SpaceAfter=No" not in misc.split("|")
+
+
+def paragraphs(sentences, every_sentence=False):
+    """The treebank's paragraphs with their characters' labels; sentences whose tokens are not
+    their `# text` (or have none) are left out and counted: returns (paragraphs, left out).
+    `every_sentence`: each sentence a paragraph of its own (sentences given)."""
+    found, current, left_out = [], None, 0
+    for sentence in sentences:
+        text, new_paragraph, tokens = sentence_tokens(sentence)
+        labels = _labels(text, tokens) if text else None
+        if labels is None:
+            left_out += 1
+            continue
+        if current is None or new_paragraph or every_sentence:
+            current = Paragraph("", [])
+            found.append(current)
+        elif current.text:
+            current.text += " "
+            current.labels.append(INSIDE)
+        current.text += text
+        current.labels += labels
+    return found, left_out
+
+
+def paragraphs_of_lines(lines):
+    """Paragraphs of plain text: runs of non-blank lines, a blank line between them; the line
+    breaks inside a paragraph read as spaces."""
+    paragraph = []
+    for line in lines:
+        if line.strip():
+            paragraph.append(line)
+        elif paragraph:
+            yield " ".join(paragraph)
+            paragraph = []
+    if paragraph:
+        yield " ".join(paragraph)
+
+
+def paragraph_texts(sentences):
+    """The text of each paragraph (or document) of a treebank, as `paragraphs` joins it; a
+    sentence without `# text` reads as its tokens, spaced as SpaceAfter says."""
+    texts, new = [], True
+    for sentence in sentences:
+        text, new_paragraph, tokens = sentence_tokens(sentence)
+        if text is None:
+            text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
+        if new or new_paragraph:
+            texts.append(text)
+        else:
+            texts[-1] += " " + text
+        new = False
+    return texts
+
+
+def _labels(text, tokens):
+    """The labels of `text`'s characters, or None where the tokens are not its characters."""
+    labels, position = [INSIDE] * len(text), 0
+    for number, token in enumerate(tokens, 1):
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if not token.form or not text.startswith(token.form, position):
+            return None
+        position += len(token.form)
+        last = number == len(tokens)
+        labels[position - 1] = ((MULTIWORD_SENTENCE_END if last else MULTIWORD_END)
+                                if token.is_multiword else (SENTENCE_END if last else TOKEN_END))
+    if text[position:].strip():
+        return None
+    return labels
+
+
+def multiword_table(sentences):
+    """{surface form: its words} of every multiword token in the treebank, the most frequent
+    expansion of each form (and of its lowercase, under its own key)."""
+    counts = collections.defaultdict(collections.Counter)
+    for sentence in sentences:
+        for token in sentence_tokens(sentence)[2]:
+            if token.is_multiword:
+                counts[token.form][tuple(token.words)] += 1
+                counts[token.form.lower()][tuple(w.lower() for w in token.words)] += 1
+    return {form: list(expansions.most_common(1)[0][0]) for form, expansions in counts.items()}
+
+
+def expand(form, table):
+    """The words of a multiword token `form`: as training saw it, or by its lowercase with the
+    case carried over (all capitals, or a capital first letter); None if never seen."""
+    if form in table:
+        return list(table[form])
+    words = table.get(form.lower())
+    if words is None:
+        return None
+    if form.isupper() and len(form) > 1:
+        return [w.upper() for w in words]
+    if form[:1].isupper():
+        return [words[0][:1].upper() + words[0][1:]] + list(words[1:])
+    return list(words)
+
+
+def sentences_from_labels(text, labels, table=None, one_sentence=False):
+    """[(sentence text, [Token])] of `text` cut as its characters' `labels` say.
+
+    Whitespace always ends a token (and is never part of one); the paragraph's end ends a
+    sentence.  A multiword token is expanded by `table` (`expand`); one never seen stays a
+    single word.  `one_sentence`: the text is one sentence, whatever the labels say."""
+    if one_sentence:
+        labels = [MULTIWORD_END if label == MULTIWORD_SENTENCE_END else
+                  TOKEN_END if label == SENTENCE_END else label for label in labels]
+    sentences, tokens, start, begun = [], [], None, None
+    for position, char in enumerate(text):
+        if char.isspace():
+            if start is not None:
+                tokens.append(_token(text, start, position, False, table))
+                start = None
+            continue
+        start = position if start is None else start
+        begun = position if begun is None else begun
+        label = labels[position]
+        if label != INSIDE or position + 1 == len(text):
+            tokens.append(_token(text, start, position + 1, label in ENDS_MULTIWORD, table))
+            start = None
+            if label in ENDS_SENTENCE:
+                sentences.append((text[begun:position + 1], tokens))
+                tokens, begun = [], None
+    if tokens:
+        end = len(text.rstrip())
+        sentences.append((text[begun:end], tokens))
+    return sentences
+
+
+def _token(text, start, end, multiword, table):
+    form = text[start:end]
+    words = expand(form, table or {}) if multiword else None
+    return Token(form, end == len(text) or text[end].isspace(), words or [form])
+
+
+def conllu_sentence(text, tokens, number, new_paragraph=False):
+    """A treebank Sentence of a tokenized sentence: `# text` as the text had it, a range line
+    for each multiword token before its words, `SpaceAfter=No` where no space followed."""
+    lines = (["# newpar"] if new_paragraph else []) + [f"# sent_id = {number}",
+                                                       f"# text = {text}"]
+    word_lines, forms = [], []
+    for token in tokens:
+        misc = "_" if token.space_after else "SpaceAfter=No"
+        if token.is_multiword:
+            first = len(forms) + 1
+            lines.append(f"{first}-{first + len(token.words) - 1}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
+            misc = "_"
+        for word in token.words:
+            forms.append(word)
+            word_lines.append(len(lines))
+            lines.append(f"{len(forms)}\t{word}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
+    return Sentence(lines=lines, word_lines=word_lines, forms=forms, sent_id=str(number),
+                    tags={column: [NO_VALUE] * len(forms) for column in TAG_COLUMNS})

@@ -1,0 +1,72 @@
+"""Raw text to tagged CoNLL-U: the tokenizer a tagger's directory holds (`DIR/tokenizer/`),
+then the tagger; and the two scored together on a gold file's raw text, as the CoNLL 2018
+evaluation counts (data/conll18.py).
+
+    tagger, tokenizer = BiLSTMTagger.load(DIR), load_tokenizer(DIR)
+    for lines in tag_text(tagger, tokenizer, ["Le chat dort. Il rêve."]): print(*lines, sep="\\n")
+"""
+import logging
+import os
+
+from dynlp.config import TrainConfig
+from dynlp.data import conll18
+from dynlp.data.rawtext import paragraph_texts
+from dynlp.data.treebank import Sentence
+from dynlp.errors import DataError
+from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
+from dynlp.tasks.tokenizer import read_tokenizer_corpus, text_sentences, train_tokenizer
+
+log = logging.getLogger("dynlp")
+# How the tokenizer trains beside a tagger: Adam at its default rate on 32 segments of 300
+# characters, halved when dev stalls, the last 2 epochs of its minutes settling.
+TOKENIZER_TRAINING = dict(batch_size=32, epochs=50, patience=4, decay_patience=1,
+                          settle_epochs=2)
+
+TOKENIZER_DIR = "tokenizer"  # inside a tagger's model directory
+
+
+def tokenizer_path(model_dir):
+    return os.path.join(model_dir, TOKENIZER_DIR)
+
+
+def has_tokenizer(model_dir):
+    """Whether the tagger in `model_dir` came with a tokenizer learned beside it."""
+    return os.path.isfile(os.path.join(tokenizer_path(model_dir), "config.json"))
+
+
+def load_tokenizer(model_dir):
+    """The tokenizer of the tagger in `model_dir`, or None if it has none."""
+    return CharTokenizer.load(tokenizer_path(model_dir)) if has_tokenizer(model_dir) else None
+
+
+def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minutes,
+                           progress=False, seed=1):
+    """Learn the tokenizer of the tagger in `model_dir` (into DIR/tokenizer) from the text of
+    the training treebank, for `minutes`; returns it, or None (saying why in one line on
+    stderr) when the file carries no text to learn from."""
+    try:
+        train, dev, table = read_tokenizer_corpus(train_path, dev_path, dev_fraction)
+    except DataError as error:
+        if "'# text'" not in str(error):
+            raise
+        log.warning("no tokenizer: %s; `tag --input text` will split words with NLTK", error)
+        return None
+    config = TrainConfig(**TOKENIZER_TRAINING, max_minutes=minutes)
+    model, _ = train_tokenizer(train, dev, table, TokenizerConfig(), config,
+                               tokenizer_path(model_dir), progress, seed)
+    return model
+
+
+def tag_text(tagger, tokenizer, paragraphs, first_number=1, one_sentence=False):
+    """The CoNLL-U lines of each sentence of `paragraphs` (strings of raw text): split into
+    sentences, tokens and words by `tokenizer`, tagged by `tagger`."""
+    sentences = list(text_sentences(tokenizer, paragraphs, first_number, one_sentence))
+    predicted = tagger.predict_many([s.forms for s in sentences])
+    return [s.with_tags(tags) for s, tags in zip(sentences, predicted)]
+
+
+def evaluate_raw_text(tagger, tokenizer, gold, name="the gold file"):
+    """{metric: (precision, recall, F1)} of tagging the raw text of `gold` (treebank Sentences,
+    lines kept; each paragraph, or document, read as one) against it."""
+    system = [Sentence(lines=lines) for lines in tag_text(tagger, tokenizer, paragraph_texts(gold))]
+    return conll18.evaluate(gold, system, f"the output on {name}'s text")
