@@ -19,7 +19,7 @@ from dynlp.tasks.tokenizer import read_tokenizer_corpus, text_sentences, train_t
 log = logging.getLogger("dynlp")
 # How the tokenizer trains beside a tagger: Adam at its default rate on 32 segments of 300
 # characters, halved when dev stalls, the last 2 epochs of its minutes settling.
-TOKENIZER_TRAINING = dict(batch_size=32, epochs=50, patience=4, decay_patience=1,
+TOKENIZER_TRAINING = dict(batch_size=32, epochs=100, patience=8, decay_patience=3,
                           settle_epochs=2)
 
 TOKENIZER_DIR = "tokenizer"  # inside a tagger's model directory

@@ -1,0 +1,203 @@
+"""Raw text in, CoNLL-U out: dynlp's learned tokenizer (and tagger) against UDPipe 1's, both
+trained on the same treebank files and both given the same raw test text.
+
+    python benchmarks/raw_text.py OUT                                  # tokenizers only, every ud_*
+    python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 10   # and the taggers
+    python benchmarks/raw_text.py OUT --table
+
+For each `ud_*` folder of $DYNLP_DATA (default ../shared/data), each system in turn, one at a
+time on an otherwise idle machine:
+- **dynlp**: the tagger (`dynlp train-tagger`'s recipe, `--tagger-minutes`; 0: none) and the
+  tokenizer learned beside it (`--tokenizer-minutes`, train-tagger's default), on
+  `*-ud-train.conllu` with `*-ud-dev.conllu`;
+- **udpipe**: UDPipe 1 (`ufal.udpipe`, the `peers` extra) with its tokenizer (its defaults), and
+  its tagger when dynlp's is trained, on the same two files.
+
+The test file's raw text is each paragraph (or document: `# newpar`, `# newdoc`; a file without
+either is one document) as one line, a blank line between them: sentences are not given.  Each
+system's CoNLL-U is scored by the CoNLL 2018 script (tests/data/conll18_ud_eval.py, unchanged;
+a HEAD chain is written in for it, as it checks trees) and by dynlp's own count of the same
+(data/conll18.py: `dynlp evaluate --raw-text`), which must agree to 0.01 points.  Results go to
+OUT/NAME/SYSTEM.json; `--table` prints the Markdown table of all of them.
+"""
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import sys
+import time
+
+from dynlp.cli.flags import TAGGER_TRAINING, TOKENIZER_MINUTES, add_common_arguments, start
+from dynlp.config import TrainConfig
+from dynlp.data import conll18
+from dynlp.data.rawtext import paragraph_texts
+from dynlp.data.text import data_dir
+from dynlp.data.treebank import read_conllu
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.tasks import read_tagger_corpus, train_tagger
+from dynlp.tasks.pipeline import tag_text, train_tokenizer_beside
+from dynlp.tasks.tokenizer import text_sentences
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
+TOKENS = ("Tokens", "Sentences", "Words")
+TAGS = ("UPOS", "XPOS", "UFeats", "AllTags", "Lemmas")
+log = logging.getLogger("dynlp")
+
+
+def part(folder, name):
+    found = [f for f in os.listdir(folder) if f.endswith(f"-ud-{name}.conllu")]
+    return os.path.join(folder, found[0])
+
+
+def raw_test_text(folder):
+    """The test file's paragraphs, as a user's text file has them."""
+    return paragraph_texts(list(read_conllu(part(folder, "test"), ())))
+
+
+# ---- dynlp ------------------------------------------------------------------------------------
+def run_dynlp(folder, out_dir, args):
+    began = time.time()
+    tagger = None
+    if args.tagger_minutes:
+        config = TrainConfig(**TAGGER_TRAINING, max_minutes=args.tagger_minutes)
+        train, dev, tagger_config = read_tagger_corpus(part(folder, "train"), part(folder, "dev"),
+                                                       TaggerConfig(), config.dev_fraction)
+        tagger, _ = train_tagger(train, dev, tagger_config, config, out_dir, seed=args.seed)
+    tokenizer = train_tokenizer_beside(part(folder, "train"), part(folder, "dev"), 0.05, out_dir,
+                                       args.tokenizer_minutes, seed=args.seed)
+    minutes = (time.time() - began) / 60
+    paragraphs = raw_test_text(folder)
+    began = time.time()
+    if tagger is None:
+        sentences = [s.lines for s in text_sentences(tokenizer, paragraphs)]
+    else:
+        sentences = tag_text(tagger, tokenizer, paragraphs)
+    seconds = time.time() - began
+    return minutes, seconds, sentences
+
+
+# ---- UDPipe 1 ---------------------------------------------------------------------------------
+def run_udpipe(folder, out_dir, args):
+    import ufal.udpipe as udpipe
+
+    train, dev = (_udpipe_sentences(udpipe, part(folder, name)) for name in ("train", "dev"))
+    error = udpipe.ProcessingError()
+    tagger = udpipe.Trainer.DEFAULT if args.tagger_minutes else udpipe.Trainer.NONE
+    began = time.time()
+    blob = udpipe.Trainer.train("morphodita_parsito", train, dev, udpipe.Trainer.DEFAULT,
+                                tagger, udpipe.Trainer.NONE, error)
+    minutes = (time.time() - began) / 60
+    if error.occurred():
+        sys.exit(f"raw_text.py: UDPipe training failed: {error.message}")
+    path = os.path.join(out_dir, "udpipe.model")
+    with open(path, "wb") as f:
+        f.write(blob if isinstance(blob, bytes) else blob.encode("latin-1"))
+    model = udpipe.Model.load(path)
+    tag = udpipe.Pipeline.DEFAULT if args.tagger_minutes else udpipe.Pipeline.NONE
+    pipeline = udpipe.Pipeline(model, "tokenize", tag, udpipe.Pipeline.NONE, "conllu")
+    began = time.time()
+    output = pipeline.process("\n\n".join(raw_test_text(folder)) + "\n", error)
+    seconds = time.time() - began
+    sentences = [block.split("\n") for block in output.strip("\n").split("\n\n")]
+    return minutes, seconds, sentences
+
+
+def _udpipe_sentences(udpipe, path):
+    reader = udpipe.InputFormat.newConlluInputFormat()
+    with open(path, encoding="utf-8") as f:
+        reader.setText(f.read())
+    sentences, error, sentence = udpipe.Sentences(), udpipe.ProcessingError(), udpipe.Sentence()
+    while reader.nextSentence(sentence, error):
+        sentences.push_back(sentence)
+        sentence = udpipe.Sentence()
+    return sentences
+
+
+# ---- scoring ----------------------------------------------------------------------------------
+def with_chain_heads(lines):
+    """A sentence's lines with HEAD i-1 on word i (the official script checks the tree)."""
+    out = []
+    for line in lines:
+        cells = line.split("\t")
+        if len(cells) == 10 and cells[0].isdigit():
+            head = int(cells[0]) - 1
+            cells[6], cells[7] = str(head), "root" if head == 0 else "dep"
+        out.append("\t".join(cells))
+    return out
+
+
+def score(gold_path, system_path):
+    """{metric: F1 in points} by the official script, and by dynlp's count of the same."""
+    spec = importlib.util.spec_from_file_location("conll18_ud_eval", OFFICIAL_SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    official = script.evaluate(script.load_conllu_file(gold_path),
+                               script.load_conllu_file(system_path))
+    ours = conll18.evaluate(list(read_conllu(gold_path, ())), list(read_conllu(system_path, ())))
+    return ({m: round(100 * official[m].f1, 2) for m in TOKENS + TAGS},
+            {m: round(100 * ours[m][2], 2) for m in TOKENS + TAGS})
+
+
+def run(system, name, folder, args):
+    out_dir = os.path.join(args.output, name, system)
+    os.makedirs(out_dir, exist_ok=True)
+    runner = run_dynlp if system == "dynlp" else run_udpipe
+    minutes, seconds, sentences = runner(folder, out_dir, args)
+    system_path = os.path.join(out_dir, "test.conllu")
+    with open(system_path, "w", encoding="utf-8") as f:
+        f.write("".join("\n".join(with_chain_heads(lines)) + "\n\n" for lines in sentences))
+    words = sum(1 for lines in sentences for line in lines if line.split("\t")[0].isdigit())
+    official, ours = score(part(folder, "test"), system_path)
+    result = {"treebank": name, "system": system, "official": official, "dynlp_count": ours,
+              "agree": all(abs(official[m] - ours[m]) <= 0.01 for m in official),
+              "train_minutes": round(minutes, 1), "words_per_second": round(words / seconds),
+              "tagger_minutes": args.tagger_minutes, "tokenizer_minutes": args.tokenizer_minutes}
+    with open(os.path.join(args.output, name, f"{system}.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    log.info("%s", json.dumps(result))
+
+
+def table(output):
+    rows = ["| treebank | system | " + " | ".join(TOKENS + TAGS) + " | training minutes | "
+            "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 6)]
+    for name in sorted(os.listdir(output)):
+        for system in ("dynlp", "udpipe"):
+            path = os.path.join(output, name, f"{system}.json")
+            if os.path.isfile(path):
+                r = json.load(open(path))
+                tagged = r["tagger_minutes"] > 0
+                cells = [f"{r['official'][m]:.2f}" if tagged or m in TOKENS else "—"
+                         for m in TOKENS + TAGS]
+                rows.append(f"| {name} | {system} | " + " | ".join(cells) +
+                            f" | {r['train_minutes']} | {r['words_per_second']:,} | "
+                            f"{'yes' if r['agree'] else 'no'} |")
+    return "\n".join(rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("output", metavar="OUT")
+    parser.add_argument("--treebanks", nargs="*", help="names such as en_ewt (default: all)")
+    parser.add_argument("--systems", nargs="*", default=["dynlp", "udpipe"])
+    parser.add_argument("--tagger-minutes", type=float, default=0.0)
+    parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES)
+    parser.add_argument("--table", action="store_true")
+    add_common_arguments(parser)
+    args = parser.parse_args()
+    if args.table:
+        print(table(args.output))
+        return
+    start(args, training=True)
+    if not args.quiet and not log.handlers:  # the epochs, also when stderr is a file
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for name in sorted(os.listdir(data_dir())):
+        folder = os.path.join(data_dir(), name)
+        if name.startswith("ud_") and (not args.treebanks or name[3:] in args.treebanks):
+            for system in args.systems:
+                run(system, name[3:], folder, args)
+
+
+if __name__ == "__main__":
+    main()
