@@ -117,13 +117,17 @@ def _udpipe_sentences(udpipe, path):
 
 # ---- scoring ----------------------------------------------------------------------------------
 def with_chain_heads(lines):
-    """A sentence's lines with HEAD i-1 on word i (the official script checks the tree)."""
+    """A sentence's lines with HEAD i-1 on word i (the official script checks the tree), and
+    MISC without the raw spaces UDPipe writes into SpacesAfter= (dynlp's reader refuses
+    padded cells; no score reads MISC)."""
     out = []
     for line in lines:
         cells = line.split("\t")
         if len(cells) == 10 and cells[0].isdigit():
             head = int(cells[0]) - 1
             cells[6], cells[7] = str(head), "root" if head == 0 else "dep"
+        if len(cells) == 10:
+            cells[9] = "".join("\\s" if c.isspace() else c for c in cells[9])
         out.append("\t".join(cells))
     return out
 

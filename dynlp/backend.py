@@ -20,8 +20,9 @@ GPU_DOC = "docs/gpu.md"
 class BackendConfig:
     """How DyNet is initialised.  Field names double as CLI flags (see config.add_arguments)."""
 
-    seed: int = field(default=1, metadata={"help": "random seed for DyNet (where 0 means a "
-                                                   "random one), shuffling and sampling"})
+    seed: int = field(default=1, metadata={"help": "random seed for DyNet, shuffling and "
+                                                   "sampling (0: a random one, printed on "
+                                                   "stderr so that the run can be repeated)"})
     mem: str = field(default="", metadata={"help": "DyNet memory in MB, e.g. 1024 or 512,512,256"})
     autobatch: bool = field(default=False, metadata={"help": "DyNet's automatic batching"})
     weight_decay: float = field(default=0.0, metadata={"help": "L2 weight decay applied by DyNet"})
@@ -30,6 +31,16 @@ class BackendConfig:
     # Parameters in memory that forked processes share, for Hogwild training (training/loop.py).  Not
     # a flag: the training commands set it when they may train with several --workers.
     shared_parameters: bool = field(default=False, metadata={"flag": False})
+
+    def check(self):
+        """Ranges DyNet would otherwise abort the process on (exit 134, no Python error)."""
+        if not 0 <= self.weight_decay < 1:
+            raise ConfigError(f"--weight-decay must be in [0, 1) (got {self.weight_decay})")
+        if self.seed < 0 or self.gpus < 0:
+            raise ConfigError("--seed and --gpus cannot be negative")
+        if self.mem and not re.fullmatch(r"[1-9]\d*(,[1-9]\d*){0,3}", self.mem):
+            raise ConfigError(f"--mem must be megabytes like 1024 or 512,512,256 (got "
+                              f"{self.mem!r})")
 
 
 # DyNet's memory (MB) for forward values, gradients, parameters and scratch when a command only
@@ -50,9 +61,8 @@ def configure(config=None):
     """
     global _configured
     config = config or BackendConfig()
+    config.check()
     _check_gpu_request(config)
-    if config.mem and not re.fullmatch(r"\d+(,\d+){0,3}", config.mem):
-        raise ConfigError(f"--mem must be megabytes like 1024 or 512,512,256 (got {config.mem!r})")
     if "dynet" in sys.modules:
         return _configured == config
     if config.autobatch and not config.mem:

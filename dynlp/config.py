@@ -26,7 +26,8 @@ class TrainConfig:
     """How to train: optimiser, schedule, batching and stopping rules (model-agnostic)."""
 
     trainer: str = option("adam", "optimiser", choices=("sgd", "momentum", "adam"))
-    lr: float = option(0.0, "learning rate (0: the optimiser's usual default)")
+    lr: float = option(0.0, "learning rate (0: the optimiser's usual default: sgd 1.0, "
+                            "momentum 0.1, adam 0.002)")
     beta2: float = option(0.999, "Adam's decay of its mean squared gradient (0.9-0.95 adapts "
                                  "faster to gradients changing in scale)")
     clip: float = option(5.0, "clip the gradient norm at this value (0 disables)")
@@ -63,6 +64,9 @@ class TrainConfig:
     def check(self):
         check_positive(self, "epochs", "batch_size", "bptt", "decay_patience")
         check_fraction(self, "dev_fraction", "beta2")
+        if not 0 < self.lr_decay <= 1:
+            raise ConfigError(f"--lr-decay must be in (0, 1] (got {self.lr_decay}): the rate "
+                              "is multiplied by it")
         if min(self.workers, self.batch_words, self.warmup) < 0:
             raise ConfigError("--workers, --batch-words and --warmup cannot be negative")
         if min(self.lr, self.clip, self.max_minutes, self.patience, self.max_decays,
@@ -106,15 +110,15 @@ def from_dict(cls, data):
     return config
 
 
-def add_arguments(parser, cls, defaults=None):
-    """Add one flag per field of dataclass `cls` to `parser`.
+def add_arguments(parser, cls, defaults=None, skip=()):
+    """Add one flag per field of dataclass `cls` to `parser`, but those named in `skip`.
 
     `defaults` overrides field defaults (a recipe may want a bigger model than the library).
     """
     defaults = defaults or {}
     group = parser.add_argument_group(cls.__name__)
     for f in fields(cls):
-        if f.metadata.get("flag") is False:
+        if f.metadata.get("flag") is False or f.name in skip:
             continue
         flag = "--" + f.name.replace("_", "-")
         default = defaults.get(f.name, f.default if f.default is not MISSING else None)
@@ -122,7 +126,8 @@ def add_arguments(parser, cls, defaults=None):
         if f.type is bool:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
-            kwargs.update(type=f.type, metavar=f.name.upper())
+            kwargs.update(type=not_negative(f.type) if f.type in (int, float) else f.type,
+                          metavar=f.name.upper())
             if "choices" in f.metadata:
                 kwargs.update(choices=f.metadata["choices"], metavar=None)
         group.add_argument(flag, **kwargs)
@@ -130,6 +135,19 @@ def add_arguments(parser, cls, defaults=None):
             group.add_argument(shortcut, dest=f.name, action="store_const", const=value,
                                help=f"same as {flag} {value}")
     return group
+
+
+def not_negative(number_type):
+    """An argparse type: a number of `number_type` that is 0 or more (no setting of dynlp
+    takes a negative number), so a wrong sign is one line at parse time."""
+    def parse(text):
+        value = number_type(text)
+        if value < 0 or value != value:  # NaN compares false with everything
+            raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+        return value
+
+    parse.__name__ = number_type.__name__  # argparse names the type in its messages
+    return parse
 
 
 def from_args(cls, namespace):

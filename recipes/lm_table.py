@@ -85,7 +85,7 @@ def train_and_score(name, flags, train, dev, test, out, minutes):
     """Train one row's model into `out` and score `test`: a dict of what the tables show."""
     began = time.time()
     timed = [] if "--ngram" in flags else ["--max-minutes", minutes]
-    dynlp("train-lm", train, "--dev", dev, "-o", out, "--quiet", *flags, *timed)
+    dynlp("train-lm", train, "--dev", dev, "-o", out, "--overwrite", "--quiet", *flags, *timed)
     trained = time.time() - began
     summary = json.loads(dynlp("score", "-m", out, test, "--json"))
     row = {"row": name, "perplexity": summary["perplexity"],

@@ -17,7 +17,8 @@ import numpy as np
 
 from dynlp.cli.flags import add_train_lm_arguments, run, settings, start, translate_dynet_flags
 from dynlp.models.lm import LMConfig
-from dynlp.tasks import read_lm_corpus, sample_text, split_dev, train_language_model
+from dynlp.tasks import (check_output_dir, read_lm_corpus, sample_text, split_dev,
+                         train_language_model)
 from dynlp.data.text import bundled_text, sentences_from_lines
 
 SMALL = dict(output="models/lm", emb_dim=64, hidden_dim=256, batch_size=32, trainer="adam",
@@ -36,6 +37,7 @@ def main(argv):
         args = parser.parse_args(argv)
     verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
+    check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     lm_config, train_config = settings(args, LMConfig)
 
     if args.train:

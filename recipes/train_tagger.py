@@ -18,7 +18,8 @@ import sys
 from dynlp.cli.flags import add_train_tagger_arguments, run, settings, start, translate_dynet_flags
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.tasks import read_tagger_corpus, score_tagger, teacher_and_config, train_tagger
+from dynlp.tasks import (check_output_dir, read_tagger_corpus, score_tagger, teacher_and_config,
+                         train_tagger)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
 # For the 40-sentence sample only: small batches and a steady learning rate (its dev split is
@@ -37,6 +38,7 @@ def main(argv):
         args = parser.parse_args(argv)
     verbose = start(args, training=True)
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
+    check_output_dir(args.output, "tagger", args.resume, args.overwrite)
     tagger_config, train_config = settings(args, TaggerConfig)
     teacher, tagger_config = teacher_and_config(args.teacher, tagger_config)
 

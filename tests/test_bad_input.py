@@ -50,13 +50,14 @@ CASES = [  # (arguments, what the one-line message must mention)
     (["tag", "-m", "{tagger}", "{sample}", "-o", "{tmp}/nodir/out.conllu"], "does not exist"),
     (["train-lm", "{sample}", "-o", "{tmp}/nodir/model"], "does not exist"),
     (["sample", "-m", "{tmp}/nomodel"], "no such model directory"),
-    (["sample", "-m", "{tagger}"], "not a language-model model"),
+    (["sample", "-m", "{tagger}"], "holds a tagger, not a language model"),
     (["sample", "-m", "{tmp}"], "not a dynlp model directory"),
-    (["evaluate", "-m", "{lm}", "{sample}"], "not a tagger model"),
+    (["evaluate", "-m", "{lm}", "{sample}"], "holds a language model, not a tagger"),
     (["info", "--mem", "plenty"], "--mem must be megabytes"),
     (["info", "--gpus", "1"], "docs/gpu.md"),
     (["train-lm", "{sample}", "-o", "{tmp}/m", "--layers", "0"], "--layers must be at least 1"),
-    (["tag", "-m", "{tagger}", "{sample}", "--input", "text", "-o", "{tmp}/out"], None),
+    (["tag", "-m", "{tagger}", "{sample}", "--input", "text", "-o", "{tmp}/out"],
+     "looks like CoNLL-U, not text"),
 ]
 
 

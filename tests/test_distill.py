@@ -96,6 +96,6 @@ def test_teacher_distils_a_trained_tagger_without_training_it_again(tmp_path, ca
     assert student.columns == ["upos"] and student.config.hidden_dim == 16
     assert student.config.distill and not (tmp_path / "student" / "ensemble").exists()
     assert sorted(p.name for p in (tmp_path / "teacher").iterdir()) == before
-    assert main(["train-tagger", SAMPLE, "-o", student_dir, "--teacher",
+    assert main(["train-tagger", SAMPLE, "-o", student_dir, "--overwrite", "--teacher",
                  str(tmp_path / "none")] + common) == 2
     assert "no such model directory" in capsys.readouterr().err

@@ -256,3 +256,62 @@ def test_a_tagger_without_a_tokenizer_says_how_it_splits_text(tmp_path):
     assert "The\tThe" not in done.stdout and "2\tcat" in done.stdout
     raw = dynlp("evaluate", "-m", out, sample, "--raw-text")
     assert raw.returncode == 2 and "has no tokenizer" in raw.stderr
+
+
+def test_a_paragraph_without_final_punctuation_is_one_sentence_to_its_end():
+    text = "no full stop  here\tat all"
+    sentences = sentences_from_labels(text, [INSIDE] * len(text))
+    assert [(t, [k.form for k in tokens]) for t, tokens in sentences] == [
+        (text, ["no", "full", "stop", "here", "at", "all"])]
+    assert sentences[0][1][1].space_after and sentences[0][1][-1].space_after
+
+
+def test_raw_text_mistakes_are_one_line_each(sample_with_tokenizer, tmp_path):
+    model, sample = sample_with_tokenizer
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"The cat sat.\n\nA dog \xff barked.\n")
+    for argv, message in (
+            (["--input", "text", str(empty)], "no sentences to tag"),
+            (["--input", "text", str(bad)], "bad.txt:3"),
+            (["--input", "text", sample], "looks like CoNLL-U, not text"),
+            ([str(tmp_path / "plain.txt")], "(plain text? `dynlp tag --input text` reads it)")):
+        if argv[-1].endswith("plain.txt"):
+            (tmp_path / "plain.txt").write_text("The cat sat.\n")
+        out = tmp_path / "out.conllu"
+        done = dynlp("tag", "-m", model, *argv, "-o", str(out))
+        assert done.returncode == 2 and message in done.stderr, (argv, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_control_characters_and_mixed_scripts_come_back_as_they_were(sample_with_tokenizer):
+    model, _ = sample_with_tokenizer
+    text = "The cat\u00a0sat on the mat . Кошка сидит . 猫が座った . ok\u200bthen"
+    done = dynlp("tag", "-m", model, "--input", "text", "-", stdin=text)
+    assert done.returncode == 0, done.stderr
+    texts = [line[len("# text = "):] for line in done.stdout.split("\n")
+             if line.startswith("# text = ")]
+    assert "".join(texts).replace(" ", "") == text.replace(" ", "")  # NBSP, ZWSP kept
+
+
+def test_a_string_is_not_a_sentence_of_words(sample_with_tokenizer):
+    from dynlp.models.tagger.network import BiLSTMTagger
+    from dynlp.errors import ConfigError
+
+    tagger = BiLSTMTagger.load(sample_with_tokenizer[0])
+    with pytest.raises(ConfigError, match="lists of words, not strings"):
+        tagger.predict("Le chat dort.")
+    assert len(tagger.predict(["Le", "chat", "dort", "."])["upos"]) == 4
+
+
+def test_serve_tags_raw_text_as_dynlp_tag_does(sample_with_tokenizer):
+    from dynlp.serve.worker import load_models, run_batch
+
+    model, _ = sample_with_tokenizer
+    text = "The cat sat on the mat . A dog barked .\n\nThe dog sat .\n"
+    models = load_models([model])
+    answer = run_batch(models, {"model": os.path.basename(model), "job": "tag",
+                                "requests": [{"text": text}]}, 10_000)[0]
+    done = dynlp("tag", "-m", model, "--input", "text", "-", stdin=text)
+    assert answer["ok"]["conllu"] == done.stdout

@@ -7,12 +7,13 @@ a setting has one definition, one default and one help text.
 import argparse
 import logging
 import os
+import secrets
 import sys
 
 from tqdm import tqdm
 
 from dynlp import backend
-from dynlp.config import TrainConfig, add_arguments, from_args
+from dynlp.config import TrainConfig, add_arguments, from_args, not_negative
 from dynlp.errors import DynlpError
 from dynlp.models.lm import LMConfig
 from dynlp.models.tagger.config import TaggerConfig
@@ -29,9 +30,30 @@ DYNET_FLAGS = {"--dynet-mem": "--mem", "--dynet-seed": "--seed", "--dynet-gpus":
                "--dynet-devices": "--devices", "--dynet-weight-decay": "--weight-decay"}
 
 
-def add_common_arguments(parser):
-    """DyNet settings and --quiet, which every command takes."""
-    add_arguments(parser, backend.BackendConfig)
+class DefaultsFormatter(argparse.HelpFormatter):
+    """--help with each flag's default, where it has one its help does not already give."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not has_default(action) or "default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def has_default(action):
+    """Whether a flag has a default worth showing (not None, False, "" or help's)."""
+    default = action.default
+    unset = default is None or default is False or default == "" or default == argparse.SUPPRESS
+    return bool(action.option_strings) and not unset
+
+
+# DyNet settings that only training uses: a command that only runs a model does not offer them.
+TRAINING_ONLY = ("weight_decay", "autobatch")
+
+
+def add_common_arguments(parser, defaults=None, training=False):
+    """DyNet settings (those of training only on a `training` command) and --quiet."""
+    add_arguments(parser, backend.BackendConfig, defaults, skip=() if training else TRAINING_ONLY)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or log on stderr")
 
 
@@ -46,7 +68,9 @@ LM_TRAINING = dict(epochs=200)
 
 def add_train_lm_arguments(parser, defaults=None, train_required=True):
     """All flags of `dynlp train-lm`; a recipe passes its own `defaults`."""
-    _add_training_arguments(parser, LMConfig, {**LM_TRAINING, **(defaults or {})},
+    # No default level in the flags: `settings` says which one a run without --char or
+    # --word gets (LMConfig's), so that it is never chosen silently.
+    _add_training_arguments(parser, LMConfig, {**LM_TRAINING, "level": None, **(defaults or {})},
                             train_required, "training text, one sentence per line",
                             "a bundled corpus")
 
@@ -92,7 +116,7 @@ def add_train_tagger_arguments(parser, defaults=None, train_required=True):
                         help="do not learn a tokenizer beside the tagger (by default one is "
                              "learned first, into DIR/tokenizer, when the training file has "
                              "the text of its sentences: `dynlp tag --input text` uses it)")
-    parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES,
+    parser.add_argument("--tokenizer-minutes", type=not_negative(float), default=TOKENIZER_MINUTES,
                         metavar="M", help="minutes of training for the tokenizer, before the "
                                           "tagger's (default: %(default)s)")
 
@@ -107,9 +131,14 @@ def _add_training_arguments(parser, model_config_class, defaults, train_required
     parser.add_argument("-o", "--output", metavar="DIR", default=defaults.get("output"),
                         required=train_required, help="model directory to write")
     parser.add_argument("--resume", action="store_true", help="continue training in DIR")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the model DIR holds (of the same kind); without it, a "
+                             "trained model is never written over")
     add_arguments(parser, model_config_class, defaults)
-    add_arguments(parser, TrainConfig, defaults)
-    add_common_arguments(parser)
+    # Truncated BPTT is a language model's (--stream); a tagger reads whole sentences.
+    add_arguments(parser, TrainConfig, defaults,
+                  skip=() if model_config_class is LMConfig else ("bptt",))
+    add_common_arguments(parser, training=True)
 
 
 def add_workers_arguments(parser):
@@ -151,7 +180,7 @@ def add_sampling_arguments(parser):
     parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
     parser.add_argument("--prefix", default="", help="text the samples continue")
     parser.add_argument("--max-len", type=int, default=200, help="tokens per sample at most")
-    add_common_arguments(parser)
+    add_common_arguments(parser, {"seed": 0})  # samples differ from run to run unless --seed N
 
 
 def add_serve_arguments(parser):
@@ -161,7 +190,8 @@ def add_serve_arguments(parser):
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default: 127.0.0.1, this machine only; "
                              "see docs/serve.md before opening it wider)")
-    parser.add_argument("--port", type=int, default=8000, help="port (0: any free one)")
+    parser.add_argument("--port", type=not_negative(int), default=8000,
+                        help="port (0: any free one)")
     parser.add_argument("--workers", type=positive_int, metavar="N",
                         help="model worker processes, each loading every model once (default: "
                              "one per core; one on a GPU)")
@@ -175,7 +205,8 @@ def add_serve_arguments(parser):
                         help="tokens per sample")
     parser.add_argument("--batch-words", type=positive_int, default=BATCH_WORDS, metavar="N",
                         help="words that requests arriving together share in one batch")
-    parser.add_argument("--batch-ms", type=float, default=1000 * WINDOW_SECONDS, metavar="MS",
+    parser.add_argument("--batch-ms", type=not_negative(float), default=1000 * WINDOW_SECONDS,
+                        metavar="MS",
                         help="how long a request waits for others to share its batch when a "
                              "worker is free")
     parser.add_argument("--access-log", action="store_true", help="a line per request on stderr")
@@ -196,12 +227,17 @@ def add_plot_arguments(parser):
 
 
 def start(args, training=False):
-    """Configure DyNet and logging from parsed arguments; returns True if stderr is verbose.
+    """Configure DyNet and logging from parsed arguments; returns True if progress bars are
+    wanted (stderr a terminal, no --quiet).
 
     A training command that may use several --workers gets its parameters in shared memory;
     other commands only predict, and get memory laid out for that (backend.INFERENCE_MEM).
     """
     settings = from_args(backend.BackendConfig, args)
+    settings.check()
+    if args.seed == 0:  # a random seed, said on stderr so that the run can be repeated
+        args.seed = settings.seed = secrets.randbelow(2**31 - 2) + 1
+        args.seed_drawn = True
     workers = getattr(args, "workers", None)
     # On a GPU one process trains (backend.check_gpu_processes): nothing to share.
     settings.shared_parameters = training and workers != 1 and not backend.on_gpu(settings)
@@ -209,13 +245,16 @@ def start(args, training=False):
         settings.mem = backend.INFERENCE_MEM
     backend.configure(settings)
     backend.check_gpu_processes(settings, workers, getattr(args, "ray", None))
-    verbose = not args.quiet and sys.stderr.isatty()
-    if verbose and not log.handlers:
+    # Log lines (each epoch, the summary) whenever not --quiet, also into a file or a pipe, as
+    # under nohup or a scheduler; progress bars only on a terminal.
+    handler = next((h for h in log.handlers if isinstance(h, _TqdmHandler)), None)
+    if handler is None:
         handler = _TqdmHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
-        log.setLevel(logging.INFO)
-    return verbose
+    log.setLevel(logging.INFO)
+    handler.setLevel(logging.ERROR if args.quiet else logging.INFO)
+    return not args.quiet and sys.stderr.isatty()
 
 
 def settings(args, model_config_class):
@@ -227,11 +266,33 @@ def settings(args, model_config_class):
     if getattr(args, "resume", False):
         model_config = saved_config(args.output, model_config_class)
     else:
+        choose_level(args, model_config_class)
         model_config = from_args(model_config_class, args)
     train_config = from_args(TrainConfig, args)
     model_config.check()
     train_config.check()
     return model_config, train_config
+
+
+def choose_level(args, model_config_class=LMConfig):
+    """A language model without --char or --word gets the config's level; `announce_choices`
+    says so once the data has been read."""
+    if getattr(args, "level", "") is None:
+        args.level = model_config_class.level
+        args.level_defaulted = True
+
+
+def announce_choices(args):
+    """What dynlp chose for the user, on stderr (unless --quiet): a language model's level
+    when neither --char nor --word was given, a seed drawn at random."""
+    if args.quiet:
+        return
+    if getattr(args, "level_defaulted", False):
+        print(f"dynlp: modelling {args.level}s (the default; --word for words, --char to say "
+              "so)", file=sys.stderr)
+    if getattr(args, "seed_drawn", False):
+        print(f"dynlp: --seed {args.seed} (drawn at random: give it to repeat this run)",
+              file=sys.stderr)
 
 
 class _TqdmHandler(logging.Handler):

@@ -3,19 +3,20 @@ import json
 import logging
 import math
 import sys
+from dataclasses import asdict, fields
 
 import numpy as np
 
-from dynlp.cli.flags import settings, start
+from dynlp.cli.flags import LM_TRAINING, announce_choices, choose_level, settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
 from dynlp.config import TrainConfig, from_args
-from dynlp.data.text import read_sentences
+from dynlp.data.text import read_sentences, tokenize
 from dynlp.errors import DataError, DynlpError
 from dynlp.metrics import bits_per_token, perplexity
 from dynlp.models.lm import LMConfig
 from dynlp.models.ngram.model import NgramConfig
 from dynlp.models.sampling import check_sampling
-from dynlp.tasks import (load_language_model, read_lm_corpus, sample_text, stream_loss,
+from dynlp.tasks import (check_output_dir, load_language_model, read_lm_corpus, sample_text, stream_loss,
                          train_language_model, train_ngram_model)
 
 log = logging.getLogger("dynlp")
@@ -24,9 +25,11 @@ log = logging.getLogger("dynlp")
 def train_lm(args):
     if getattr(args, "ngram", 0):
         return train_ngram(args)
+    check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
+    announce_choices(args)
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,
                                         resume=args.resume, progress=verbose, seed=args.seed)
     best = min(state.history, key=lambda m: m["dev_loss"]) if state.history else {}
@@ -35,15 +38,23 @@ def train_lm(args):
 
 
 def train_ngram(args):
+    check_output_dir(args.output, "language-model", overwrite=args.overwrite)
     start(args)
     if args.stream or args.resume:
         raise DynlpError(f"--ngram: {'--stream' if args.stream else '--resume'} is for "
                          "recurrent models (an n-gram model reads line by line, in one pass)")
+    recurrent = recurrent_flags_given(args)
+    if recurrent:
+        raise DynlpError(f"--ngram: {', '.join(recurrent)} "
+                         f"{'is' if len(recurrent) == 1 else 'are'} for recurrent models; an "
+                         "n-gram model has no such setting (leave it out)")
+    choose_level(args)
     config = NgramConfig(order=args.ngram, level=args.level, tokenized=args.tokenized,
                          smoothing=args.smoothing)
     config.check()
     train_config = from_args(TrainConfig, args)
     train, dev = read_lm_corpus(args.train, args.dev, config, train_config.dev_fraction)
+    announce_choices(args)
     _, metrics = train_ngram_model(train, dev, config, args.output)
     unit = "char" if config.level == "char" else "word"
     log.info("%d-gram model (%s), n-grams per order %s, in %.1f s: dev perplexity %.2f, "
@@ -53,18 +64,38 @@ def train_ngram(args):
     return 0
 
 
+def recurrent_flags_given(args):
+    """The flags of a recurrent model or of its training given with other than their defaults."""
+    shared = {f.name for f in fields(NgramConfig)} | {"dev_fraction"}
+    defaults = {**asdict(LMConfig()), **asdict(TrainConfig()), **LM_TRAINING}
+    return [f"--{name.replace('_', '-')}" for name, default in defaults.items()
+            if name not in shared and getattr(args, name, default) != default]
+
+
 def sample(args):
-    start(args)
     check_sampling(args.temperature, args.top_k, args.max_len)
     if args.n < 1:
         raise DynlpError(f"-n must be at least 1 (got {args.n})")
+    start(args)
     check_model(args.model, "language-model")
     model = load_language_model(args.model)
+    announce_choices(args)
+    _warn_about_unknown_prefix(model, args.prefix)
     rng = np.random.default_rng(args.seed)
     for _ in range(args.n):
         print(sample_text(model, rng, args.prefix, temperature=args.temperature,
                           top_k=args.top_k, max_len=args.max_len), flush=True)
     return 0
+
+
+def _warn_about_unknown_prefix(model, prefix):
+    """One line when the prefix holds tokens the model never saw (it reads them as <unk>)."""
+    config = model.config
+    unknown = [t for t in tokenize(prefix, config.level, config.tokenized) if t not in model.vocab]
+    if unknown:
+        shown = ", ".join(repr(t) for t in dict.fromkeys(unknown))
+        log.warning("--prefix: %s never seen in training; the model reads %s as unknown",
+                    shown, "it" if len(set(unknown)) == 1 else "them")
 
 
 def score(args):

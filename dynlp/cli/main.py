@@ -12,10 +12,11 @@ from importlib.metadata import PackageNotFoundError, version
 
 from dynlp import backend
 from dynlp.cli import lm, plot, serve, tagger
-from dynlp.cli.flags import (add_common_arguments, add_model_argument, add_ngram_arguments,
-                             add_plot_arguments, add_sampling_arguments, add_serve_arguments,
+from dynlp.cli.flags import (DefaultsFormatter, add_common_arguments, add_model_argument,
+                             add_ngram_arguments, add_plot_arguments, add_sampling_arguments, add_serve_arguments,
                              add_train_lm_arguments, add_train_tagger_arguments,
-                             add_workers_arguments, run, start, translate_dynet_flags)
+                             add_workers_arguments, has_default, run, start,
+                             translate_dynet_flags)
 
 log = logging.getLogger("dynlp")
 
@@ -37,7 +38,12 @@ def _version():
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but usage errors are one line like every other dynlp error."""
+    """argparse, but usage errors are one line like every other dynlp error, and --help
+    shows each flag's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", DefaultsFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"dynlp: error: {self.prog.split()[-1]}: {message} (see --help)\n")
@@ -103,6 +109,20 @@ def _chunked_command(commands, name, help, kind, input_help):
     add_workers_arguments(parser)
     add_common_arguments(parser)
     return parser
+
+
+def defaults_table():
+    """Markdown: every flag of every command that has a default, and the default, read from
+    the parser itself (docs/usage.md holds it; tests/test_flags.py fails when they differ)."""
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction)).choices
+    rows = ["| command | flag | default |", "| --- | --- | --- |"]
+    for name, parser in commands.items():
+        for action in parser._actions:
+            if has_default(action):
+                flag = max(action.option_strings, key=len)
+                rows.append(f"| {name} | `{flag}` | {action.default} |")
+    return "\n".join(rows)
 
 
 COMMANDS = {"train-lm": lm.train_lm, "sample": lm.sample, "score": lm.score,

@@ -27,6 +27,7 @@ def serve(args):
         raise DynlpError("no model to serve: give -m DIR (the defaults, models/tagger and "
                          "models/lm, do not exist)")
     settings = from_args(backend.BackendConfig, args)
+    settings.check()
     workers = args.workers or _default_serve_workers(settings)
     backend.check_gpu_processes(settings, workers, None)
     if not args.quiet and not log.handlers:  # a service's log is its output: piped or not

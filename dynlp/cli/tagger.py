@@ -1,16 +1,17 @@
 """`dynlp train-tagger`, `tag` and `evaluate`."""
 import json
 import logging
+import sys
 from dataclasses import replace
 
-from dynlp.cli.flags import settings, start
+from dynlp.cli.flags import announce_choices, settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
 from dynlp.data.treebank import filled, read_conllu, read_treebank
 from dynlp.errors import DataError
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.tasks import read_tagger_corpus, score_tagger, teacher_and_config
+from dynlp.tasks import check_output_dir, read_tagger_corpus, score_tagger, teacher_and_config
 from dynlp.tasks import train_tagger as train
 from dynlp.tasks.pipeline import (evaluate_raw_text, has_tokenizer, load_tokenizer,
                                   tokenizer_path, train_tokenizer_beside)
@@ -19,11 +20,13 @@ log = logging.getLogger("dynlp")
 
 
 def train_tagger(args):
+    check_output_dir(args.output, "tagger", args.resume, args.overwrite)
     verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)
     teacher, tagger_config = load_teacher(args, tagger_config)
     train_set, dev_set, tagger_config = read_tagger_corpus(args.train, args.dev, tagger_config,
                                                            train_config.dev_fraction)
+    announce_choices(args)
     _, state = train(train_set, dev_set, tagger_config, train_config, args.output,
                      resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
@@ -46,13 +49,12 @@ def load_teacher(args, tagger_config):
 def tag(args):
     verbose = start(args)
     check_model(args.model, "tagger")
+    if args.input == "-" and sys.stdin.isatty():
+        print("dynlp tag: reading from the terminal, end with Ctrl-D (or give a FILE)",
+              file=sys.stderr)
     if args.input_format != "conllu" and has_tokenizer(args.model) and args.ray:
         raise DataError("--ray: raw text is split into sentences in one process (the tagging "
                         "of them in --workers); drop --ray, or give CoNLL-U")
-    if args.input_format != "conllu" and not has_tokenizer(args.model):
-        log.warning("%s has no tokenizer (trained before tokenizers, or from a file without "
-                    "'# text'): each line is a sentence, split into words by NLTK's English "
-                    "tokenizer", args.model)
     count = 0
     with output_file(output_path(args)) as out:
         for chunk in chunk_results("tag", args, verbose, input_format=args.input_format):
@@ -60,6 +62,10 @@ def tag(args):
             count += 1
         if count == 0:
             raise DataError(f"{args.input}: no sentences to tag")
+    if args.input_format != "conllu" and not has_tokenizer(args.model):  # after: errors first
+        log.warning("%s has no tokenizer (trained before tokenizers, or from a file without "
+                    "'# text'): each line was a sentence, split into words by NLTK's English "
+                    "tokenizer", args.model)
     return 0
 
 
@@ -112,8 +118,10 @@ def _evaluation_report(summary):
     for name, row in summary["per_tag"].items():
         lines.append(f"{name:<8} {100 * row['precision']:>8.2f}% {100 * row['recall']:>6.2f}% "
                      f"{100 * row['f1']:>6.2f}% {row['support']:>8}")
-    lines += ["", "most frequent confusions (gold -> predicted):"]
-    lines += [f"  {c['gold']} -> {c['predicted']}  {c['count']}" for c in summary["confusions"]]
+    if summary["confusions"]:  # none when every tag was right
+        lines += ["", "most frequent confusions (gold -> predicted):"]
+        lines += [f"  {c['gold']} -> {c['predicted']}  {c['count']}"
+                  for c in summary["confusions"]]
     return "\n".join(lines)
 
 

@@ -146,8 +146,9 @@ def _sentence(lines, indexes, path, start):
 def _check_cells(line, where, sentence):
     cells = line.split("\t")
     if len(cells) != 10:
+        hint = " (plain text? `dynlp tag --input text` reads it)" if len(cells) == 1 else ""
         raise DataError(f"{where}{_in(sentence)}: expected 10 tab-separated columns, "
-                        f"found {len(cells)}")
+                        f"found {len(cells)}{hint}")
     for name, cell in zip(COLUMNS, cells):
         if not cell or cell != cell.strip() or "  " in cell:
             raise DataError(f"{where}{_in(sentence)}: column {name} is empty, padded or has "

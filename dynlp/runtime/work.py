@@ -74,7 +74,7 @@ def tagger_input(path, input_format, span=None, first_sentence=1, model_dir=None
     if input_format == "conllu":
         yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
         return
-    lines = (line for _, line in read_lines(path, span))
+    lines = _not_conllu((line for _, line in read_lines(path, span)), path)
     tokenizer = _tokenizer(model_dir) if model_dir else None
     if tokenizer is None:
         yield from text_sentences(lines, first_sentence)
@@ -82,6 +82,16 @@ def tagger_input(path, input_format, span=None, first_sentence=1, model_dir=None
         yield from tokenized_sentences(tokenizer, lines, first_sentence, one_sentence=True)
     else:
         yield from tokenized_sentences(tokenizer, paragraphs_of_lines(lines), first_sentence)
+
+
+def _not_conllu(lines, path):
+    """The lines of a text input, refused where the first one is CoNLL-U's (`--input text`
+    given a treebank would tag its comments and columns as words)."""
+    for number, line in enumerate(lines, 1):
+        if number == 1 and (line.startswith("# sent_id") or line.startswith("# newdoc")
+                            or line.count("\t") == 9):
+            raise DynlpError(f"{path}: looks like CoNLL-U, not text: leave out --input text")
+        yield line
 
 
 def _tokenizer(model_dir):

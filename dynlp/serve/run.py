@@ -43,9 +43,9 @@ def serve(model_dirs, host="127.0.0.1", port=8000, workers=1, backend_settings=N
         try:
             await pool.start()
             host_name, bound_port = sock.getsockname()[:2]
-            log.info("dynlp serve: http://%s:%d/ (%d workers; models: %s)",
+            log.info("dynlp serve: http://%s:%d/ (%d worker%s; models: %s)",
                      f"[{host_name}]" if ":" in host_name else host_name, bound_port, workers,
-                     ", ".join(models))
+                     "" if workers == 1 else "s", ", ".join(models))
             await server.serve(sockets=[sock])
         finally:
             await pool.close()

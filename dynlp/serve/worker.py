@@ -26,19 +26,28 @@ from dynlp.data.text import tokenize
 from dynlp.data.treebank import conllu_text, parse_conllu
 from dynlp.errors import DynlpError
 from dynlp.metrics import perplexity
+from dynlp.data.rawtext import paragraphs_of_lines
 from dynlp.runtime.work import load_model, text_sentences
 from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
 from dynlp.tasks import sample_text
+from dynlp.tasks.pipeline import load_tokenizer
+from dynlp.tasks.tokenizer import text_sentences as tokenized_sentences
 
 log = logging.getLogger("dynlp")
 
 
 # ---- loading ---------------------------------------------------------------------------------
 def load_models(model_dirs):
-    """{name: loaded model} for each directory, each file checked as `dynlp tag` checks it."""
-    return {model_name(directory): load_model(read_config(directory)["kind"], directory)
-            for directory in model_dirs}
+    """{name: loaded model} for each directory, each file checked as `dynlp tag` checks it;
+    a tagger's tokenizer (if it has one) under ("tokenizer", name)."""
+    models = {}
+    for directory in model_dirs:
+        kind = read_config(directory)["kind"]
+        models[model_name(directory)] = load_model(kind, directory)
+        if kind == "tagger":
+            models[("tokenizer", model_name(directory))] = load_tokenizer(directory)
+    return models
 
 
 # ---- the jobs --------------------------------------------------------------------------------
@@ -46,15 +55,18 @@ def run_batch(models, batch, max_tokens):
     """The results of `batch` = {"model", "job", "requests": [...]}: one per request, in order,
     each {"ok": response} or {"error": "one line", "status": 4xx}."""
     model = models[batch["model"]]
+    if batch["job"] == "tag":  # raw text is read by the tagger's own tokenizer, if it has one
+        tokenizer = models.get(("tokenizer", batch["model"]))
+        return tag_requests(model, batch["requests"], max_tokens, tokenizer)
     return JOBS[batch["job"]](model, batch["requests"], max_tokens)
 
 
-def tag_requests(model, requests, max_tokens):
+def tag_requests(model, requests, max_tokens, tokenizer=None):
     """Tag the sentences of every request ({"text"} or {"conllu"}) in one `predict_many`."""
     results, parsed = [None] * len(requests), []
     for i, request in enumerate(requests):
         try:
-            parsed.append((i, request_sentences(request, max_tokens)))
+            parsed.append((i, request_sentences(request, max_tokens, tokenizer)))
         except DynlpError as error:  # RequestError, or CoNLL-U that does not parse
             results[i] = _error(error)
     flat = [sentence for _, sentences in parsed for sentence in sentences]
@@ -67,13 +79,17 @@ def tag_requests(model, requests, max_tokens):
     return results
 
 
-def request_sentences(request, max_tokens):
-    """The sentences of a tag request: CoNLL-U as `dynlp tag` reads it, or plain text with one
-    sentence per line, tokenised as `dynlp tag --input text` does."""
+def request_sentences(request, max_tokens, tokenizer=None):
+    """The sentences of a tag request: CoNLL-U as `dynlp tag` reads it, or raw text as `dynlp
+    tag --input text` reads it: paragraphs split by the tagger's tokenizer, or without one a
+    sentence per line, split by NLTK."""
     if "conllu" in request:
         numbered = enumerate(request["conllu"].split("\n"), start=1)
         sentences = list(parse_conllu(((n, line.rstrip("\r")) for n, line in numbered),
                                       "conllu", ()))
+    elif tokenizer is not None:
+        lines = (line.rstrip("\r") for line in request["text"].split("\n"))
+        sentences = list(tokenized_sentences(tokenizer, paragraphs_of_lines(lines)))
     else:
         sentences = list(text_sentences(request["text"].split("\n")))
     if not sentences:

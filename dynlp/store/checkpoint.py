@@ -176,8 +176,13 @@ def read_config(directory, kind=None):
         raise ModelDirError(f"{path}: format version {meta['format_version']} is newer than "
                             f"this dynlp understands ({FORMAT_VERSION}); upgrade dynlp")
     if kind is not None and meta["kind"] != kind:
-        raise ModelDirError(f"{directory}: holds a {meta['kind']} model, not a {kind} model")
+        raise ModelDirError(f"{directory}: holds {a_model(meta['kind'])}, not {a_model(kind)}")
     return meta
+
+
+def a_model(kind):
+    """A model kind in a sentence: "a tagger", "a language model"."""
+    return "a " + kind.replace("language-model", "language model")
 
 
 def load(directory, kind):

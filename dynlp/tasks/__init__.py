@@ -13,14 +13,14 @@ any model directory.
 """
 from dynlp.models import registry
 from dynlp.tasks import lm, ngram, tagger, tokenizer  # noqa: F401  (each registers its model family)
-from dynlp.tasks.common import saved_config, split_dev
+from dynlp.tasks.common import check_output_dir, saved_config, split_dev
 from dynlp.tasks.lm import (lm_batches, read_lm_corpus, sample_text, stream_loss,
                             train_language_model)
 from dynlp.tasks.ngram import train_ngram_model
 from dynlp.tasks.tagger import (read_tagger_corpus, score_tagger, tagged_pairs, tagger_dev_metrics,
                                 teacher_and_config, train_tagger)
 
-__all__ = ["load_model", "load_language_model", "saved_config", "split_dev",
+__all__ = ["load_model", "load_language_model", "check_output_dir", "saved_config", "split_dev",
            "read_lm_corpus", "lm_batches", "sample_text", "stream_loss", "train_language_model",
            "train_ngram_model", "read_tagger_corpus", "score_tagger", "tagged_pairs",
            "train_tagger", "tagger_dev_metrics", "teacher_and_config"]

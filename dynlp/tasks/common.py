@@ -3,8 +3,37 @@ import os
 
 from dynlp.config import from_dict
 from dynlp.errors import DataError, ModelDirError
-from dynlp.store.checkpoint import read_config
+from dynlp.store.checkpoint import CONFIG_FILE, a_model, read_config
 from dynlp.training.loop import load_state
+
+
+def check_output_dir(out_dir, kind, resume=False, overwrite=False):
+    """Refuse, before anything is trained, to replace a trained model by accident: a directory
+    that holds a model is written only with `resume` (a model of the same kind) or `overwrite`
+    (the same kind: a directory of another kind is refused unless empty); a directory that
+    holds other files only with `overwrite`.  Nothing of an old model is touched here, and a
+    replacing run writes it atomically, epoch by epoch (store/checkpoint.py)."""
+    parent = os.path.dirname(os.path.abspath(out_dir))
+    if not os.path.isdir(parent):
+        raise ModelDirError(f"{out_dir}: cannot create it, {parent} does not exist")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ModelDirError(f"{out_dir}: exists and is not a directory")
+    if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+        return  # (a --resume there finds nothing to resume, and says so)
+    config = os.path.join(out_dir, CONFIG_FILE)
+    if not os.path.isfile(config):
+        if resume or not overwrite:
+            raise ModelDirError(f"{out_dir}: not empty and not a model directory; give another "
+                                "-o, or --overwrite to write the model among its files")
+        return
+    held = read_config(out_dir)["kind"]
+    if held != kind:
+        raise ModelDirError(f"{out_dir}: holds {a_model(held)}; {a_model(kind)} is never written "
+                            "over it (even with --overwrite): give another -o, or empty it")
+    if not (resume or overwrite):
+        raise ModelDirError(f"{out_dir}: holds a trained model ({a_model(held)[2:]}); give "
+                            "--resume to continue its training, --overwrite to replace it, or "
+                            "another -o")
 
 
 def split_dev(sentences, fraction, name="the corpus"):

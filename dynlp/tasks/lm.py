@@ -100,7 +100,8 @@ def train_language_model(train, dev, lm_config, train_config, out_dir, resume=Fa
                                   max_words=train_config.batch_words),
                 lm_batches(dev, model.vocab, lm_config, size, bptt, training=False),
                 train_config, out_dir, on_epoch_end=on_epoch_end or log_sample,
-                progress=progress, state=state, seed=seed)
+                progress=progress, state=state, seed=seed,
+                unit="characters" if lm_config.level == "char" else "words")
     return RNNLanguageModel.load(out_dir), state
 
 

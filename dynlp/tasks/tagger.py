@@ -174,7 +174,7 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
     size, words = train_config.batch_size, train_config.batch_words
     state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
-                higher_is_better=True, progress=progress, state=state, seed=seed)
+                higher_is_better=True, progress=progress, state=state, seed=seed, unit="words")
     return BiLSTMTagger.load(out_dir), state
 
 

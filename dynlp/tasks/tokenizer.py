@@ -162,5 +162,5 @@ def train_tokenizer(train, dev, multiwords, config, train_config, out_dir, progr
     state = fit(model, lambda rng: segment_batches(train, config.window, train_config.batch_size,
                                                    rng),
                 dev, train_config, out_dir, evaluate=tokenizer_dev_metrics, monitor="dev_score",
-                higher_is_better=True, progress=progress, seed=seed)
+                higher_is_better=True, progress=progress, seed=seed, unit="characters")
     return CharTokenizer.load(out_dir), state

@@ -126,12 +126,12 @@ def make_trainer(pc, config, lr, dense=False):
 
 def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_metrics,
         monitor="dev_loss", higher_is_better=False, on_epoch_end=None, progress=False,
-        state=None, seed=1):
+        state=None, seed=1, unit="tokens"):
     """Train `model` and save checkpoints to `out_dir`; returns the final LoopState.
 
     `train_batches(rng)` returns one epoch of batches (called anew each epoch, so it can
     shuffle); `evaluate(model, dev_batches)` returns dev metrics, `monitor` among them.
-    `state` (from `load_state`) resumes an interrupted run."""
+    `state` (`load_state`) resumes an interrupted run; `unit` names the epoch lines' tokens."""
     config.check()
     state = state or LoopState(lr=config.learning_rate())
     trainer = make_trainer(model.pc, config, state.lr, option(model, "dense_gradients"))
@@ -158,7 +158,7 @@ def fit(model, train_batches, dev_batches, config, out_dir, evaluate=mean_loss_m
                                         higher_is_better, settle)
             _save_best(model, out_dir, state, metrics, improved)
         _save_last(model, out_dir, state)
-        log.info(_epoch_line(metrics))
+        log.info(_epoch_line(metrics, unit))
         if on_epoch_end:
             on_epoch_end(model, metrics)
         if _out_of_time(config, started):
@@ -365,8 +365,20 @@ def load_state(model_dir):
         raise ModelDirError(f"{last}: no usable training state to resume from ({error})") from None
 
 
-def _epoch_line(metrics):
-    shown = {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
-    return "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                     for k, v in shown.items())
+def _epoch_line(metrics, unit="tokens"):
+    """One line of an epoch's figures, each with its unit: `unit` names what the model reads
+    (characters, words, tokens)."""
+    parts = []
+    for key, value in metrics.items():
+        if not isinstance(value, (int, float)):
+            continue
+        if key == "words_per_sec":
+            parts.append(f"{value:,.0f} {unit}/s")
+        elif key == "train_tokens":
+            parts.append(f"{value:,} {unit}")
+        elif key == "elapsed":
+            parts.append(f"elapsed {value:.0f} s")
+        else:
+            parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    return "  ".join(parts)
 

@@ -334,6 +334,10 @@ class BiLSTMTagger:
         A batch holds up to `batch_size` sentences of similar length and at most `max_words`
         positions with its padding, so a few long sentences are not padded with short ones.
         """
+        if isinstance(sentences, str) or any(isinstance(s, str) for s in sentences):
+            raise ConfigError("the tagger takes sentences as lists of words, not strings (a "
+                              "string would be read as its characters); for raw text use "
+                              "dynlp.tasks.pipeline.tag_text, or dynlp tag --input text")
         tags = [{column: [] for column in self.columns} for _ in sentences]  # empty: no tags
         words = [i for i, sentence in enumerate(sentences) if sentence]
         with self.frozen(copy=sum(len(sentences[i]) for i in words) >= NUMPY_MIN_WORDS):
