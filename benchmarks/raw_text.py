@@ -165,7 +165,7 @@ def run(system, name, folder, args):
 
 def table(output):
     rows = ["| treebank | system | " + " | ".join(TOKENS + TAGS) + " | training minutes | "
-            "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 6)]
+            "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 5)]
     for name in sorted(os.listdir(output)):
         for system in ("dynlp", "udpipe"):
             path = os.path.join(output, name, f"{system}.json")
