@@ -17,7 +17,7 @@ from dynlp.models.tagger.network import BiLSTMTagger
 from dynlp.tasks.tagger import tagger_vectors
 
 SAMPLE = "data/sample.conllu"
-QUICK = ["--epochs", "2", "--layers", "1", "--hidden-dim", "8", "--char-dim", "8",
+QUICK = ["--no-tokenizer", "--epochs", "2", "--layers", "1", "--hidden-dim", "8", "--char-dim", "8",
          "--mlp-dim", "8", "--workers", "1", "--quiet"]
 # Words of the sample ("the", "cat", "dog") and words it never has ("quokka", "wombat").
 WORDS = ["The", "the", "cat", "quokka", "dog", "wombat"]
@@ -134,7 +134,7 @@ def test_resuming_does_not_read_the_file_again(tmp_path):
     out = str(tmp_path / "model")
     assert main(["train-tagger", SAMPLE, "-o", out, "--embeddings", path, *QUICK]) == 0
     os.remove(path)  # the vectors are in the model directory now
-    assert main(["train-tagger", SAMPLE, "-o", out, "--resume", "--epochs", "3", *QUICK[2:]]) == 0
+    assert main(["train-tagger", SAMPLE, "-o", out, "--resume", "--epochs", "3", *QUICK[3:]]) == 0
     assert "wombat" in BiLSTMTagger.load(out).words
 
 

@@ -211,3 +211,8 @@ def test_evaluate_has_no_empty_confusions_heading():
                                                                   "oov_accuracy": None}},
                "per_tag": {}, "confusions": []}
     assert "confusions" not in _evaluation_report(summary)
+
+
+@pytest.mark.parametrize("command", ["tag", "evaluate", "score", "serve", "info"])
+def test_a_command_with_nothing_random_has_no_seed(command):
+    assert "--seed" not in dynlp(command, "--help").stdout

@@ -86,7 +86,7 @@ def quick(epochs):
     return ["--epochs", str(epochs)] + QUICK
 
 
-QUICK = ["--layers", "1", "--emb-dim", "16", "--char-dim", "16",
+QUICK = ["--no-tokenizer", "--layers", "1", "--emb-dim", "16", "--char-dim", "16",
          "--hidden-dim", "32", "--mlp-dim", "16", "--ensemble", "1", "--dropout", "0",
          "--word-dropout", "0", "--lr", "0.01", "--batch-size", "2", "--patience", "40",
          "--workers", "1", "--quiet"]

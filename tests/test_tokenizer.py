@@ -315,3 +315,16 @@ def test_serve_tags_raw_text_as_dynlp_tag_does(sample_with_tokenizer):
                                 "requests": [{"text": text}]}, 10_000)[0]
     done = dynlp("tag", "-m", model, "--input", "text", "-", stdin=text)
     assert answer["ok"]["conllu"] == done.stdout
+
+
+def test_a_multiword_token_never_seen_is_cut_by_a_suffix_several_forms_share():
+    from dynlp.data.rawtext import split_by_suffix, suffix_rules
+
+    table = {"terrell's": ["terrell", "'s"], "bob's": ["bob", "'s"], "don't": ["do", "n't"],
+             "du": ["de", "le"], "Bob's": ["Bob", "'s"]}
+    rules = suffix_rules(table)
+    assert rules == {"'s": 2}  # n't: one form only; du is not its words spelled out
+    assert expand("Google's", table, rules) == ["Google", "'s"]
+    assert expand("PORTILLO'S", table, rules) == ["PORTILLO", "'S"]
+    assert expand("won't", table, rules) is None and expand("au", table, rules) is None
+    assert split_by_suffix("'s", rules) is None  # nothing would be left before it

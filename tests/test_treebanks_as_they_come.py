@@ -14,8 +14,8 @@ from dynlp.cli import main
 from conftest import shared_data
 
 SAMPLE = "data/sample.conllu"
-QUICK = ["--epochs", "1", "--layers", "1", "--hidden-dim", "8", "--emb-dim", "8", "--char-dim",
-         "8", "--mlp-dim", "8", "--ensemble", "1", "--quiet"]
+QUICK = ["--no-tokenizer", "--epochs", "1", "--layers", "1", "--hidden-dim", "8", "--emb-dim", "8",
+         "--char-dim", "8", "--mlp-dim", "8", "--ensemble", "1", "--quiet"]
 
 WORDS = [("The", "DET", "DT", "Definite=Def|PronType=Art"), ("dog", "NOUN", "NN", "Number=Sing"),
          ("barks", "VERB", "VBZ", "Number=Sing|Person=3"), (".", "PUNCT", ".", "_")]

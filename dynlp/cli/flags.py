@@ -51,9 +51,11 @@ def has_default(action):
 TRAINING_ONLY = ("weight_decay", "autobatch")
 
 
-def add_common_arguments(parser, defaults=None, training=False):
-    """DyNet settings (those of training only on a `training` command) and --quiet."""
-    add_arguments(parser, backend.BackendConfig, defaults, skip=() if training else TRAINING_ONLY)
+def add_common_arguments(parser, defaults=None, training=False, seeded=False):
+    """DyNet settings (those of training only on a `training` command, --seed only where
+    something random happens: training, or a `seeded` command) and --quiet."""
+    skip = () if training else TRAINING_ONLY + (() if seeded else ("seed",))
+    add_arguments(parser, backend.BackendConfig, defaults, skip=skip)
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress or log on stderr")
 
 
@@ -180,7 +182,7 @@ def add_sampling_arguments(parser):
     parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens only")
     parser.add_argument("--prefix", default="", help="text the samples continue")
     parser.add_argument("--max-len", type=int, default=200, help="tokens per sample at most")
-    add_common_arguments(parser, {"seed": 0})  # samples differ from run to run unless --seed N
+    add_common_arguments(parser, {"seed": 0}, seeded=True)  # samples differ unless --seed N
 
 
 def add_serve_arguments(parser):
@@ -235,7 +237,7 @@ def start(args, training=False):
     """
     settings = from_args(backend.BackendConfig, args)
     settings.check()
-    if args.seed == 0:  # a random seed, said on stderr so that the run can be repeated
+    if getattr(args, "seed", None) == 0:  # a random seed, said so that a run can be repeated
         args.seed = settings.seed = secrets.randbelow(2**31 - 2) + 1
         args.seed_drawn = True
     workers = getattr(args, "workers", None)

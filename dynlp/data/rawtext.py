@@ -162,14 +162,41 @@ def multiword_table(sentences):
     return {form: list(expansions.most_common(1)[0][0]) for form, expansions in counts.items()}
 
 
-def expand(form, table):
+# A split a multiword token is cut by when its form was never seen: one that at least this many
+# different forms of the training table are cut by (Google's as Terrell's: "'s").
+MIN_SUFFIX_FORMS = 2
+
+
+def suffix_rules(table):
+    """{suffix: how many forms} of the table's multiword tokens that are their first words
+    followed by a last one, spelled as the form is ("don't" = do + n't; not "du" = de + le)."""
+    rules = {}
+    for form, words in table.items():
+        if form == form.lower() and len(words) == 2 and "".join(words).lower() == form:
+            rules[words[-1]] = rules.get(words[-1], 0) + 1
+    return {suffix: n for suffix, n in rules.items() if n >= MIN_SUFFIX_FORMS}
+
+
+def split_by_suffix(form, rules):
+    """A form never seen cut before the longest suffix of `rules` it ends with, as it is
+    spelled ("PORTILLO'S" = PORTILLO + 'S); None if none fits."""
+    lowered = form.lower()
+    fits = [s for s in rules if lowered.endswith(s) and len(s) < len(form)]
+    if not fits:
+        return None
+    cut = len(form) - len(max(fits, key=len))
+    return [form[:cut], form[cut:]]
+
+
+def expand(form, table, rules=None):
     """The words of a multiword token `form`: as training saw it, or by its lowercase with the
-    case carried over (all capitals, or a capital first letter); None if never seen."""
+    case carried over (all capitals, or a capital first letter), or cut by a suffix rule
+    (`suffix_rules`); None if none applies."""
     if form in table:
         return list(table[form])
     words = table.get(form.lower())
     if words is None:
-        return None
+        return split_by_suffix(form, rules) if rules else None
     if form.isupper() and len(form) > 1:
         return [w.upper() for w in words]
     if form[:1].isupper():
@@ -177,12 +204,12 @@ def expand(form, table):
     return list(words)
 
 
-def sentences_from_labels(text, labels, table=None, one_sentence=False):
+def sentences_from_labels(text, labels, table=None, one_sentence=False, rules=None):
     """[(sentence text, [Token])] of `text` cut as its characters' `labels` say.
 
     Whitespace always ends a token (and is never part of one); the paragraph's end ends a
-    sentence.  A multiword token is expanded by `table` (`expand`); one never seen stays a
-    single word.  `one_sentence`: the text is one sentence, whatever the labels say."""
+    sentence.  A multiword token is expanded by `table` and its suffix `rules` (`expand`); one
+    neither covers stays a single word.  `one_sentence`: the text is one sentence, whatever the labels say."""
     if one_sentence:
         labels = [MULTIWORD_END if label == MULTIWORD_SENTENCE_END else
                   TOKEN_END if label == SENTENCE_END else label for label in labels]
@@ -190,14 +217,15 @@ def sentences_from_labels(text, labels, table=None, one_sentence=False):
     for position, char in enumerate(text):
         if char.isspace():
             if start is not None:
-                tokens.append(_token(text, start, position, False, table))
+                tokens.append(_token(text, start, position, False, table, rules))
                 start = None
             continue
         start = position if start is None else start
         begun = position if begun is None else begun
         label = labels[position]
         if label != INSIDE or position + 1 == len(text):
-            tokens.append(_token(text, start, position + 1, label in ENDS_MULTIWORD, table))
+            tokens.append(_token(text, start, position + 1, label in ENDS_MULTIWORD, table,
+                                 rules))
             start = None
             if label in ENDS_SENTENCE:
                 sentences.append((text[begun:position + 1], tokens))
@@ -208,9 +236,9 @@ def sentences_from_labels(text, labels, table=None, one_sentence=False):
     return sentences
 
 
-def _token(text, start, end, multiword, table):
+def _token(text, start, end, multiword, table, rules=None):
     form = text[start:end]
-    words = expand(form, table or {}) if multiword else None
+    words = expand(form, table or {}, rules) if multiword else None
     return Token(form, end == len(text) or text[end].isspace(), words or [form])
 
 

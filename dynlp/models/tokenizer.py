@@ -23,7 +23,7 @@ import numpy as np
 
 from dynlp.backend import dynet
 from dynlp.config import check_fraction, check_positive, from_dict, option, to_dict
-from dynlp.data.rawtext import LABELS
+from dynlp.data.rawtext import LABELS, suffix_rules
 from dynlp.data.vocab import Vocab
 from dynlp.models import registry
 from dynlp.models.layers import MLP, dropout, recurrent_builder
@@ -55,6 +55,9 @@ class TokenizerConfig:
     context: int = option(50, "characters read on each side of a window when tokenizing, so "
                               "that its first and last characters see what comes around them")
     min_count: int = option(2, "characters seen fewer times than this are read as unknown")
+    suffix_rules: bool = option(True, "cut a multiword token never seen in training before a "
+                                      "suffix that splits several forms it saw (Google's as "
+                                      "Terrell's); off: such a token stays one word")
 
     def check(self):
         check_positive(self, "char_dim", "category_dim", "hidden_dim", "layers", "mlp_dim",
@@ -76,6 +79,7 @@ class CharTokenizer:
         config.check()
         dy = dynet()
         self.config, self.chars, self.multiwords = config, chars, dict(multiwords)
+        self.suffix_rules = suffix_rules(self.multiwords) if config.suffix_rules else {}
         self.pc = pc or dy.ParameterCollection()
         self.E = self.pc.add_lookup_parameters((len(chars), config.char_dim))
         self.K = self.pc.add_lookup_parameters((len(CATEGORIES), config.category_dim))

@@ -99,7 +99,8 @@ def tokenize(model, text):
     """[(sentence text, [Token])] of one paragraph of raw text."""
     if not text.strip():
         return []
-    return sentences_from_labels(text, label_texts(model, [text])[0], model.multiwords)
+    return sentences_from_labels(text, label_texts(model, [text])[0], model.multiwords,
+                                 rules=model.suffix_rules)
 
 
 # Characters of paragraphs labelled together: more batch well, and memory stays bounded.
@@ -113,7 +114,8 @@ def text_sentences(model, paragraphs, first_number=1, one_sentence=False):
     number = first_number
     for group in _groups(paragraphs, PARAGRAPH_CHARS):
         for text, labels in zip(group, label_texts(model, group)):
-            found = sentences_from_labels(text, labels, model.multiwords, one_sentence)
+            found = sentences_from_labels(text, labels, model.multiwords, one_sentence,
+                                          model.suffix_rules)
             for k, (sentence_text, tokens) in enumerate(found):
                 yield conllu_sentence(sentence_text, tokens, number, new_paragraph=k == 0)
                 number += 1
