@@ -203,7 +203,7 @@ train_and_compare() {
   local data=$kit/data models=$work/models
   rm -rf "$models"; mkdir -p "$models"
   dynlp train-tagger "$data/ud_en_ewt/en_ewt-ud-train.conllu" --dev "$data/ud_en_ewt/en_ewt-ud-dev.conllu" \
-    -o "$models/tagger" --gpus 1 --max-minutes 0.75 --quiet
+    -o "$models/tagger" --gpus 1 --max-minutes 0.75 --no-tokenizer --quiet
   dynlp train-lm "$data/ptb/ptb.train.txt" --dev "$data/ptb/ptb.valid.txt" --word --tokenized \
     --stream --layers 2 --hidden-dim 256 --emb-dim 256 --tie-weights --dropout 0.25 \
     --trainer sgd --lr 1 --batch-size 20 --bptt 35 -o "$models/lm" --gpus 1 --max-minutes 0.75 --quiet
