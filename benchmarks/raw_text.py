@@ -4,6 +4,7 @@ trained on the same treebank files and both given the same raw test text.
     python benchmarks/raw_text.py OUT                                  # tokenizers only, every ud_*
     python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 10   # and the taggers
     python benchmarks/raw_text.py OUT --table
+    python benchmarks/raw_text.py OUT --treebanks en_ewt --speed MODEL_DIR   # raw text vs gold tokens
 
 For each `ud_*` folder of $DYNLP_DATA (default ../shared/data), each system in turn, one at a
 time on an otherwise idle machine:
@@ -25,6 +26,7 @@ import importlib.util
 import json
 import logging
 import os
+import subprocess
 import sys
 import time
 
@@ -69,6 +71,7 @@ def run_dynlp(folder, out_dir, args):
                                        args.tokenizer_minutes, seed=args.seed)
     minutes = (time.time() - began) / 60
     paragraphs = raw_test_text(folder)
+    tokenizer.freeze()  # as `dynlp tag` loads it: tokenizing in numpy
     began = time.time()
     if tagger is None:
         sentences = [s.lines for s in text_sentences(tokenizer, paragraphs)]
@@ -163,6 +166,30 @@ def run(system, name, folder, args):
     log.info("%s", json.dumps(result))
 
 
+def speed(model_dir, folder, output, repeats=3):
+    """`dynlp tag`'s words/s on the test file's raw text (`--input text`, tokenizer and tagger)
+    and on its gold tokens (CoNLL-U), one worker each, the whole command timed, alternately;
+    the median of `repeats` runs each."""
+    raw = os.path.join(output, "raw-test.txt")
+    with open(raw, "w", encoding="utf-8") as f:
+        f.write("\n\n".join(raw_test_text(folder)) + "\n")
+    runs = {"raw text": ["--input", "text", raw], "gold tokens": [part(folder, "test")]}
+    seconds = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, given in runs.items():
+            out = os.path.join(output, "speed.conllu")
+            began = time.time()
+            subprocess.run([sys.executable, "-m", "dynlp.cli", "tag", "-m", model_dir, *given,
+                            "--workers", "1", "--quiet", "-o", out], check=True)
+            seconds[name].append(time.time() - began)
+            seconds[name + " words"] = sum(1 for line in open(out, encoding="utf-8")
+                                           if line.split("\t")[0].isdigit())
+    result = {name: round(seconds[name + " words"] / sorted(seconds[name])[repeats // 2])
+              for name in runs}
+    result["ratio"] = round(result["raw text"] / result["gold tokens"], 2)
+    return result
+
+
 def table(output):
     rows = ["| treebank | system | " + " | ".join(TOKENS + TAGS) + " | training minutes | "
             "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 5)]
@@ -188,19 +215,31 @@ def main():
     parser.add_argument("--tagger-minutes", type=float, default=0.0)
     parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--speed", metavar="MODEL_DIR",
+                        help="only time `dynlp tag` of a trained tagger (with its tokenizer) on "
+                             "each treebank's raw test text and on its gold tokens")
     add_common_arguments(parser)
     args = parser.parse_args()
     if args.table:
         print(table(args.output))
         return
+    if args.speed:
+        for name, folder in _folders(args.treebanks):
+            print(name, json.dumps(speed(args.speed, folder, args.output)))
+        return
     start(args, training=True)
     if not args.quiet and not log.handlers:  # the epochs, also when stderr is a file
         logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for name, folder in _folders(args.treebanks):
+        for system in args.systems:
+            run(system, name, folder, args)
+
+
+def _folders(names):
+    """(name, folder) of each `ud_*` treebank of $DYNLP_DATA, or of those `names` gives."""
     for name in sorted(os.listdir(data_dir())):
-        folder = os.path.join(data_dir(), name)
-        if name.startswith("ud_") and (not args.treebanks or name[3:] in args.treebanks):
-            for system in args.systems:
-                run(system, name[3:], folder, args)
+        if name.startswith("ud_") and (not names or name[3:] in names):
+            yield name[3:], os.path.join(data_dir(), name)
 
 
 if __name__ == "__main__":

@@ -328,3 +328,27 @@ def test_a_multiword_token_never_seen_is_cut_by_a_suffix_several_forms_share():
     assert expand("PORTILLO'S", table, rules) == ["PORTILLO", "'S"]
     assert expand("won't", table, rules) is None and expand("au", table, rules) is None
     assert split_by_suffix("'s", rules) is None  # nothing would be left before it
+
+
+def test_tokenizing_in_numpy_gives_the_graph_s_labels(tmp_path, french):
+    from dynlp.backend import dynet
+    from dynlp.models.tokenizer import NumpyTokenizer
+
+    model, _ = tiny_tokenizer(tmp_path, french)
+    rng = np.random.default_rng(5)
+    for row in range(model.E.as_array().shape[0]):  # not only what it learned
+        model.E.init_row(row, rng.normal(size=model.E.as_array().shape[1]))
+    texts = ["Il va au marché. Au revoir!", "Il dort. Au marché il va!!"]
+    texts = [t[:24] for t in texts]
+    dynet().renew_cg()
+    graph = model.encode(texts)
+    graph_scores = np.stack([s.npvalue() for s in graph])  # (T, 5, B)
+    ours = NumpyTokenizer(model).scores(texts)  # (B, T, 5)
+    np.testing.assert_allclose(ours, graph_scores.transpose(2, 0, 1), rtol=1e-4, atol=1e-5)
+    model.freeze()
+    assert (np.stack(model.label_texts(texts), axis=1) == graph_scores.argmax(axis=1)).all()
+    # Texts of other lengths in one numpy batch, longest first: each as it is alone.
+    uneven = ["Il va au marché. Au revoir!", "Il dort.", "Au"]
+    together = model.label_texts(uneven)
+    for text, labels in zip(uneven, together):
+        assert (labels == model.label_texts([text])[0]).all() and len(labels) == len(text)

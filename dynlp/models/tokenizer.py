@@ -27,6 +27,7 @@ from dynlp.data.rawtext import LABELS, suffix_rules
 from dynlp.data.vocab import Vocab
 from dynlp.models import registry
 from dynlp.models.layers import MLP, dropout, recurrent_builder
+from dynlp.models.tagger.inference import LSTMWeights, MLPWeights, numpy_tagging
 from dynlp.store.checkpoint import load as load_dir
 from dynlp.store.checkpoint import populate
 from dynlp.store.checkpoint import save as save_dir
@@ -91,6 +92,13 @@ class CharTokenizer:
             self.backward.append(recurrent_builder("lstm", 1, size, config.hidden_dim, self.pc))
         self.mlp = MLP(self.pc, 2 * config.hidden_dim, config.mlp_dim, len(LABELS))
         self.training = False
+        self._frozen = None  # NumpyTokenizer: the weights read into numpy, once they stop changing
+
+    def freeze(self):
+        """Read the weights into numpy for tokenizing from now on (on the CPU), for a model that
+        only tokenizes: `dynlp tag`, evaluate, serve."""
+        if numpy_tagging():
+            self._frozen = NumpyTokenizer(self)
 
     # ---- the network -----------------------------------------------------------------------
     def encode(self, texts):
@@ -116,13 +124,20 @@ class CharTokenizer:
         return dy.esum([dy.sum_batches(dy.pickneglogsoftmax_batch(s, list(gold)))
                         for s, gold in zip(scores, batch.labels)])
 
+    @property
+    def frozen(self):
+        """Whether it tokenizes in numpy (`freeze`)."""
+        return self._frozen is not None
+
     def label_texts(self, texts):
-        """The likeliest label of each character of equally long `texts` (a (T, B) array), in
-        the current graph."""
-        dy = dynet()
-        scores = dy.concatenate_cols(self.encode(texts))  # (5, T) x B
+        """The likeliest label of each character of each of `texts`, an array each: in numpy
+        once `freeze()` has read the weights (texts of any lengths, longest first), else in the
+        current graph (texts of one length; the reference, and what a GPU runs)."""
+        if self._frozen is not None:
+            return self._frozen.label_texts(texts)
+        scores = dynet().concatenate_cols(self.encode(texts))  # (5, T) x B
         values = scores.npvalue().reshape(len(LABELS), len(texts[0]), len(texts))
-        return values.argmax(axis=0)
+        return list(values.argmax(axis=0).T)
 
     # ---- saving ----------------------------------------------------------------------------
     def save(self, directory, extra=None):
@@ -137,6 +152,39 @@ class CharTokenizer:
         model = cls(from_dict(TokenizerConfig, settings), vocabs["chars"], multiwords)
         populate(model.pc, params)
         return model
+
+
+class NumpyTokenizer:
+    """The network of a CharTokenizer on a snapshot of its weights, in numpy: the same
+    equations as `encode` (the module docstring), each LSTM as the tagger's numpy LSTMs run
+    (tagger/inference.py); tests/test_tokenizer.py holds it to the graph."""
+
+    def __init__(self, model):
+        self.chars = model.chars
+        self.E = model.E.as_array().astype(np.float32)
+        self.K = model.K.as_array().astype(np.float32)
+        self.layers = [(LSTMWeights(ahead), LSTMWeights(behind))
+                       for ahead, behind in zip(model.forward, model.backward)]
+        self.mlp = MLPWeights(model.mlp)
+
+    def scores(self, texts):
+        """(B, T, 5) label scores of `texts`, longest first (zero past each one's end)."""
+        lengths = [len(text) for text in texts]
+        ids = np.zeros((len(texts), lengths[0]), dtype=np.int64)  # (B, T), padded after the end
+        kinds = np.zeros_like(ids)
+        for b, text in enumerate(texts):
+            ids[b, :lengths[b]] = [self.chars.id(c) for c in text]
+            kinds[b, :lengths[b]] = [category(c) for c in text]
+        x = np.concatenate([self.E[ids], self.K[kinds]], axis=-1)  # (B, T, D)
+        for ahead, behind in self.layers:  # each LSTM stops at each text's end (inference.py)
+            x = np.concatenate([ahead.run(ahead.project(x), lengths),
+                                behind.run(behind.project(x), lengths, backward=True)], axis=-1)
+        return self.mlp(x.reshape(-1, x.shape[-1])).reshape(x.shape[0], x.shape[1], -1)
+
+    def label_texts(self, texts):
+        """The likeliest label of each character of each text, as CharTokenizer.label_texts."""
+        best = self.scores(texts).argmax(axis=-1)
+        return [best[b, :len(text)] for b, text in enumerate(texts)]
 
 
 @dataclass

@@ -35,8 +35,13 @@ def has_tokenizer(model_dir):
 
 
 def load_tokenizer(model_dir):
-    """The tokenizer of the tagger in `model_dir`, or None if it has none."""
-    return CharTokenizer.load(tokenizer_path(model_dir)) if has_tokenizer(model_dir) else None
+    """The tokenizer of the tagger in `model_dir`, to tokenize with (its weights read into
+    numpy: CharTokenizer.freeze), or None if it has none."""
+    if not has_tokenizer(model_dir):
+        return None
+    tokenizer = CharTokenizer.load(tokenizer_path(model_dir))
+    tokenizer.freeze()
+    return tokenizer
 
 
 def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minutes,

@@ -6,7 +6,7 @@ and sentence ends), training, and tokenizing raw text into sentences of tokens a
     model, state = train_tokenizer(train, dev, table, TokenizerConfig(), TrainConfig(), "tok")
     for text, tokens in tokenize(model, "Le chat dort. Il rêve."): ...
 """
-import collections
+import itertools
 
 import numpy as np
 
@@ -72,27 +72,30 @@ def segment_batches(pars, window, batch_size, rng=None):
 
 def label_texts(model, texts):
     """The label of every character of each text, read in windows of `window` characters with
-    `context` more on each side, batched by length: memory is bounded by the window."""
+    `context` more on each side: memory is bounded by the window.  A graph reads windows of one
+    length together; numpy (a frozen model) any, longest first (it runs each to its own end)."""
     window, context = model.config.window, model.config.context
-    pieces = collections.defaultdict(list)  # length -> [(text index, keep from, keep to, read from)]
+    pieces = []  # (length, text index, keep from, keep to, read from)
     for index, text in enumerate(texts):
         for start in range(0, len(text), window):
             begin, end = max(0, start - context), min(len(text), start + window + context)
-            pieces[end - begin].append((index, start, min(len(text), start + window), begin))
+            pieces.append((end - begin, index, start, min(len(text), start + window), begin))
     labels = [np.zeros(len(text), dtype=np.int64) for text in texts]
+    pieces.sort(reverse=True)
+    groups = [pieces] if model.frozen else [list(g) for _, g in
+                                            itertools.groupby(pieces, key=lambda p: p[0])]
     with inference(model):
-        for length, found in pieces.items():
-            for k in range(0, len(found), LABEL_BATCH):
-                _label_pieces(model, texts, found[k:k + LABEL_BATCH], length, labels)
+        for group in groups:
+            for k in range(0, len(group), LABEL_BATCH):
+                _label_pieces(model, texts, group[k:k + LABEL_BATCH], labels)
     return labels
 
 
-def _label_pieces(model, texts, pieces, length, labels):
+def _label_pieces(model, texts, pieces, labels):
     dynet().renew_cg()
-    read = [texts[i][begin:begin + length] for i, _, _, begin in pieces]
-    predicted = model.label_texts(read)  # (T, B)
-    for b, (i, keep_from, keep_to, begin) in enumerate(pieces):
-        labels[i][keep_from:keep_to] = predicted[keep_from - begin:keep_to - begin, b]
+    read = [texts[i][begin:begin + length] for length, i, _, _, begin in pieces]
+    for (length, i, keep_from, keep_to, begin), predicted in zip(pieces, model.label_texts(read)):
+        labels[i][keep_from:keep_to] = predicted[keep_from - begin:keep_to - begin]
 
 
 def tokenize(model, text):
