@@ -197,6 +197,8 @@ def test_a_tagger_has_no_bptt_and_an_ngram_refuses_recurrent_flags(tmp_path):
     done = dynlp("train-lm", SAMPLE, "--ngram", "3", "--cell", "gru", "--hidden-dim", "9",
                  "-o", str(tmp_path / "m"))
     assert done.returncode == 2 and "--cell, --hidden-dim are for recurrent models" in done.stderr
+    recurrent = dynlp("train-lm", SAMPLE, "--smoothing", "none", "-o", str(tmp_path / "r"))
+    assert recurrent.returncode == 2 and "--smoothing is an n-gram model's" in recurrent.stderr
 
 
 def test_a_prefix_the_model_never_saw_is_said(lm):

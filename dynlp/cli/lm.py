@@ -25,6 +25,9 @@ log = logging.getLogger("dynlp")
 def train_lm(args):
     if getattr(args, "ngram", 0):
         return train_ngram(args)
+    if getattr(args, "smoothing", "kneser-ney") != "kneser-ney":
+        raise DynlpError("--smoothing is an n-gram model's (--ngram N); a recurrent model has "
+                         "none")
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
