@@ -126,8 +126,8 @@ def defaults_table():
 
 
 COMMANDS = {"train-lm": lm.train_lm, "sample": lm.sample, "score": lm.score,
-            "train-tagger": tagger.train_tagger, "tag": tagger.tag, "evaluate": tagger.evaluate,
-            "serve": serve.serve, "plot": plot.plot, "info": info}
+            "train-tagger": tagger.train_tagger_command, "tag": tagger.tag,
+            "evaluate": tagger.evaluate, "serve": serve.serve, "plot": plot.plot, "info": info}
 
 
 def main(argv=None):

@@ -12,14 +12,14 @@ from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
 from dynlp.tasks import check_output_dir, read_tagger_corpus, score_tagger, teacher_and_config
-from dynlp.tasks import train_tagger as train
+from dynlp.tasks import train_tagger
 from dynlp.tasks.pipeline import (evaluate_raw_text, has_tokenizer, load_tokenizer,
                                   tokenizer_path, train_tokenizer_beside)
 
 log = logging.getLogger("dynlp")
 
 
-def train_tagger(args):
+def train_tagger_command(args):
     check_output_dir(args.output, "tagger", args.resume, args.overwrite)
     verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)
@@ -27,7 +27,7 @@ def train_tagger(args):
     train_set, dev_set, tagger_config = read_tagger_corpus(args.train, args.dev, tagger_config,
                                                            train_config.dev_fraction)
     announce_choices(args)
-    _, state = train(train_set, dev_set, tagger_config, train_config, args.output,
+    _, state = train_tagger(train_set, dev_set, tagger_config, train_config, args.output,
                      resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
              tagger_config.columns, args.output)
