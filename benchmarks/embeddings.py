@@ -114,7 +114,7 @@ def main():
     parser.add_argument("--w2v-epochs", type=int, default=5, help="Word2Vec's passes")
     add_arguments(parser, TaggerConfig)
     add_arguments(parser, TrainConfig, DEFAULTS)
-    add_common_arguments(parser)
+    add_common_arguments(parser, training=True)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     os.makedirs(args.output, exist_ok=True)

@@ -85,7 +85,7 @@ def main():
     parser.add_argument("output", help="model directory to write")
     add_arguments(parser, LMConfig, DEFAULTS.get(corpus))
     add_arguments(parser, TrainConfig, DEFAULTS.get(corpus))
-    add_common_arguments(parser)
+    add_common_arguments(parser, training=True)
     args = parser.parse_args()
     start(args, training=True)  # as `dynlp train-*`: Hogwild over one process per core
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")

@@ -218,7 +218,7 @@ def main():
     parser.add_argument("--speed", metavar="MODEL_DIR",
                         help="only time `dynlp tag` of a trained tagger (with its tokenizer) on "
                              "each treebank's raw test text and on its gold tokens")
-    add_common_arguments(parser)
+    add_common_arguments(parser, training=True)
     args = parser.parse_args()
     if args.table:
         print(table(args.output))

@@ -117,7 +117,7 @@ def add_treebank_arguments(parser, output_help, train_defaults=None):
                                             "(default: every ud_* folder)")
     add_arguments(parser, TaggerConfig)
     add_arguments(parser, TrainConfig, {**TAGGER_TRAINING, **(train_defaults or {})})
-    add_common_arguments(parser)
+    add_common_arguments(parser, training=True)
 
 
 def main():
