@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 
-from dynlp.cli.flags import TAGGER_TRAINING, TOKENIZER_MINUTES, add_common_arguments, start
+from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
 from dynlp.data.rawtext import paragraph_texts
@@ -38,8 +38,8 @@ from dynlp.data.text import data_dir
 from dynlp.data.treebank import read_conllu
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import read_tagger_corpus, train_tagger
-from dynlp.tasks.pipeline import tag_text, train_tokenizer_beside
-from dynlp.tasks.tokenizer import text_sentences
+from dynlp.tasks.pipeline import TOKENIZER_MINUTES, tag_text, train_tokenizer_beside
+from dynlp.tasks.tokenizer import tokenized_sentences
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
@@ -74,7 +74,7 @@ def run_dynlp(folder, out_dir, args):
     tokenizer.freeze()  # as `dynlp tag` loads it: tokenizing in numpy
     began = time.time()
     if tagger is None:
-        sentences = [s.lines for s in text_sentences(tokenizer, paragraphs)]
+        sentences = [s.lines for s in tokenized_sentences(tokenizer, paragraphs)]
     else:
         sentences = tag_text(tagger, tokenizer, paragraphs)
     seconds = time.time() - began

@@ -12,13 +12,13 @@ import pytest
 from conftest import shared_data
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
-from dynlp.data.rawtext import (INSIDE, MULTIWORD_END, SENTENCE_END, TOKEN_END, Token,
-                                conllu_sentence, expand, multiword_table, paragraph_texts,
-                                paragraphs, sentences_from_labels)
-from dynlp.data.treebank import read_conllu
+from dynlp.data.rawtext import (INSIDE, MULTIWORD_END, SENTENCE_END, TOKEN_END, expand,
+                                multiword_table, paragraph_texts, paragraphs,
+                                sentences_from_labels)
+from dynlp.data.treebank import Token, read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
-from dynlp.tasks.tokenizer import (read_tokenizer_corpus, segment_batches, text_sentences,
+from dynlp.tasks.tokenizer import (read_tokenizer_corpus, segment_batches, tokenized_sentences,
                                    train_tokenizer)
 from test_treebanks_as_they_come import official_scores
 
@@ -87,7 +87,7 @@ def test_a_multiword_expansion_carries_the_case_over():
 
 def test_a_sentence_is_written_with_its_range_and_space_after(french):
     tokens = [Token("Il", True, ["Il"]), Token("au", False, ["à", "le"]), Token(".", True, ["."])]
-    sentence = conllu_sentence("Il au.", tokens, 7, new_paragraph=True)
+    sentence = sentence_from_tokens(tokens, 7, "Il au.", new_paragraph=True)
     assert sentence.lines[:3] == ["# newpar", "# sent_id = 7", "# text = Il au."]
     assert sentence.lines[4].split("\t")[:2] == ["2-3", "au"]
     assert sentence.lines[4].endswith("SpaceAfter=No") and sentence.forms == ["Il", "à", "le", "."]
@@ -133,7 +133,7 @@ def damaged_system(gold, rng):
         for i in rng.choice(len(labels), size=len(labels) // 25):
             labels[i] = int(rng.integers(5))
         for text, tokens in sentences_from_labels(paragraph.text, labels, table):
-            sentence = conllu_sentence(text, tokens, number)
+            sentence = sentence_from_tokens(tokens, number, text)
             number += 1
             lines = []
             for line in sentence.lines:
@@ -167,7 +167,7 @@ def test_raw_text_scores_equal_the_official_script_s(tmp_path):
 
 
 def test_text_that_is_not_the_gold_text_is_one_clear_error(french):
-    other = [conllu_sentence("Il vu", [Token("Il", True, ["Il"]), Token("vu", True, ["vu"])], 1)]
+    other = [sentence_from_tokens([Token("Il", True, ["Il"]), Token("vu", True, ["vu"])], 1, "Il vu")]
     with pytest.raises(DataError, match="characters differ from the gold text's"):
         conll18.evaluate(french, other)
 
@@ -193,7 +193,7 @@ def test_a_tokenizer_learns_the_treebank_s_tokens_and_sentences(tmp_path, french
     assert state.best == pytest.approx(1.0)
     loaded = CharTokenizer.load(str(tmp_path / "tokenizer"))
     assert loaded.multiwords["au"] == ["à", "le"]
-    sentences = list(text_sentences(loaded, ["Il va au marché. Au revoir!"]))
+    sentences = list(tokenized_sentences(loaded, ["Il va au marché. Au revoir!"]))
     assert [s.forms for s in sentences] == [["Il", "va", "à", "le", "marché", "."],
                                             ["À", "le", "revoir", "!"]]
     assert sentences[0].lines[1:3] == ["# sent_id = 1", "# text = Il va au marché."]
@@ -204,7 +204,7 @@ def test_memory_is_bounded_by_the_window_not_the_line(tmp_path, french):
     words give back its text."""
     model, _ = tiny_tokenizer(tmp_path, french)
     text = " ".join(["Il va au marché."] * 1250)
-    sentences = list(text_sentences(model, [text]))
+    sentences = list(tokenized_sentences(model, [text]))
     assert " ".join(text_of(s) for s in sentences) == text
     assert len(sentences) == 1250
 

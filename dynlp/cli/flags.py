@@ -20,6 +20,7 @@ from dynlp.models.tagger.config import TaggerConfig
 from dynlp.serve.pool import BATCH_WORDS, WINDOW_SECONDS
 from dynlp.serve.protocol import Limits
 from dynlp.tasks import saved_config
+from dynlp.tasks.pipeline import TOKENIZER_MINUTES
 
 log = logging.getLogger("dynlp")
 LIMITS = Limits()  # the server's defaults, which its flags show
@@ -98,12 +99,6 @@ def add_ngram_arguments(parser):
 # minutes stop mid-stride, gained 0.16 in dev score (the small treebanks stop on their own).
 TAGGER_TRAINING = dict(batch_size=16, lr=0.002, decay_patience=3, patience=12, max_decays=4,
                        epochs=300, batch_words=1024, settle_epochs=3)
-
-
-# The tokenizer's share of training: on EWT (1M characters, 30 s an epoch) its dev F1 of sentence
-# ends levels off after about 6 epochs; the small treebanks take under 2 minutes
-# (benchmarks/notes/2026-12-07-tokenizer.md).
-TOKENIZER_MINUTES = 4.0
 
 
 def add_train_tagger_arguments(parser, defaults=None, train_required=True):

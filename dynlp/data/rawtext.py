@@ -2,8 +2,10 @@
 
 A UD treebank holds the text of each sentence (`# text`), its tokens and whether a space follows
 each (`SpaceAfter=No` in MISC), and where documents and paragraphs begin (`# newdoc`,
-`# newpar`).  The text of a paragraph is its sentences' texts joined by a space (none after a
-sentence whose last token has `SpaceAfter=No`).  Each character of that text gets a label:
+`# newpar`).  The text of a paragraph is taken as its sentences' texts joined by a space (UD
+writes none after a sentence whose last token has `SpaceAfter=No`, rare in these treebanks:
+that space is one more character to learn as inside, and the scorer drops whitespace).  Each
+character of that text gets a label:
 
     INSIDE          any other character (whitespace included)
     TOKEN_END       the last character of a token
@@ -18,31 +20,17 @@ contains whitespace, and each sentence's `# text` is its characters as they were
 """
 import collections
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from conllu.parser import parse_comment_line
 
-from dynlp.data.treebank import NO_VALUE, TAG_COLUMNS, Sentence
+from dynlp.data.treebank import Token
 
 INSIDE, TOKEN_END, SENTENCE_END, MULTIWORD_END, MULTIWORD_SENTENCE_END = range(5)
 LABELS = ("inside", "token-end", "sentence-end", "multiword-end", "multiword-sentence-end")
 ENDS_SENTENCE = (SENTENCE_END, MULTIWORD_SENTENCE_END)
 ENDS_MULTIWORD = (MULTIWORD_END, MULTIWORD_SENTENCE_END)
 _RANGE = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)")
-
-
-@dataclass
-class Token:
-    """A token as the text has it: its surface form, whether a space follows it, and the words
-    it stands for (one, its own form, unless it is a multiword token)."""
-
-    form: str
-    space_after: bool = True
-    words: list = field(default_factory=list)
-
-    @property
-    def is_multiword(self):
-        return len(self.words) > 1
 
 
 @dataclass
@@ -62,7 +50,7 @@ def sentence_tokens(sentence):
         if line.startswith("#"):
             for key, value in parse_comment_line(line):
                 text = value if key == "text" else text
-                new_paragraph |= key in ("newdoc", "newpar") or key.startswith(("newdoc ", "newpar "))
+                new_paragraph |= key.split(" ")[0] in ("newdoc", "newpar")
             continue
         cells = line.split("\t")
         span = _RANGE.fullmatch(cells[0])
@@ -81,26 +69,30 @@ def _space_after(misc):
     return "SpaceAfter=No" not in misc.split("|")
 
 
-def paragraphs(sentences, every_sentence=False):
+def paragraphs(sentences):
     """The treebank's paragraphs with their characters' labels; sentences whose tokens are not
-    their `# text` (or have none) are left out and counted: returns (paragraphs, left out).
-    `every_sentence`: each sentence a paragraph of its own (sentences given)."""
-    found, current, left_out = [], None, 0
+    their `# text` (or have none) are left out and counted: returns (paragraphs, left out)."""
+    found, left_out = [], 0
+    for group in _paragraph_groups(sentences):
+        labelled = [(text, _labels(text, tokens) if text else None) for text, tokens in group]
+        left_out += sum(labels is None for _, labels in labelled)
+        kept = [(text, labels) for text, labels in labelled if labels is not None]
+        if kept:
+            found.append(Paragraph(" ".join(text for text, _ in kept),
+                                   [label for k, (_, labels) in enumerate(kept)
+                                    for label in [INSIDE] * (k > 0) + labels]))
+    return found, left_out
+
+
+def _paragraph_groups(sentences):
+    """[(`# text` or None, [Token])] of each paragraph (or document) of a treebank."""
+    groups = []
     for sentence in sentences:
         text, new_paragraph, tokens = sentence_tokens(sentence)
-        labels = _labels(text, tokens) if text else None
-        if labels is None:
-            left_out += 1
-            continue
-        if current is None or new_paragraph or every_sentence:
-            current = Paragraph("", [])
-            found.append(current)
-        elif current.text:
-            current.text += " "
-            current.labels.append(INSIDE)
-        current.text += text
-        current.labels += labels
-    return found, left_out
+        if new_paragraph or not groups:
+            groups.append([])
+        groups[-1].append((text, tokens))
+    return groups
 
 
 def paragraphs_of_lines(lines):
@@ -120,17 +112,12 @@ def paragraphs_of_lines(lines):
 def paragraph_texts(sentences):
     """The text of each paragraph (or document) of a treebank, as `paragraphs` joins it; a
     sentence without `# text` reads as its tokens, spaced as SpaceAfter says."""
-    texts, new = [], True
-    for sentence in sentences:
-        text, new_paragraph, tokens = sentence_tokens(sentence)
-        if text is None:
-            text = "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
-        if new or new_paragraph:
-            texts.append(text)
-        else:
-            texts[-1] += " " + text
-        new = False
-    return texts
+    return [" ".join(text if text is not None else _spelled(tokens) for text, tokens in group)
+            for group in _paragraph_groups(sentences)]
+
+
+def _spelled(tokens):
+    return "".join(t.form + (" " if t.space_after else "") for t in tokens).strip()
 
 
 def _labels(text, tokens):
@@ -209,7 +196,8 @@ def sentences_from_labels(text, labels, table=None, one_sentence=False, rules=No
 
     Whitespace always ends a token (and is never part of one); the paragraph's end ends a
     sentence.  A multiword token is expanded by `table` and its suffix `rules` (`expand`); one
-    neither covers stays a single word.  `one_sentence`: the text is one sentence, whatever the labels say."""
+    neither covers stays a single word.  `one_sentence`: the text is one sentence, whatever
+    the labels say."""
     if one_sentence:
         labels = [MULTIWORD_END if label == MULTIWORD_SENTENCE_END else
                   TOKEN_END if label == SENTENCE_END else label for label in labels]
@@ -240,23 +228,3 @@ def _token(text, start, end, multiword, table, rules=None):
     form = text[start:end]
     words = expand(form, table or {}, rules) if multiword else None
     return Token(form, end == len(text) or text[end].isspace(), words or [form])
-
-
-def conllu_sentence(text, tokens, number, new_paragraph=False):
-    """A treebank Sentence of a tokenized sentence: `# text` as the text had it, a range line
-    for each multiword token before its words, `SpaceAfter=No` where no space followed."""
-    lines = (["# newpar"] if new_paragraph else []) + [f"# sent_id = {number}",
-                                                       f"# text = {text}"]
-    word_lines, forms = [], []
-    for token in tokens:
-        misc = "_" if token.space_after else "SpaceAfter=No"
-        if token.is_multiword:
-            first = len(forms) + 1
-            lines.append(f"{first}-{first + len(token.words) - 1}\t{token.form}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
-            misc = "_"
-        for word in token.words:
-            forms.append(word)
-            word_lines.append(len(lines))
-            lines.append(f"{len(forms)}\t{word}\t_\t_\t_\t_\t_\t_\t_\t{misc}")
-    return Sentence(lines=lines, word_lines=word_lines, forms=forms, sent_id=str(number),
-                    tags={column: [NO_VALUE] * len(forms) for column in TAG_COLUMNS})

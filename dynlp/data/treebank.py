@@ -160,14 +160,47 @@ def _in(sentence):
     return f" (sentence {sentence.sent_id})" if sentence.sent_id else ""
 
 
+@dataclass
+class Token:
+    """A token as the text has it: its surface form, whether a space follows it, and the words
+    it stands for (one, its own form, unless it is a multiword token)."""
+
+    form: str
+    space_after: bool = True
+    words: list = field(default_factory=list)
+
+    @property
+    def is_multiword(self):
+        return len(self.words) > 1
+
+
 def sentence_from_forms(forms, number, text=None):
     """A fresh CoNLL-U sentence for already tokenised words (plain-text input to the tagger)."""
-    lines = [f"# sent_id = {number}"] + ([f"# text = {text}"] if text else [])
-    first_word = len(lines)
-    lines += [f"{i}\t{form}\t_\t_\t_\t_\t_\t_\t_\t_" for i, form in enumerate(forms, start=1)]
-    return Sentence(lines=lines, word_lines=list(range(first_word, len(lines))), forms=list(forms),
-                    tags={column: [NO_VALUE] * len(forms) for column in TAG_COLUMNS},
-                    sent_id=str(number))
+    return sentence_from_tokens([Token(form, True, [form]) for form in forms], number, text)
+
+
+def sentence_from_tokens(tokens, number, text=None, new_paragraph=False):
+    """A fresh CoNLL-U sentence of Tokens: `# text` if given, a range line before the words of
+    each multiword token, `SpaceAfter=No` where no space followed; no tag filled yet."""
+    lines = ["# newpar"] * new_paragraph + [f"# sent_id = {number}"]
+    lines += [f"# text = {text}"] if text else []
+    word_lines, forms = [], []
+    for token in tokens:
+        misc = "_" if token.space_after else "SpaceAfter=No"
+        if token.is_multiword:
+            first = len(forms) + 1
+            lines.append(_row(f"{first}-{first + len(token.words) - 1}", token.form, misc))
+            misc = "_"
+        for word in token.words:
+            forms.append(word)
+            word_lines.append(len(lines))
+            lines.append(_row(str(len(forms)), word, misc))
+    return Sentence(lines=lines, word_lines=word_lines, forms=forms, sent_id=str(number),
+                    tags={column: [NO_VALUE] * len(forms) for column in TAG_COLUMNS})
+
+
+def _row(word_id, form, misc):
+    return "\t".join([word_id, form] + [NO_VALUE] * 7 + [misc])
 
 
 def conllu_text(sentence_lines):

@@ -24,13 +24,12 @@ from dynlp.errors import DynlpError
 from dynlp.runtime.forks import usable_processes
 from dynlp.tasks import load_model as load_saved_model
 from dynlp.tasks.pipeline import load_tokenizer, tokenizer_path
-from dynlp.tasks.tokenizer import text_sentences as tokenized_sentences
+from dynlp.tasks.tokenizer import tokenized_sentences
 
 CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
 TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
 
-_models = {}  # (model directory, config.json mtime) -> loaded model, in each process
-_tokenizers = {}  # the same for a tagger's tokenizer
+_models = {}  # kind -> ((model directory, config.json mtime), loaded model), in each process
 IN_FLIGHT_PER_WORKER = 2  # chunks queued per worker: enough to keep it busy, no more
 
 
@@ -39,13 +38,13 @@ def chunk_size(job):
     return TAG_CHUNK if job == "tag" else CHUNK
 
 
-def _model(kind, model_dir):
-    """The model in `model_dir`, loaded once per process (again if it was saved anew)."""
+def _model(kind, model_dir, load=None):
+    """The model of `kind` in `model_dir`, loaded once per process (again if it was saved
+    anew), by `load(model_dir)` (default: `load_model`)."""
     key = (os.path.abspath(model_dir), _modified(model_dir))
-    if key not in _models:
-        _models.clear()
-        _models[key] = load_model(kind, model_dir)
-    return _models[key]
+    if _models.get(kind, (None,))[0] != key:
+        _models[kind] = key, (load or (lambda d: load_model(kind, d)))(model_dir)
+    return _models[kind][1]
 
 
 def load_model(kind, model_dir):
@@ -96,11 +95,8 @@ def _not_conllu(lines, path):
 
 def _tokenizer(model_dir):
     """The tokenizer beside the tagger in `model_dir` (None: it has none), loaded once."""
-    key = ("tokenizer", os.path.abspath(model_dir), _modified(tokenizer_path(model_dir)))
-    if key not in _tokenizers:
-        _tokenizers.clear()
-        _tokenizers[key] = load_tokenizer(model_dir)
-    return _tokenizers[key]
+    return _model("tokenizer", tokenizer_path(model_dir),
+                  lambda _: load_tokenizer(model_dir))
 
 
 def text_sentences(lines, first_sentence=1):

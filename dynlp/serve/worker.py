@@ -32,7 +32,7 @@ from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
 from dynlp.tasks import sample_text
 from dynlp.tasks.pipeline import load_tokenizer
-from dynlp.tasks.tokenizer import text_sentences as tokenized_sentences
+from dynlp.tasks.tokenizer import tokenized_sentences
 
 log = logging.getLogger("dynlp")
 

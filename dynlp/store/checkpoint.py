@@ -72,12 +72,18 @@ def save(directory, kind, config, vocabs, pc=None, extra=None, model_file=None, 
 
 def make_output_dir(out_dir):
     """Create the model directory; its parent must exist (a typo should not build a tree)."""
+    check_output_path(out_dir)
+    os.makedirs(out_dir, exist_ok=True)
+
+
+def check_output_path(out_dir):
+    """A one-line ModelDirError unless `out_dir` can be a model directory: its parent exists,
+    and it is a directory or nothing yet."""
     parent = os.path.dirname(os.path.abspath(out_dir))
     if not os.path.isdir(parent):
         raise ModelDirError(f"{out_dir}: cannot create it, {parent} does not exist")
     if os.path.exists(out_dir) and not os.path.isdir(out_dir):
         raise ModelDirError(f"{out_dir}: exists and is not a directory")
-    os.makedirs(out_dir, exist_ok=True)
 
 
 def _has_config(directory):

@@ -12,7 +12,8 @@ this package registers every family's model class (models/registry.py), so `load
 any model directory.
 """
 from dynlp.models import registry
-from dynlp.tasks import lm, ngram, tagger, tokenizer  # noqa: F401  (each registers its model family)
+# Each task imports its model, which registers its family.
+from dynlp.tasks import lm, ngram, tagger, tokenizer  # noqa: F401
 from dynlp.tasks.common import check_output_dir, saved_config, split_dev
 from dynlp.tasks.lm import (lm_batches, read_lm_corpus, sample_text, stream_loss,
                             train_language_model)

@@ -3,7 +3,7 @@ import os
 
 from dynlp.config import from_dict
 from dynlp.errors import DataError, ModelDirError
-from dynlp.store.checkpoint import CONFIG_FILE, a_model, read_config
+from dynlp.store.checkpoint import CONFIG_FILE, a_model, check_output_path, read_config
 from dynlp.training.loop import load_state
 
 
@@ -13,11 +13,7 @@ def check_output_dir(out_dir, kind, resume=False, overwrite=False):
     (the same kind: a directory of another kind is refused unless empty); a directory that
     holds other files only with `overwrite`.  Nothing of an old model is touched here, and a
     replacing run writes it atomically, epoch by epoch (store/checkpoint.py)."""
-    parent = os.path.dirname(os.path.abspath(out_dir))
-    if not os.path.isdir(parent):
-        raise ModelDirError(f"{out_dir}: cannot create it, {parent} does not exist")
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise ModelDirError(f"{out_dir}: exists and is not a directory")
+    check_output_path(out_dir)
     if not os.path.isdir(out_dir) or not os.listdir(out_dir):
         return  # (a --resume there finds nothing to resume, and says so)
     config = os.path.join(out_dir, CONFIG_FILE)

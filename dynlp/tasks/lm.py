@@ -3,7 +3,7 @@ training, and its inference (sample text, score a stream).
 
     train, dev = read_lm_corpus("shk.txt", None, lm_config, dev_fraction=0.05)
     model, state = train_language_model(train, dev, lm_config, train_config, "models/shk")
-    print(sample_text(model, np.random.default_rng(1), prefix="ROMEO:"))
+    text = sample_text(model, np.random.default_rng(1), prefix="ROMEO:")
 """
 import logging
 from dataclasses import replace

@@ -3,7 +3,7 @@ then the tagger; and the two scored together on a gold file's raw text, as the C
 evaluation counts (data/conll18.py).
 
     tagger, tokenizer = BiLSTMTagger.load(DIR), load_tokenizer(DIR)
-    for lines in tag_text(tagger, tokenizer, ["Le chat dort. Il rêve."]): print(*lines, sep="\\n")
+    sentences = tag_text(tagger, tokenizer, ["Le chat dort. Il rêve."])  # CoNLL-U lines each
 """
 import logging
 import os
@@ -14,9 +14,13 @@ from dynlp.data.rawtext import paragraph_texts
 from dynlp.data.treebank import Sentence
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
-from dynlp.tasks.tokenizer import read_tokenizer_corpus, text_sentences, train_tokenizer
+from dynlp.tasks.tokenizer import read_tokenizer_corpus, tokenized_sentences, train_tokenizer
 
 log = logging.getLogger("dynlp")
+# The tokenizer's share of training: on EWT (1M characters, 30 s an epoch) its dev F1 of sentence
+# ends levels off after about 6 epochs; the small treebanks take under 2 minutes
+# (benchmarks/notes/2026-12-07-tokenizer.md).
+TOKENIZER_MINUTES = 4.0
 # How the tokenizer trains beside a tagger: Adam at its default rate on 32 segments of 300
 # characters, halved when dev stalls, the last 2 epochs of its minutes settling.
 TOKENIZER_TRAINING = dict(batch_size=32, epochs=100, patience=8, decay_patience=3,
@@ -65,7 +69,7 @@ def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minute
 def tag_text(tagger, tokenizer, paragraphs, first_number=1, one_sentence=False):
     """The CoNLL-U lines of each sentence of `paragraphs` (strings of raw text): split into
     sentences, tokens and words by `tokenizer`, tagged by `tagger`."""
-    sentences = list(text_sentences(tokenizer, paragraphs, first_number, one_sentence))
+    sentences = list(tokenized_sentences(tokenizer, paragraphs, first_number, one_sentence))
     predicted = tagger.predict_many([s.forms for s in sentences])
     return [s.with_tags(tags) for s, tags in zip(sentences, predicted)]
 

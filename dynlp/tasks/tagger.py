@@ -4,7 +4,7 @@ an ensemble, optionally distilled into one network), and scoring against gold se
 
     train, dev, config = read_tagger_corpus("train.conllu", "dev.conllu", TaggerConfig(), 0.1)
     model, state = train_tagger(train, dev, config, TrainConfig(), "models/ewt")
-    print(score_tagger(model, dev).summary())
+    summary = score_tagger(model, dev).summary()
 """
 import logging
 import os

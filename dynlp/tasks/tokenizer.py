@@ -11,9 +11,9 @@ import itertools
 import numpy as np
 
 from dynlp.backend import dynet
-from dynlp.data.rawtext import (ENDS_SENTENCE, INSIDE, Paragraph, conllu_sentence, multiword_table,
-                                paragraphs, sentences_from_labels)
-from dynlp.data.treebank import read_conllu
+from dynlp.data.rawtext import (ENDS_SENTENCE, INSIDE, Paragraph, multiword_table, paragraphs,
+                                sentences_from_labels)
+from dynlp.data.treebank import read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.layers import inference
 from dynlp.models.tokenizer import CharTokenizer, SegmentBatch, char_vocab
@@ -110,7 +110,7 @@ def tokenize(model, text):
 PARAGRAPH_CHARS = 1 << 16
 
 
-def text_sentences(model, paragraphs, first_number=1, one_sentence=False):
+def tokenized_sentences(model, paragraphs, first_number=1, one_sentence=False):
     """Treebank Sentences (words to tag, `# text`, multiword ranges, SpaceAfter) of paragraphs
     of raw text, numbered from `first_number`; each paragraph's first is marked `# newpar`.
     `one_sentence`: each paragraph is one sentence (`--input lines`)."""
@@ -120,7 +120,7 @@ def text_sentences(model, paragraphs, first_number=1, one_sentence=False):
             found = sentences_from_labels(text, labels, model.multiwords, one_sentence,
                                           model.suffix_rules)
             for k, (sentence_text, tokens) in enumerate(found):
-                yield conllu_sentence(sentence_text, tokens, number, new_paragraph=k == 0)
+                yield sentence_from_tokens(tokens, number, sentence_text, new_paragraph=k == 0)
                 number += 1
 
 
@@ -142,12 +142,19 @@ def end_scores(gold, predicted):
     """{"tokens": F1, "sentences": F1} of the predicted ends against the gold ones: a token
     ends where its label is not inside, a sentence where it says so."""
     scores = {}
-    for name, ends in (("tokens", lambda l: l != INSIDE), ("sentences", lambda l: l in ENDS_SENTENCE)):
-        want = {(i, t) for i, labels in enumerate(gold) for t, l in enumerate(labels) if ends(l)}
-        got = {(i, t) for i, labels in enumerate(predicted) for t, l in enumerate(labels) if ends(l)}
+    tests = {"tokens": lambda label: label != INSIDE,
+             "sentences": lambda label: label in ENDS_SENTENCE}
+    for name, ends in tests.items():
+        want, got = _ends(gold, ends), _ends(predicted, ends)
         hits = len(want & got)
         scores[name] = 2 * hits / max(len(want) + len(got), 1)
     return scores
+
+
+def _ends(texts_labels, ends):
+    """{(text, position)} of the characters whose label `ends` accepts."""
+    return {(i, t) for i, labels in enumerate(texts_labels) for t, label in enumerate(labels)
+            if ends(label)}
 
 
 def tokenizer_dev_metrics(model, dev):
