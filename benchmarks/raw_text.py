@@ -5,6 +5,7 @@ trained on the same treebank files and both given the same raw test text.
     python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 10   # and the taggers
     python benchmarks/raw_text.py OUT --table
     python benchmarks/raw_text.py OUT --treebanks en_ewt --speed MODEL_DIR   # raw text vs gold tokens
+    python benchmarks/raw_text.py OUT --treebanks en_ewt --suffix-rule DIR/tokenizer   # the rule
 
 For each `ud_*` folder of $DYNLP_DATA (default ../shared/data), each system in turn, one at a
 time on an otherwise idle machine:
@@ -33,13 +34,14 @@ import time
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
-from dynlp.data.rawtext import paragraph_texts
+from dynlp.data.rawtext import paragraph_texts, sentences_from_labels
 from dynlp.data.text import data_dir
-from dynlp.data.treebank import read_conllu
+from dynlp.data.treebank import read_conllu, sentence_from_tokens
+from dynlp.models.tokenizer import CharTokenizer
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import read_tagger_corpus, train_tagger
 from dynlp.tasks.pipeline import TOKENIZER_MINUTES, tag_text, train_tokenizer_beside
-from dynlp.tasks.tokenizer import tokenized_sentences
+from dynlp.tasks.tokenizer import label_texts, tokenized_sentences
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
@@ -190,6 +192,27 @@ def speed(model_dir, folder, output, repeats=3):
     return result
 
 
+def suffix_rule(tokenizer_dir, folder, split):
+    """{rule off / on: {Tokens, Sentences, Words F1}} of one tokenizer's labels of a file's raw
+    text, multiword tokens never seen in training left whole or cut by the suffix rule."""
+    tokenizer = CharTokenizer.load(tokenizer_dir)
+    tokenizer.freeze()
+    gold = list(read_conllu(part(folder, split), ()))
+    texts = paragraph_texts(gold)
+    labels = label_texts(tokenizer, texts)
+    scores = {}
+    for name, rules in (("off", None), ("on", tokenizer.suffix_rules)):
+        system, number = [], 1
+        for text, these in zip(texts, labels):
+            for sentence_text, tokens in sentences_from_labels(text, these, tokenizer.multiwords,
+                                                               rules=rules):
+                system.append(sentence_from_tokens(tokens, number, sentence_text))
+                number += 1
+        found = conll18.evaluate(gold, system)
+        scores[name] = {m: round(100 * found[m][2], 2) for m in TOKENS}
+    return scores
+
+
 def table(output):
     rows = ["| treebank | system | " + " | ".join(TOKENS + TAGS) + " | training minutes | "
             "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 5)]
@@ -215,6 +238,9 @@ def main():
     parser.add_argument("--tagger-minutes", type=float, default=0.0)
     parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES)
     parser.add_argument("--table", action="store_true")
+    parser.add_argument("--suffix-rule", metavar="TOKENIZER_DIR",
+                        help="only score a trained tokenizer's labels of dev and test with and "
+                             "without the suffix rule for unseen multiword tokens")
     parser.add_argument("--speed", metavar="MODEL_DIR",
                         help="only time `dynlp tag` of a trained tagger (with its tokenizer) on "
                              "each treebank's raw test text and on its gold tokens")
@@ -222,6 +248,11 @@ def main():
     args = parser.parse_args()
     if args.table:
         print(table(args.output))
+        return
+    if args.suffix_rule:
+        for name, folder in _folders(args.treebanks):
+            for split in ("dev", "test"):
+                print(name, split, json.dumps(suffix_rule(args.suffix_rule, folder, split)))
         return
     if args.speed:
         for name, folder in _folders(args.treebanks):
