@@ -1,6 +1,7 @@
 """Learning curves: training runs' metrics.jsonl (store/history.py) drawn as one picture, one
 panel for each figure, one line per run in the same colour in every panel (`dynlp plot`, and the
-recipes that draw their runs).  matplotlib (`dynlp[plot]`) is imported only here, and only its
+recipes that draw their runs); and reliability diagrams of a tagger's probabilities (accuracy
+against confidence in each bin of metrics.Calibration, one panel per column).  matplotlib (`dynlp[plot]`) is imported only here, and only its
 object interface is used (a `Figure` drawn by the Agg renderer): no pyplot state, no window, no
 display needed.
 """
@@ -15,7 +16,7 @@ TITLES = {"dev_ppl": "dev perplexity", "dev_loss": "dev loss (nats per token)",
           "dev_bits_per_token": "dev bits per token", "train_loss": "training loss",
           "dev_score": "dev accuracy, mean of the columns", "lr": "learning rate"}
 COLUMNS = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats",
-           "alltags": "AllTags"}  # a tagger's dev_COLUMN, as the CoNLL 2018 evaluation names it
+           "alltags": "AllTags", "lemma": "Lemmas"}  # a tagger's dev_COLUMN, as the CoNLL 2018 evaluation names it
 X_LABELS = {"epochs": "epoch", "minutes": "minutes of training"}
 
 
@@ -84,3 +85,41 @@ def _title(field):
         return TITLES[field]
     column = field[4:] if field.startswith("dev_") else None
     return f"dev {COLUMNS[column]} accuracy" if column in COLUMNS else field
+
+
+def draw_reliability(evaluations, path, picture_format):
+    """Reliability diagrams of [(label, {column: calibration summary})] into `path`: in each
+    column's panel, each evaluation's accuracy against its mean confidence in each bin (a point
+    sized by its words), the diagonal where they would be equal, the ECE in the legend."""
+    columns = list(dict.fromkeys(c for _, calibration in evaluations for c in calibration))
+    rows = -(-len(columns) // PANELS_A_ROW)
+    width = min(len(columns), PANELS_A_ROW)
+    figure = _matplotlib_figure()(figsize=(PANEL_INCHES[1] * 1.2 * width,
+                                           PANEL_INCHES[1] * 1.2 * rows),
+                                  dpi=DPI, layout="constrained")
+    axes = figure.subplots(rows, width, squeeze=False).ravel()
+    for panel, column in zip(axes, columns):
+        panel.plot([0, 1], [0, 1], color="0.6", linestyle="--", linewidth=1)
+        for number, (label, calibration) in enumerate(evaluations):
+            if column in calibration:
+                _reliability_line(panel, calibration[column], f"C{number % 10}", label)
+        panel.set_title(f"{COLUMNS.get(column, column.upper())}", fontsize="medium")
+        panel.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (probability of the tag chosen)",
+                  ylabel="accuracy")
+        panel.grid(alpha=0.3)
+        panel.legend(fontsize="small", loc="upper left")
+    for unused in axes[len(columns):]:
+        unused.set_visible(False)
+    metadata = {"Date": None} if picture_format == "svg" else None
+    with replacing(path, binary=True) as out:
+        figure.savefig(out, format=picture_format, metadata=metadata)
+
+
+def _reliability_line(panel, calibration, colour, label):
+    bins = [b for b in calibration["bins"] if b["count"]]
+    total = sum(b["count"] for b in bins) or 1
+    panel.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], color=colour,
+               linewidth=1)
+    panel.scatter([b["confidence"] for b in bins], [b["accuracy"] for b in bins], color=colour,
+                  s=[10 + 200 * b["count"] / total for b in bins],
+                  label=f"{label}: ECE {100 * calibration['ece']:.2f}%")

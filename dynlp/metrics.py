@@ -6,7 +6,15 @@ Like that script, tagging accuracy compares the cells as strings over every word
 (UPOS or XPOS missing on that word) is right only where the prediction is `_` too, which a
 dynlp tagger never writes, so such words count as wrong; how many there were is reported.
 LEMMA is the exception, in that script as here: a word whose gold lemma is `_` counts as right
-whatever lemma is predicted."""
+whatever lemma is predicted.
+
+Calibration (Guo et al. 2017, section 2): the words are put in M = 15 bins of equal width by
+the probability p_i the tagger gave the tag it chose; bin B_m has accuracy acc(B_m) (the share
+of its words tagged right) and confidence conf(B_m) (the mean of its p_i), and
+
+    ECE = sum_m |B_m| / n * |acc(B_m) - conf(B_m)|                   (expected calibration error)
+
+0 for probabilities that mean what they say; the bins are what a reliability diagram draws."""
 import math
 from collections import Counter
 
@@ -82,6 +90,36 @@ def universal_features(feats):
     return "|".join(sorted(f for f in feats.split("|") if f.split("=", 1)[0] in UNIVERSAL_FEATURES))
 
 
+CALIBRATION_BINS = 15  # as Guo et al. 2017
+
+
+class Calibration:
+    """Confidence against accuracy in CALIBRATION_BINS bins of equal width (module docstring)."""
+
+    def __init__(self, bins=CALIBRATION_BINS):
+        self.count, self.confidence, self.correct = ([0] * bins, [0.0] * bins, [0] * bins)
+
+    def add(self, confidences, right):
+        """One probability and one right/wrong per word."""
+        bins = len(self.count)
+        for p, ok in zip(confidences, right):
+            m = min(int(p * bins), bins - 1)  # p = 1 goes into the last bin
+            self.count[m] += 1
+            self.confidence[m] += p
+            self.correct[m] += bool(ok)
+
+    def summary(self):
+        """{"ece", "words", "bins": [{"lower", "upper", "count", "confidence", "accuracy"}]}."""
+        n, bins = sum(self.count), len(self.count)
+        rows = [{"lower": m / bins, "upper": (m + 1) / bins, "count": c,
+                 "confidence": self.confidence[m] / c if c else None,
+                 "accuracy": self.correct[m] / c if c else None}
+                for m, c in enumerate(self.count)]
+        ece = sum(r["count"] / n * abs(r["accuracy"] - r["confidence"])
+                  for r in rows if r["count"]) if n else None
+        return {"ece": ece, "words": n, "bins": rows}
+
+
 class TreebankScores:
     """Accuracy of each predicted column on all and on unseen words, plus, as in the CoNLL 2018
     evaluation, UFeats (universal features, as a set) and AllTags (UPOS, XPOS and UFeats all
@@ -95,15 +133,20 @@ class TreebankScores:
             self.derived.append("alltags")
         self.scores = {name: TaggingScores() for name in self.columns + self.derived}
         self.missing = Counter()  # {column: gold words whose cell is `_`}
+        self.calibration = {}  # {column: Calibration}, once probabilities are given
 
-    def add(self, gold, predicted, oov_flags):
-        """`gold` and `predicted`: {column: tags} of one sentence."""
+    def add(self, gold, predicted, oov_flags, probabilities=None):
+        """`gold` and `predicted`: {column: tags} of one sentence; `probabilities`, if given,
+        {column: the probability of each predicted tag} (calibration)."""
         for column in self.columns:
             guesses = predicted[column]
             if column == "lemma":  # conll18_ud_eval.py: no gold lemma, nothing to get wrong
                 guesses = [NO_VALUE if g == NO_VALUE else p for g, p in zip(gold[column], guesses)]
             self.scores[column].add(gold[column], guesses, oov_flags)
             self.missing[column] += gold[column].count(NO_VALUE)
+            if probabilities is not None:
+                self.calibration.setdefault(column, Calibration()).add(
+                    probabilities[column], [g == p for g, p in zip(gold[column], guesses)])
         for name in self.derived:
             self.scores[name].add(self._derived(name, gold), self._derived(name, predicted),
                                   oov_flags)
@@ -124,6 +167,9 @@ class TreebankScores:
                             for name in self.columns + self.derived}
         for column in self.columns:
             first["columns"][column]["missing"] = self.missing[column]
+        if self.calibration:
+            first["calibration"] = {column: calibration.summary()
+                                    for column, calibration in self.calibration.items()}
         return first
 
 

@@ -9,7 +9,8 @@ Without --dev, the last 5% of the training sentences are held out.  With a treeb
 are `dynlp train-tagger`'s (chosen on every treebank in ../shared/data, see
 benchmarks/RESULTS.md): training goes on until dev stops improving.  Only the bundled sample
 gets quick settings of its own.  Every flag of `dynlp train-tagger` works here too.
-Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
+`--init-from DIR` carries a trained tagger on to the file (its sizes and weights, new words and
+tags added).  Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
 """
 import argparse
 import os
@@ -18,8 +19,8 @@ import sys
 from dynlp.cli.flags import add_train_tagger_arguments, run, settings, start, translate_dynet_flags
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.tasks import (check_output_dir, read_tagger_corpus, score_tagger, teacher_and_config,
-                         train_tagger)
+from dynlp.tasks import (check_output_dir, read_training_corpus, score_tagger,
+                         teacher_and_config, train_tagger)
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
 # For the 40-sentence sample only: small batches and a steady learning rate (its dev split is
@@ -42,11 +43,11 @@ def main(argv):
     tagger_config, train_config = settings(args, TaggerConfig)
     teacher, tagger_config = teacher_and_config(args.teacher, tagger_config)
 
-    train, dev, tagger_config = read_tagger_corpus(args.train or SAMPLE, args.dev, tagger_config,
-                                                   train_config.dev_fraction)
+    train, dev, tagger_config, trained = read_training_corpus(
+        args.train or SAMPLE, args.dev, tagger_config, train_config.dev_fraction, args.init_from)
     model, state = train_tagger(train, dev, tagger_config, train_config, args.output,
                                 resume=args.resume, progress=verbose, seed=args.seed,
-                                teacher=teacher)
+                                teacher=teacher, init_from=trained)
     for name, sentences in (("train", train), ("dev", dev)):
         summary = score_tagger(model, sentences).summary()
         columns = "  ".join(f"{column} {percent(scores['accuracy'])} (unseen "

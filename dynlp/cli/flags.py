@@ -131,6 +131,11 @@ def _add_training_arguments(parser, model_config_class, defaults, train_required
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the model DIR holds (of the same kind); without it, a "
                              "trained model is never written over")
+    parser.add_argument("--init-from", metavar="DIR",
+                        help="carry this trained model on to TRAIN: start from its settings, "
+                             "sizes and weights (a tagger's columns too), the words, characters "
+                             "and tags TRAIN adds getting new rows; a new run, whose model flags "
+                             "are not used")
     add_arguments(parser, model_config_class, defaults)
     # Truncated BPTT is a language model's (--stream); a tagger reads whole sentences.
     add_arguments(parser, TrainConfig, defaults,
@@ -212,7 +217,9 @@ def add_serve_arguments(parser):
 
 def add_plot_arguments(parser):
     parser.add_argument("dirs", nargs="+", metavar="DIR",
-                        help="model directories written by training (each has a metrics.jsonl)")
+                        help="model directories written by training (each has a metrics.jsonl); "
+                             "or files of `dynlp evaluate --json` (FILE.json), drawn as "
+                             "reliability diagrams of the tagger's probabilities")
     parser.add_argument("-o", "--output", default="curves.png", metavar="FILE",
                         help="the picture: .png or .svg (default curves.png)")
     parser.add_argument("--x", choices=("epochs", "minutes"), default="epochs",

@@ -16,7 +16,7 @@ from dynlp.metrics import bits_per_token, perplexity
 from dynlp.models.lm import LMConfig
 from dynlp.models.ngram.model import NgramConfig
 from dynlp.models.sampling import check_sampling
-from dynlp.tasks import (check_output_dir, load_language_model, read_lm_corpus, sample_text, stream_loss,
+from dynlp.tasks import (check_output_dir, language_model_to_carry_on, load_language_model, read_lm_corpus, sample_text, stream_loss,
                          train_language_model, train_ngram_model)
 
 log = logging.getLogger("dynlp")
@@ -31,10 +31,14 @@ def train_lm(args):
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
+    trained = language_model_to_carry_on(args.init_from) if args.init_from else None
+    if trained is not None:
+        lm_config = trained.config
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     announce_choices(args)
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,
-                                        resume=args.resume, progress=verbose, seed=args.seed)
+                                        resume=args.resume, progress=verbose, seed=args.seed,
+                                        init_from=trained)
     best = min(state.history, key=lambda m: m["dev_loss"]) if state.history else {}
     log.info("best dev perplexity %.2f; model in %s", best.get("dev_ppl", math.nan), args.output)
     return 0
@@ -43,9 +47,10 @@ def train_lm(args):
 def train_ngram(args):
     check_output_dir(args.output, "language-model", overwrite=args.overwrite)
     start(args)
-    if args.stream or args.resume:
-        raise DynlpError(f"--ngram: {'--stream' if args.stream else '--resume'} is for "
-                         "recurrent models (an n-gram model reads line by line, in one pass)")
+    if args.stream or args.resume or args.init_from:
+        flag = "--stream" if args.stream else "--resume" if args.resume else "--init-from"
+        raise DynlpError(f"--ngram: {flag} is for recurrent models (an n-gram model reads line "
+                         "by line, in one pass)")
     recurrent = recurrent_flags_given(args)
     if recurrent:
         raise DynlpError(f"--ngram: {', '.join(recurrent)} "

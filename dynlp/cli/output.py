@@ -1,6 +1,7 @@
 """What the commands that read an input in chunks share: the chunks' results (here, in a local
 pool, or on Ray), the output file (written atomically), and the model check made up front."""
 import contextlib
+import functools
 import os
 import sys
 
@@ -28,7 +29,9 @@ def chunk_results(job, args, verbose, **options):
         return run_on_ray(job, os.path.abspath(args.model), os.path.abspath(args.input),
                           args.ray, args.workers, backend_config, quiet=not verbose, **options)
     if job == "tag":
-        function, items = tag_chunk, tagger_input(args.input, model_dir=args.model, **options)
+        n_best = options.pop("n_best", None)
+        function = functools.partial(tag_chunk, n_best=n_best)
+        items = tagger_input(args.input, model_dir=args.model, **options)
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
     return run_chunks(function, args.model, chunked(items, chunk_size(job)), args.workers)

@@ -1,14 +1,16 @@
-"""`dynlp plot`: the learning curves of training runs, from their metrics.jsonl, as one picture.
+"""`dynlp plot`: the learning curves of training runs, from their metrics.jsonl, as one picture;
+or the reliability diagrams of `dynlp evaluate --json` files (FILE.json), one panel per column.
 
 One panel for each dev figure (perplexity for a language model, each tagged column's accuracy
 for a tagger, or the fields `--metric` names) and one for the training loss; one line per run,
 in the same colour in every panel, labelled by its directory's name.  PNG or SVG, by the output's
 extension, drawn by dynlp/curves.py.
 """
+import json
 import os
 
-from dynlp.curves import draw, run_curves
-from dynlp.errors import ConfigError
+from dynlp.curves import draw, draw_reliability, run_curves
+from dynlp.errors import ConfigError, DataError
 from dynlp.store.history import dev_fields, metrics_path, numeric_fields, read_history
 
 FORMATS = {".png": "png", ".svg": "svg"}
@@ -17,12 +19,39 @@ FORMATS = {".png": "png", ".svg": "svg"}
 def plot(args):
     picture_format = output_format(args.output)
     dirs = args.dirs
+    if any(d.endswith(".json") for d in dirs):
+        return plot_reliability(args, picture_format)
     records = {d: read_history(d) for d in dirs}
     fields = panel_fields(args.metric, records)
     runs = [(label, run_curves(records[d], metrics_path(d), fields, args.x))
             for label, d in zip(run_labels(dirs), dirs)]
     draw(runs, fields, args.x, args.output, picture_format)
     return 0
+
+
+def plot_reliability(args, picture_format):
+    """Reliability diagrams of the calibration bins in `dynlp evaluate --json` files."""
+    evaluations = []
+    for path in args.dirs:
+        if not path.endswith(".json"):
+            raise ConfigError(f"{path}: draw model directories or evaluation files "
+                              "(FILE.json), not both at once")
+        evaluations.append((run_labels([path])[0], read_calibration(path)))
+    draw_reliability(evaluations, args.output, picture_format)
+    return 0
+
+
+def read_calibration(path):
+    """{column: {"ece", "bins"}} of a `dynlp evaluate --json` file, or a one-line error."""
+    try:
+        with open(path, encoding="utf-8") as source:
+            calibration = json.load(source).get("calibration")
+    except (OSError, ValueError, AttributeError) as error:
+        raise DataError(f"{path}: not the output of dynlp evaluate --json ({error})") from None
+    if not isinstance(calibration, dict) or not calibration:
+        raise DataError(f"{path}: no calibration figures (written by dynlp evaluate --json of "
+                        "a tagger)")
+    return calibration
 
 
 def output_format(path):

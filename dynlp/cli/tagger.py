@@ -11,10 +11,11 @@ from dynlp.errors import DataError
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.tasks import check_output_dir, read_tagger_corpus, score_tagger, teacher_and_config
+from dynlp.tasks import (check_output_dir, read_training_corpus, score_tagger,
+                         teacher_and_config)
 from dynlp.tasks import train_tagger
-from dynlp.tasks.pipeline import (evaluate_raw_text, has_tokenizer, load_tokenizer,
-                                  tokenizer_path, train_tokenizer_beside)
+from dynlp.tasks.pipeline import (copy_tokenizer, evaluate_raw_text, has_tokenizer,
+                                  load_tokenizer, tokenizer_path, train_tokenizer_beside)
 
 log = logging.getLogger("dynlp")
 
@@ -24,15 +25,18 @@ def train_tagger_command(args):
     verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)
     teacher, tagger_config = load_teacher(args, tagger_config)
-    train_set, dev_set, tagger_config = read_tagger_corpus(args.train, args.dev, tagger_config,
-                                                           train_config.dev_fraction)
+    train_set, dev_set, tagger_config, trained = read_training_corpus(
+        args.train, args.dev, tagger_config, train_config.dev_fraction, args.init_from)
     announce_choices(args)
     _, state = train_tagger(train_set, dev_set, tagger_config, train_config, args.output,
-                     resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher)
+                            resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher,
+                            init_from=trained)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
              tagger_config.columns, args.output)
+    if trained is not None and has_tokenizer(args.init_from) and not args.no_tokenizer:
+        copy_tokenizer(args.init_from, args.output)
     # After the tagger, so that it draws the same random numbers with or without a tokenizer.
-    if not (args.no_tokenizer or args.resume or teacher):
+    elif not (args.no_tokenizer or args.resume or teacher):
         tokenizer = train_tokenizer_beside(args.train, args.dev, train_config.dev_fraction,
                                            args.output, args.tokenizer_minutes, verbose,
                                            args.seed)
@@ -57,7 +61,8 @@ def tag(args):
                         "of them in --workers); drop --ray, or give CoNLL-U")
     count = 0
     with output_file(output_path(args)) as out:
-        for chunk in chunk_results("tag", args, verbose, input_format=args.input_format):
+        for chunk in chunk_results("tag", args, verbose, input_format=args.input_format,
+                                   n_best=confidences(args)):
             out.write(chunk)
             count += 1
         if count == 0:
@@ -67,6 +72,13 @@ def tag(args):
                     "'# text'): each line was a sentence, split into words by NLTK's English "
                     "tokenizer", args.model)
     return 0
+
+
+def confidences(args):
+    """How many alternatives `tag` writes beside each word's probabilities (None: neither)."""
+    if args.n_best is not None:
+        return args.n_best
+    return 0 if args.probabilities else None
 
 
 def evaluate(args):
@@ -80,7 +92,7 @@ def evaluate(args):
     if not columns:
         raise DataError(f"{args.gold}: none of the model's columns ({', '.join(model.columns)}) "
                         "is filled; nothing to evaluate against")
-    summary = score_tagger(model, gold, columns).summary()
+    summary = score_tagger(model, gold, columns, calibration=True).summary()
     if args.json:
         print(json.dumps(summary))
     else:
@@ -118,6 +130,11 @@ def _evaluation_report(summary):
     for name, row in summary["per_tag"].items():
         lines.append(f"{name:<8} {100 * row['precision']:>8.2f}% {100 * row['recall']:>6.2f}% "
                      f"{100 * row['f1']:>6.2f}% {row['support']:>8}")
+    if summary.get("calibration"):
+        lines += ["", "calibration: expected calibration error (ECE) of the probability of "
+                  "each predicted value", "  " + "  ".join(
+                      f"{_COLUMN_NAMES.get(c, c)} {percent(row['ece'])}"
+                      for c, row in summary["calibration"].items())]
     if summary["confusions"]:  # none when every tag was right
         lines += ["", "most frequent confusions (gold -> predicted):"]
         lines += [f"  {c['gold']} -> {c['predicted']}  {c['count']}"

@@ -37,16 +37,29 @@ class Sentence:
     sent_id: str = None
     line_number: int = 0  # of the first line, for messages
 
-    def with_tags(self, predicted):
-        """The sentence's lines with each column of `predicted` ({column: tags}) replaced."""
+    def with_tags(self, predicted, misc=None):
+        """The sentence's lines with each column of `predicted` ({column: tags}) replaced, and
+        with `misc` (for each word, a {name: value} of MISC fields) set in MISC."""
         indexes = {column_index(column): tags for column, tags in predicted.items()}
         lines = list(self.lines)
         for position, row in enumerate(self.word_lines):
             cells = lines[row].split("\t")
             for index, tags in indexes.items():
                 cells[index] = tags[position]
+            if misc is not None:
+                cells[MISC] = misc_with(cells[MISC], misc[position])
             lines[row] = "\t".join(cells)
         return lines
+
+
+MISC = 9  # the index of the MISC column
+
+
+def misc_with(cell, fields):
+    """A MISC cell with `fields` ({name: value}) set: those of its fields of the same names
+    replaced (tagging a tagged file again), the others kept in their order."""
+    kept = [f for f in cell.split("|") if f != NO_VALUE and f.split("=", 1)[0] not in fields]
+    return "|".join(kept + [f"{name}={value}" for name, value in fields.items()]) or NO_VALUE
 
 
 def column_index(column):

@@ -28,6 +28,17 @@ class Vocab:
             kept = kept[:max_size]
         return cls(kept, {token: counts[token] for token in kept})
 
+    def extended(self, sentences, min_count=1):
+        """This vocabulary with the tokens of `sentences` seen `min_count` times or more that it
+        lacks added after its own (each keeps its id), counts summed: to carry a model on to
+        new data."""
+        more = Vocab.build(sentences, min_count)
+        counts = dict(self.counts)
+        for token, n in more.counts.items():
+            counts[token] = counts.get(token, 0) + n
+        added = [token for token in more.itos[len(SPECIALS):] if token not in self.stoi]
+        return Vocab(self.itos[len(SPECIALS):] + added, counts)
+
     def __len__(self):
         return len(self.itos)
 

@@ -17,6 +17,7 @@ import multiprocessing
 import os
 from typing import NamedTuple
 
+from dynlp.data.confidence import confidence_fields
 from dynlp.data.rawtext import paragraphs_of_lines
 from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
 from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
@@ -109,11 +110,34 @@ def text_sentences(lines, first_sentence=1):
             yield sentence_from_forms(tokenize(line, "word"), number, text=line.strip())
 
 
-def tag_chunk(model_dir, sentences):
-    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's columns predicted."""
+def tag_chunk(model_dir, sentences, n_best=None):
+    """CoNLL-U text of `sentences` (treebank.Sentence) with the model's columns predicted; with
+    `n_best` (0 or more), each word's probabilities and that many alternatives in MISC
+    (data/confidence.py)."""
     model = _model("tagger", model_dir)
-    predicted = model.predict_many([s.forms for s in sentences])
-    return conllu_text(s.with_tags(tags) for s, tags in zip(sentences, predicted))
+    return conllu_text(tagged_lines(model, sentences, n_best))
+
+
+def tagged_lines(model, sentences, n_best=None):
+    """The CoNLL-U lines of each of `sentences` tagged by `model`, as `tag_chunk` writes them."""
+    forms = [s.forms for s in sentences]
+    if n_best is None:
+        return [s.with_tags(tags) for s, tags in zip(sentences, model.predict_many(forms))]
+    ranked = model.predict_ranked(forms, k=n_best + 1)
+    return [s.with_tags(chosen_tags(r), confidence_misc(r, n_best))
+            for s, r in zip(sentences, ranked)]
+
+
+def chosen_tags(ranked):
+    """{column: tags} of one sentence's {column: [ranked choices of each word]}."""
+    return {column: [choices[0][0] for choices in words] for column, words in ranked.items()}
+
+
+def confidence_misc(ranked, n_best):
+    """Each word's MISC fields ({name: value}) of one sentence's ranked choices."""
+    columns = list(ranked)
+    words = len(ranked[columns[0]]) if columns else 0
+    return [confidence_fields({c: ranked[c][i] for c in columns}, n_best) for i in range(words)]
 
 
 def score_chunk(model_dir, lines):
@@ -168,11 +192,11 @@ def split_input(path, unit, size=CHUNK):
     return parts
 
 
-def tag_part(model_dir, path, part, input_format="conllu"):
+def tag_part(model_dir, path, part, input_format="conllu", n_best=None):
     """`tag_chunk` of the sentences in one Part of a file."""
     span = Span(part.start, part.end, part.first_line)
     return tag_chunk(model_dir, list(tagger_input(path, input_format, span, part.first_sentence,
-                                                  model_dir)))
+                                                  model_dir)), n_best)
 
 
 def score_part(model_dir, path, part):

@@ -3,6 +3,8 @@ one-line errors it answers with.  Plain Python, no DyNet: the app checks every r
 before any worker sees it.
 
     POST /models/NAME/tag     {"text": "..."} or {"conllu": "..."}  -> {"conllu", "sentences"}
+                              opt-in: "probabilities": true, "n_best": K (each word's
+                              probabilities and K alternatives, in MISC and in "sentences")
     POST /models/NAME/score   {"lines": ["...", ...]}               -> {"log_probs", "perplexity", "tokens"}
     POST /models/NAME/sample  {"n", "temperature", "top_k", "prefix", "max_len", "seed"}
                                                                     -> {"samples"}
@@ -65,9 +67,11 @@ def field(data, name, kind, default=None, required=False):
               "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
               "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
               and math.isfinite(v),
+              "boolean": lambda v: isinstance(v, bool),
               "strings": lambda v: isinstance(v, list) and all(isinstance(s, str) for s in v)}
     if not checks[kind](value):
-        wanted = {"strings": "an array of strings"}.get(kind, f"a {kind}")
+        wanted = {"strings": "an array of strings", "boolean": "true or false"}.get(
+            kind, f"a {kind}")
         raise RequestError(f"field {name!r} must be {wanted}, not {json_type(value)}")
     return value
 
@@ -89,7 +93,22 @@ def tag_request(data, model, limits):
     words = rough_tokens(text, "word") if given[0] == "text" else text.count("\n") + 1
     if given[0] == "text" and words > limits.max_tokens:
         raise too_many_tokens(words, limits.max_tokens)
-    return {given[0]: text}, words
+    return {given[0]: text, "n_best": confidences_asked(data)}, words
+
+
+MAX_N_BEST = 10  # alternatives per word and column a tag request may ask for
+
+
+def confidences_asked(data):
+    """A tag request's opt-in confidences: None (none asked), or how many alternatives to
+    give beside each probability ("probabilities": true alone: 0)."""
+    n_best = field(data, "n_best", "integer")
+    probabilities = field(data, "probabilities", "boolean", False)
+    if n_best is not None:
+        if not 0 <= n_best <= MAX_N_BEST:
+            raise RequestError(f"field 'n_best' must be from 0 to {MAX_N_BEST} (got {n_best})")
+        return n_best
+    return 0 if probabilities else None
 
 
 def score_request(data, model, limits):

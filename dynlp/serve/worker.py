@@ -27,7 +27,7 @@ from dynlp.data.treebank import conllu_text, parse_conllu
 from dynlp.errors import DynlpError
 from dynlp.metrics import perplexity
 from dynlp.data.rawtext import paragraphs_of_lines
-from dynlp.runtime.work import load_model, text_sentences
+from dynlp.runtime.work import chosen_tags, confidence_misc, load_model, text_sentences
 from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
 from dynlp.tasks import sample_text
@@ -62,7 +62,8 @@ def run_batch(models, batch, max_tokens):
 
 
 def tag_requests(model, requests, max_tokens, tokenizer=None):
-    """Tag the sentences of every request ({"text"} or {"conllu"}) in one `predict_many`."""
+    """Tag the sentences of every request ({"text"} or {"conllu"}, and "n_best" if it asks for
+    confidences) in one `predict_many`, or one `predict_ranked` if any request asks."""
     results, parsed = [None] * len(requests), []
     for i, request in enumerate(requests):
         try:
@@ -70,13 +71,42 @@ def tag_requests(model, requests, max_tokens, tokenizer=None):
         except DynlpError as error:  # RequestError, or CoNLL-U that does not parse
             results[i] = _error(error)
     flat = [sentence for _, sentences in parsed for sentence in sentences]
-    predicted = iter(model.predict_many([s.forms for s in flat]))
-    for i, sentences in parsed:
-        tags = [next(predicted) for _ in sentences]
-        results[i] = {"ok": {
-            "conllu": conllu_text(s.with_tags(t) for s, t in zip(sentences, tags)),
-            "sentences": [_words(s, t) for s, t in zip(sentences, tags)]}}
+    asked = [requests[i].get("n_best") for i, _ in parsed]
+    most = max((n for n in asked if n is not None), default=None)
+    forms = [s.forms for s in flat]
+    # The ranked choices' first is what predict_many picks: one pass serves every request.
+    predicted = iter(model.predict_many(forms) if most is None else
+                     model.predict_ranked(forms, k=most + 1))
+    for (i, sentences), n_best in zip(parsed, asked):
+        results[i] = {"ok": _tagged(sentences, [next(predicted) for _ in sentences], most,
+                                    n_best)}
     return results
+
+
+def _tagged(sentences, predicted, ranked, n_best):
+    """A tag response: CoNLL-U and words; `predicted` ranked choices if `ranked` is not None
+    (confidences given where `n_best` is not None), else tags."""
+    if ranked is None:
+        tags, misc = predicted, [None] * len(sentences)
+    else:
+        tags = [chosen_tags(r) for r in predicted]
+        misc = [None if n_best is None else confidence_misc(r, n_best) for r in predicted]
+    words = [_words(s, t) for s, t in zip(sentences, tags)]
+    if n_best is not None:
+        for sentence, r in zip(words, predicted):
+            _add_confidences(sentence, r, n_best)
+    return {"conllu": conllu_text(s.with_tags(t, m) for s, t, m in zip(sentences, tags, misc)),
+            "sentences": words}
+
+
+def _add_confidences(words, ranked, n_best):
+    """Each word's "probabilities" ({column: p}) and, with n_best, "alternatives" ({column:
+    [[value, p], ...]})."""
+    for i, word in enumerate(words):
+        word["probabilities"] = {c: choices[i][0][1] for c, choices in ranked.items()}
+        if n_best:
+            word["alternatives"] = {c: [list(pair) for pair in choices[i][1:n_best + 1]]
+                                    for c, choices in ranked.items()}
 
 
 def request_sentences(request, max_tokens, tokenizer=None):

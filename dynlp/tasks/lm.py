@@ -13,6 +13,9 @@ import numpy as np
 from dynlp.data.batches import flatten_stream, sentence_batches, stream_batches
 from dynlp.data.text import lines_from_tokens, read_sentences, tokenize
 from dynlp.data.vocab import Vocab
+from dynlp.errors import ConfigError
+from dynlp.models import registry
+from dynlp.models.growth import grown_language_model
 from dynlp.models.lm import OUTPUT_BUDGET, RNNLanguageModel
 from dynlp.models.softmax import CLASS_SOFTMAX_MAX_SGD_RATE, class_softmax_stalls, output_layer_for
 from dynlp.store.checkpoint import make_output_dir
@@ -79,15 +82,35 @@ def stream_loss(model, lines, workers=0):
     return evaluate_loss(model, batches, workers)
 
 
+def language_model_to_carry_on(model_dir):
+    """The recurrent language model in `model_dir`, for `--init-from`; anything else is one
+    ConfigError (or ModelDirError) line."""
+    model = registry.load(model_dir, "language-model")
+    if not isinstance(model, RNNLanguageModel):
+        raise ConfigError(f"--init-from {model_dir}: a count-based n-gram model has no weights "
+                          "to carry on; train one anew (train-lm --ngram)")
+    log.info("--init-from %s: its settings, sizes and weights; tokens the training text adds "
+             "get new rows", model_dir)
+    return model
+
+
 def train_language_model(train, dev, lm_config, train_config, out_dir, resume=False,
-                         progress=False, on_epoch_end=None, seed=1):
+                         progress=False, on_epoch_end=None, seed=1, init_from=None):
     """Train on `train`/`dev` (token lists) into `out_dir`; returns the best model and the state.
 
     With `resume`, the model, its vocabulary and the loop state come from `out_dir/last`, and
-    training continues after the last finished epoch.
+    training continues after the last finished epoch.  With `init_from` (a trained
+    RNNLanguageModel), a new run starts from it, its vocabulary grown by `train`'s tokens
+    (models/growth.py; `lm_config` is then its config).
     """
     make_output_dir(out_dir)
-    if resume:
+    if init_from is not None:
+        if resume:
+            raise ConfigError("--init-from starts a new run from a trained model; --resume "
+                              "continues one: give one of the two")
+        model, state = grown_language_model(init_from, train), None
+        lm_config = model.config
+    elif resume:
         model, state = resume_run(out_dir, RNNLanguageModel)
         lm_config = model.config
     else:

@@ -48,6 +48,12 @@ def load_tokenizer(model_dir):
     return tokenizer
 
 
+def copy_tokenizer(from_dir, model_dir):
+    """The tokenizer of the tagger in `from_dir` saved beside the one in `model_dir` (a tagger
+    carried on keeps the tokenizer it was trained with)."""
+    CharTokenizer.load(tokenizer_path(from_dir)).save(tokenizer_path(model_dir))
+
+
 def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minutes,
                            progress=False, seed=1):
     """Learn the tokenizer of the tagger in `model_dir` (into DIR/tokenizer) from the text of

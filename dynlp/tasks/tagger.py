@@ -18,8 +18,10 @@ from dynlp.data.treebank import (TAG_COLUMNS, check_filled, filled, has_value, r
 from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError, DataError
 from dynlp.metrics import TreebankScores
+from dynlp.models.tagger.growth import grown_tagger
 from dynlp.models.tagger.network import BiLSTMTagger, labels, tag_batches
-from dynlp.store.checkpoint import make_output_dir
+from dynlp.store.checkpoint import make_output_dir, read_config
+from dynlp.tasks.calibration import fit_temperatures
 from dynlp.tasks.common import resume as resume_run
 from dynlp.tasks.common import split_dev
 from dynlp.training.loop import fit
@@ -77,13 +79,21 @@ def _learned_by_default(sentences, column):
     return share_filled(sentences, column) >= MIN_FILLED_SHARE
 
 
-def score_tagger(model, sentences, columns=None):
+def score_tagger(model, sentences, columns=None, calibration=False):
     """TreebankScores of `model` on gold Sentences (unseen: words outside its vocabulary), for
-    its columns or those of them given."""
+    its columns or those of them given; with `calibration`, of its probabilities too."""
     scores = TreebankScores(columns or model.columns)
-    predictions = model.predict_many([s.forms for s in sentences])
-    for sentence, predicted in zip(sentences, predictions):
-        scores.add(sentence.tags, predicted, [not model.knows(form) for form in sentence.forms])
+    forms = [s.forms for s in sentences]
+    if calibration:
+        ranked = model.predict_ranked(forms)
+        predictions = [{c: [best[0][0] for best in words] for c, words in r.items()}
+                       for r in ranked]
+        chosen = [{c: [best[0][1] for best in words] for c, words in r.items()} for r in ranked]
+    else:
+        predictions, chosen = model.predict_many(forms), [None] * len(sentences)
+    for sentence, predicted, probabilities in zip(sentences, predictions, chosen):
+        scores.add(sentence.tags, predicted, [not model.knows(form) for form in sentence.forms],
+                   probabilities)
     return scores
 
 
@@ -99,11 +109,44 @@ def _check_known_tags(model, sentences):
 
 
 def tagger_dev_metrics(model, dev_sentences):
-    """Dev accuracy of each column; `dev_score`, their mean, is what training monitors."""
-    columns = score_tagger(model, dev_sentences).summary()["columns"]
+    """Dev accuracy of each column dev fills (all of them, but when a model is carried on to
+    data without some); `dev_score`, their mean, is what training monitors."""
+    filled_columns = [c for c in model.columns if filled(dev_sentences, c)] or model.columns
+    columns = score_tagger(model, dev_sentences, filled_columns).summary()["columns"]
     metrics = {f"dev_{name}": scores["accuracy"] for name, scores in columns.items()}
-    metrics["dev_score"] = sum(metrics[f"dev_{c}"] for c in model.columns) / len(model.columns)
+    metrics["dev_score"] = (sum(metrics[f"dev_{c}"] for c in filled_columns)
+                            / len(filled_columns))
     return metrics
+
+
+def read_training_corpus(train_path, dev_path, config, dev_fraction, init_from=None):
+    """(train, dev, config, trained) for `train_tagger`: as `read_tagger_corpus` reads them, or
+    with `init_from` (a trained tagger's directory) that tagger loaded to be carried on (a
+    directory that is not a tagger: one ModelDirError line), its config, and its columns read
+    (`read_carry_on_corpus`)."""
+    if not init_from:
+        return (*read_tagger_corpus(train_path, dev_path, config, dev_fraction), None)
+    trained = BiLSTMTagger.load(init_from)
+    log.info("--init-from %s: its columns (%s), sizes and weights; words, characters and tags "
+             "of %s that it lacks are added", init_from, trained.config.columns, train_path)
+    train, dev = read_carry_on_corpus(train_path, dev_path, trained, dev_fraction)
+    return train, dev, trained.config, trained
+
+
+def read_carry_on_corpus(train_path, dev_path, trained, dev_fraction):
+    """Training and dev Sentences to carry the tagger `trained` on to: its columns, any of
+    which the new data may leave blank (that head keeps what it learned), but not all."""
+    train = read_treebank(train_path, TAG_COLUMNS)
+    unlearned = [c for c in TAG_COLUMNS if c not in trained.columns and filled(train, c)]
+    if unlearned:
+        log.warning("%s: column %s is not learned: the tagger carried on has no head for it",
+                    train_path, ", ".join(unlearned))
+    if not any(filled(train, c) for c in trained.columns):
+        raise DataError(f"{train_path}: none of the columns of the tagger carried on "
+                        f"({', '.join(trained.columns)}) has a value; nothing to learn")
+    if not dev_path:
+        return split_dev(train, dev_fraction, train_path)
+    return train, read_treebank(dev_path, trained.columns)
 
 
 def tagged_pairs(sentences, columns):
@@ -140,13 +183,25 @@ TEACHER_DIR = "ensemble"
 
 
 def train_tagger(train, dev, tagger_config, train_config, out_dir, resume=False, progress=False,
-                 seed=1, teacher=None):
+                 seed=1, teacher=None, init_from=None):
     """Train a BiLSTMTagger on `train`/`dev` Sentences into `out_dir` (best: dev_score); with
     `distill`, the ensemble first (into out_dir/ensemble), then one network taught by it; with
-    a trained `teacher` (a BiLSTMTagger), only the network it teaches."""
+    a trained `teacher` (a BiLSTMTagger), only the network it teaches; with a trained tagger
+    `init_from`, that tagger carried on (models/tagger/growth.py: its config, not
+    `tagger_config`)."""
     distilling = tagger_config.distill or teacher is not None
     if distilling and resume:
         raise ConfigError("--resume of a --distill run is not supported yet: train it again")
+    if init_from is not None:
+        if distilling or resume:
+            raise ConfigError("--init-from starts a new run from a trained tagger: not with "
+                              "--resume, --distill or --teacher")
+        make_output_dir(out_dir)
+        # Only the columns the new data fills: FEATS left `_` throughout is a column it lacks,
+        # not words without features.
+        pairs = tagged_pairs(train, [c for c in init_from.columns if filled(train, c)])
+        model = grown_tagger(init_from, pairs, seed)
+        return _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed)
     if distilling:
         return distill_tagger(train, dev, tagger_config, train_config, out_dir, progress, seed,
                              teacher)
@@ -175,7 +230,19 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
     state = fit(model, lambda rng: tag_batches(pairs, size, rng, words), dev, train_config,
                 out_dir, evaluate=tagger_dev_metrics, monitor="dev_score",
                 higher_is_better=True, progress=progress, state=state, seed=seed, unit="words")
-    return BiLSTMTagger.load(out_dir), state
+    best = BiLSTMTagger.load(out_dir)
+    if best.config.calibrate:
+        calibrate(best, dev, out_dir)
+    return best, state
+
+
+def calibrate(model, dev, out_dir):
+    """Fit `model`'s temperatures on the `dev` Sentences (tasks/calibration.py) and save them
+    with it in `out_dir`, its training record kept."""
+    model.temperatures = fit_temperatures(model, dev)
+    log.info("temperatures fitted on dev: %s", ", ".join(
+        f"{column} {t:.2f}" for column, t in model.temperatures.items()))
+    model.save(out_dir, extra={"training": read_config(out_dir).get("training", {})})
 
 
 def distill_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1,

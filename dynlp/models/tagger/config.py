@@ -60,6 +60,12 @@ class TaggerConfig:
                                      "epsilon*sqrt(n*D) along the loss's gradient (adversarial "
                                      "training; 0: off)")
 
+    # True: after training, on dev; each column's probabilities at tagging are then those of
+    # its scores divided by T (heads.py).  Chosen by measurement (RESULTS.md, "Confidences").
+    calibrate: bool = option(True, "after training, fit one temperature per column on dev "
+                                   "(temperature scaling) so that the probabilities tagging "
+                                   "reports mean what they say; the model keeps them")
+
     def __post_init__(self):
         if not self.emb_dim and not self.embeddings:
             self.emb_dim = DEFAULT_EMB_DIM  # no file to take the size from

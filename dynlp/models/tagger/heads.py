@@ -34,7 +34,20 @@ the real words, less those whose gold tag is `_` (a UPOS or XPOS missing on some
 treebank), so the sums over i above run over the words that have a gold tag.
 A head learns from tag strings and predicts tag strings; the features and values of a
 FeatureHead come from the bundles of its vocabulary, so nothing beyond that vocabulary is saved.
+
+Temperature scaling (Guo et al. 2017, "On calibration of modern neural networks", section 4.2)
+divides every score by one scalar T > 0 of the column before its softmax, at tagging only:
+
+                      p_T(tag_i) = softmax(s_i / T)                        s_i the MLP's scores
+
+T = 1 is the network as trained; T > 1 makes it less sure, T < 1 surer.  The likeliest tag of
+one network never changes; T is fitted on dev by tasks/calibration.py.  A head also ranks its
+K likeliest labels with their probabilities (`ranked`), for confidences and alternatives: a
+FeatureHead's bundle has the product of its features' probabilities, its K best bundles found
+feature by feature (exact: the features are independent given h_i).
 """
+import heapq
+
 import numpy as np
 
 from dynlp.backend import dynet
@@ -49,6 +62,7 @@ class TagHead:
     def __init__(self, pc, column, vocab, input_dim, hidden_dim):
         self.column, self.vocab = column, vocab
         self.mlp = MLP(pc, input_dim, hidden_dim, len(vocab))
+        self.temperature = 1.0  # at tagging: p = softmax(scores / T) (module docstring)
 
     def loss(self, states, tags, mask, dropout, smoothing=0.0):
         """-sum over the masked words of log p(gold tag); `tags` are time-major strings, one per
@@ -65,14 +79,35 @@ class TagHead:
         nll = soft_nll(dy.log_softmax(self.mlp(states, dropout)), targets)
         return masked_sum(nll, mask)
 
-    def probabilities(self, states):
-        """p(tag | sentence) at each position, (tags, positions); 0 for the special tokens."""
-        return self.distribution(self.mlp(states).npvalue().reshape(len(self.vocab), -1))
+    def row_keys(self):
+        """What each row of the MLP's output (W2, b2) scores: its tag."""
+        return list(self.vocab.itos)
 
-    def distribution(self, scores):
-        """The probabilities of a numpy (tags, positions) array of the MLP's scores."""
+    def scores(self, states):
+        """The MLP's scores of a graph's states, a numpy (tags, positions) array."""
+        return self.mlp(states).npvalue().reshape(len(self.vocab), -1)
+
+    def distribution(self, scores, temperature=None):
+        """The probabilities of a numpy (tags, positions) array of the MLP's scores, at the
+        head's temperature (or the one given); 0 for the special tokens."""
+        scores = scores / (temperature or self.temperature)
         scores[:len(SPECIALS)] = -np.inf
         return softmax_columns(scores)
+
+    def ranked(self, probabilities, k):
+        """The `k` likeliest labels at each position, with their probabilities: a list per
+        column of `probabilities` of (label, p), the first what `decode` chooses."""
+        order = np.argsort(-probabilities, axis=0, kind="stable")[:k]  # ties: argmax's pick
+        chosen = np.take_along_axis(probabilities, order, axis=0)
+        return [[(self.vocab.itos[i], float(p)) for i, p in zip(order[:, j], chosen[:, j])]
+                for j in range(probabilities.shape[1])]
+
+    def gold_likelihood(self, probabilities, labels):
+        """p(gold label) at each position (NaN where the gold label is not in the vocabulary:
+        nothing to measure there)."""
+        ids = np.array([self.vocab.stoi.get(label, -1) for label in labels], dtype=np.int64)
+        picked = probabilities[np.maximum(ids, 0), np.arange(len(labels))]
+        return np.where(ids >= 0, picked, np.nan)
 
     def decode(self, probabilities):
         """The likeliest tag of each column of `probabilities` (an ensemble's mean too): never a
@@ -92,6 +127,7 @@ class FeatureHead:
             self.rows[name] = (first, first + len(values))
             first += len(values)
         self.mlp = MLP(pc, input_dim, hidden_dim, max(first, 1))
+        self.temperature = 1.0  # at tagging: each feature's softmax of scores / T
 
     def loss(self, states, bundles, mask, dropout, smoothing=0.0):
         dy = dynet()
@@ -120,15 +156,47 @@ class FeatureHead:
         index = {value: i for i, value in enumerate(self.features[name])}
         return [index.get(features.get(name, NO_VALUE), 0) for features in gold]
 
-    def probabilities(self, states):
-        """p(value of feature f at word i), each feature's rows a softmax of their own, in the
-        rows of W2; (rows, positions)."""
-        return self.distribution(self.mlp(states).npvalue().reshape(-1, states.dim()[1]))
+    def row_keys(self):
+        """What each row of the MLP's output (W2, b2) scores: (feature, value)."""
+        return [(name, value) for name, values in self.features.items() for value in values]
 
-    def distribution(self, scores):
-        """The probabilities of a numpy (rows, positions) array of the MLP's scores."""
+    def scores(self, states):
+        """The MLP's scores of a graph's states, a numpy (rows, positions) array."""
+        return self.mlp(states).npvalue().reshape(-1, states.dim()[1])
+
+    def distribution(self, scores, temperature=None):
+        """p(value of feature f at word i), each feature's rows of the MLP's `scores` (a numpy
+        (rows, positions) array) a softmax of their own, at the head's temperature (or the one
+        given)."""
+        scores = scores / (temperature or self.temperature)
         return np.concatenate([softmax_columns(scores[first:last])
                                for first, last in self.rows.values()] or [scores[:0]])
+
+    def ranked(self, probabilities, k):
+        """As TagHead.ranked: the `k` likeliest bundles at each position, a bundle's
+        probability the product of its features' (the features, one at a time, keep the k
+        likeliest partial bundles: exact, as they are independent)."""
+        return [self._ranked_at(probabilities[:, j], k) for j in range(probabilities.shape[1])]
+
+    def _ranked_at(self, column, k):
+        beam = [(1.0, ())]  # (p, ((feature, value id), ...)) of the features so far
+        for name, (first, last) in self.rows.items():
+            values = column[first:last]
+            beam = heapq.nlargest(k, ((p * float(q), chosen + ((name, v),))
+                                      for p, chosen in beam for v, q in enumerate(values)),
+                                  key=lambda item: item[0])
+        return [(join_bundle(f"{name}={self.features[name][v]}" for name, v in chosen if v), p)
+                for p, chosen in beam]
+
+    def gold_likelihood(self, probabilities, bundles):
+        """p(gold bundle) at each position: the product of its features' probabilities (a
+        value never seen in training counts as "absent", as in training)."""
+        gold = [split_bundle(b) for b in bundles]
+        likelihood = np.ones(len(bundles))
+        for name, (first, last) in self.rows.items():
+            ids = np.array(self._value_ids(name, gold), dtype=np.int64)
+            likelihood *= probabilities[first:last][ids, np.arange(len(bundles))]
+        return likelihood
 
     def decode(self, probabilities):
         """The bundle of each column of `probabilities`: the features whose likeliest value is

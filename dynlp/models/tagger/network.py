@@ -53,7 +53,7 @@ from dynlp.config import from_dict, to_dict
 from dynlp.data.batches import bucketed
 from dynlp.data.treebank import has_value
 from dynlp.data.vocab import SPECIALS, Vocab
-from dynlp.errors import ConfigError
+from dynlp.errors import ConfigError, ModelDirError
 from dynlp.models import registry
 from dynlp.models.layers import batched_constant
 from dynlp.models.tagger.config import TaggerConfig
@@ -100,6 +100,23 @@ def outputs(column, forms, predicted):
     """The cells a head's predicted labels write for one sentence: for LEMMA, each script applied
     to its form; any other column's labels as they are."""
     return lemmas_of(forms, predicted) if column == "lemma" else predicted
+
+
+def ranked_outputs(column, forms, ranked, k):
+    """The k best outputs of each word of one sentence from a head's ranked labels: as they
+    are, or for LEMMA each script applied to its form, the probabilities of scripts that give
+    the same lemma summed (the first stays first: the lemma predict_batch chooses)."""
+    if column != "lemma":
+        return ranked
+    best = []
+    for form, labels_ in zip(forms, ranked):
+        merged = {}
+        for lemma, (_, p) in zip(lemmas_of([form] * len(labels_), [s for s, _ in labels_]),
+                                 labels_):
+            merged[lemma] = merged.get(lemma, 0.0) + p
+        first, *rest = merged.items()
+        best.append([first] + sorted(rest, key=lambda item: -item[1])[:k - 1])
+    return best
 
 
 def tag_batch(sentences, tags):
@@ -159,9 +176,11 @@ class TaggerNetwork:
         dy = dynet()
         dropout = self.config.dropout if training else 0.0
         smoothing = self.config.label_smoothing if training else 0.0
+        # A column the batch has no tags for (a tagger carried on to data without it) keeps
+        # its head as it is: no loss, no gradient.
         return dy.esum([head.loss(states, batch.tags[head.column],
                                   batch.tag_mask(head.column).reshape(-1), dropout, smoothing)
-                        for head in self.heads])
+                        for head in self.heads if head.column in batch.tags])
 
     def distillation_loss(self, batch, targets, training):
         """The heads' losses against the teacher's distributions `targets` ({column: (choices,
@@ -176,17 +195,26 @@ class TaggerNetwork:
     def probabilities(self, sentences, weights=None):
         """{column: (choices, T*B positions) probabilities} for a batch: with `weights` (this
         network's inference.NumpyNetwork) computed in numpy, else in a fresh graph."""
-        if weights is None:
-            return self.graph_probabilities(sentences)
         return {head.column: head.distribution(scores)
-                for head, scores in zip(self.heads, weights.scores(sentences))}
+                for head, scores in zip(self.heads, self.scores(sentences, weights))}
 
-    def graph_probabilities(self, sentences):
-        """`probabilities` in a fresh DyNet graph: the reference for the numpy version, and
-        what runs on a GPU."""
+    def scores(self, sentences, weights=None):
+        """[each head's scores, (choices, T*B positions)], before the softmax."""
+        if weights is None:
+            return self.graph_scores(sentences)
+        return weights.scores(sentences)
+
+    def graph_scores(self, sentences):
+        """`scores` in a fresh DyNet graph: the reference for the numpy version, and what runs
+        on a GPU."""
         dynet().renew_cg()
         states = self.states(sentences, training=False)
-        return {head.column: head.probabilities(states) for head in self.heads}
+        return [head.scores(states) for head in self.heads]
+
+    def graph_probabilities(self, sentences):
+        """`probabilities` in a fresh DyNet graph."""
+        return {head.column: head.distribution(scores)
+                for head, scores in zip(self.heads, self.graph_scores(sentences))}
 
 
 # Reading a tagger's weights into numpy (inference.py) takes about 0.1 s (DyNet copies some 30
@@ -240,6 +268,18 @@ class BiLSTMTagger:
             network.encoder.rng = value if k == 0 else np.random.default_rng(
                 value.integers(2**62))
 
+    @property
+    def temperatures(self):
+        """{column: T}: each head's scores are divided by T before its softmax at tagging
+        (heads.py; 1: as trained), fitted on dev by tasks/calibration.py and saved."""
+        return {head.column: head.temperature for head in self.heads}
+
+    @temperatures.setter
+    def temperatures(self, values):
+        for network in self.networks:
+            for head in network.heads:
+                head.temperature = float(values.get(head.column, 1.0))
+
     def knows(self, form):
         """Whether the word has an embedding of its own (False: it is read as `<unk>`)."""
         return self.encoder.knows(form)
@@ -289,12 +329,19 @@ class BiLSTMTagger:
         """{column: (choices, T*B positions)}: the networks' mean probabilities for a batch of
         (non-empty) sentences: in numpy inside a `frozen()` block on the CPU (inference.py),
         else each network's in a fresh graph."""
-        weights = self._frozen or [None] * len(self.networks)
-        mean = self.networks[0].probabilities(sentences, weights[0])
-        for network, own in zip(self.networks[1:], weights[1:]):
-            for column, p in network.probabilities(sentences, own).items():
-                mean[column] += p
+        mean = {}
+        for scores in self.network_scores(sentences):
+            for head, s in zip(self.heads, scores):
+                p = head.distribution(s)
+                mean[head.column] = mean[head.column] + p if head.column in mean else p
         return {column: p / len(self.networks) for column, p in mean.items()}
+
+    def network_scores(self, sentences):
+        """Each network's [scores of each head, (choices, T*B positions)] for a batch of
+        (non-empty) sentences, before the softmax: in numpy inside a `frozen()` block on the
+        CPU, else in fresh graphs."""
+        weights = self._frozen or [None] * len(self.networks)
+        return [network.scores(sentences, own) for network, own in zip(self.networks, weights)]
 
     @contextlib.contextmanager
     def frozen(self, copy=True):
@@ -328,29 +375,56 @@ class BiLSTMTagger:
                  for column, tags in by_column.items()}
                 for b, forms in enumerate(sentences)]
 
+    def ranked_batch(self, sentences, k):
+        """For several (non-empty) sentences, {column: [the k likeliest outputs of each word,
+        as (output, probability), likeliest first]}: the first is what predict_batch chooses,
+        the probabilities the networks' mean (heads.ranked; for LEMMA, `ranked_outputs`)."""
+        mean = self.mean_probabilities(sentences)
+        width = len(sentences)
+        results = []
+        for b, forms in enumerate(sentences):
+            positions = np.arange(len(forms)) * width + b
+            results.append({head.column: ranked_outputs(
+                head.column, forms, head.ranked(mean[head.column][:, positions],
+                                                 2 * k if head.column == "lemma" else k), k)
+                for head in self.heads})
+        return results
+
     def predict_many(self, sentences, batch_size=128, max_words=1024):
         """{column: tags} for any number of sentences, batched by length, in input order.
 
         A batch holds up to `batch_size` sentences of similar length and at most `max_words`
         positions with its padding, so a few long sentences are not padded with short ones.
         """
+        return self._in_batches(sentences, self.predict_batch, batch_size, max_words)
+
+    def predict_ranked(self, sentences, k=1, batch_size=128, max_words=1024):
+        """`ranked_batch` for any number of sentences, as predict_many batches them: for each,
+        {column: [[(output, probability) of the k likeliest] for each word]}."""
+        return self._in_batches(sentences, lambda batch: self.ranked_batch(batch, k),
+                                batch_size, max_words)
+
+    def _in_batches(self, sentences, predict, batch_size, max_words):
+        """predict(batch) of length-bucketed batches of the non-empty `sentences`, a result per
+        sentence in input order ({column: []} for an empty one)."""
         if isinstance(sentences, str) or any(isinstance(s, str) for s in sentences):
             raise ConfigError("the tagger takes sentences as lists of words, not strings (a "
                               "string would be read as its characters); for raw text use "
                               "dynlp.tasks.pipeline.tag_text, or dynlp tag --input text")
-        tags = [{column: [] for column in self.columns} for _ in sentences]  # empty: no tags
+        results = [{column: [] for column in self.columns} for _ in sentences]  # empty: none
         words = [i for i, sentence in enumerate(sentences) if sentence]
         with self.frozen(copy=sum(len(sentences[i]) for i in words) >= NUMPY_MIN_WORDS):
             for batch in bucketed(words, batch_size, lambda i: len(sentences[i]),
                                   max_words=max_words):
-                for i, predicted in zip(batch, self.predict_batch([sentences[i] for i in batch])):
-                    tags[i] = predicted
-        return tags
+                for i, result in zip(batch, predict([sentences[i] for i in batch])):
+                    results[i] = result
+        return results
 
     # ---- saving ----------------------------------------------------------------------------
     def save(self, directory, extra=None):
         vocabs = {"words": self.words, "chars": self.chars,
                   **{head.column: head.vocab for head in self.heads}}
+        extra = {**(extra or {}), "temperatures": self.temperatures}
         save_dir(directory, KIND, to_dict(self.config), vocabs, self.pc, extra, family=FAMILY)
 
     @classmethod
@@ -361,6 +435,7 @@ class BiLSTMTagger:
         model = cls(config, vocabs["words"], vocabs["chars"],
                     {column: vocabs[column] for column in config.column_list()})
         populate(model.pc, params)
+        model.temperatures = _checked_temperatures(meta.get("temperatures", {}), directory)
         return model
 
     @classmethod
@@ -404,6 +479,16 @@ def adversarial_moves(gradients, lengths, epsilon):
     norms = np.sqrt((gradients ** 2).sum(axis=(0, 1)))  # (B,)
     scale = epsilon * np.sqrt(np.asarray(lengths) * dim) / np.maximum(norms, 1e-12)
     return gradients * scale
+
+
+def _checked_temperatures(values, directory):
+    """A saved model's {column: T} (none saved: 1), each a positive number."""
+    if not isinstance(values, dict) or not all(
+            isinstance(t, (int, float)) and not isinstance(t, bool) and 0 < t < float("inf")
+            for t in values.values()):
+        raise ModelDirError(f"{directory}: config.json's temperatures must be positive "
+                            "numbers, one per column")
+    return values
 
 
 def upgrade(meta, vocabs):

@@ -191,7 +191,8 @@ async function tag() {
   showError("");
   const name = $("model").value;
   try {
-    const data = await call(`/models/${encodeURIComponent(name)}/tag`, {text: $("tag-text").value});
+    const data = await call(`/models/${encodeURIComponent(name)}/tag`,
+                            {text: $("tag-text").value, n_best: PAGE_N_BEST});
     const output = $("tag-output");
     output.replaceChildren();
     const seen = new Set();
@@ -210,16 +211,34 @@ async function tag() {
   }
 }
 
+// The page asks for each word's probabilities and this many alternatives per column; a word
+// whose first column's value has a probability under UNSURE is marked (dashed outline).
+const PAGE_N_BEST = 3;
+const UNSURE = 0.9;
+
 function wordChip(word) {
-  const main = word.upos !== undefined ? "upos" : Object.keys(word).find((k) => k !== "id" && k !== "form");
+  const notTags = ["id", "form", "probabilities", "alternatives"];
+  const main = word.upos !== undefined ? "upos" : Object.keys(word).find((k) => !notTags.includes(k));
   const chip = element("span", "word");
   chip.dataset.tag = word[main];
   chip.style.background = tagColour(word[main]);
   if (word.form !== undefined) chip.append(element("span", "form", word.form));
   chip.append(element("span", "tag", word[main]));
-  const others = Object.entries(word).filter(([k]) => !["id", "form", main].includes(k));
-  chip.title = others.map(([k, v]) => `${k.toUpperCase()}: ${v}`).join("\n");
+  const probabilities = word.probabilities || {};
+  if (probabilities[main] !== undefined && probabilities[main] < UNSURE) chip.classList.add("unsure");
+  const columns = Object.keys(word).filter((k) => !notTags.includes(k));
+  chip.title = columns.map((k) => columnLine(k, word)).join("\n");
   return chip;
+}
+
+// "UPOS: NOUN 0.62 (or VERB 0.31, ADJ 0.05)": a column's value, its probability and alternatives.
+function columnLine(column, word) {
+  let line = `${column.toUpperCase()}: ${word[column]}`;
+  const p = (word.probabilities || {})[column];
+  if (p !== undefined) line += ` ${p.toFixed(2)}`;
+  const others = (word.alternatives || {})[column] || [];
+  if (others.length) line += ` (or ${others.map(([v, q]) => `${v} ${q.toFixed(2)}`).join(", ")})`;
+  return line;
 }
 
 // ---- language models ------------------------------------------------------------------------

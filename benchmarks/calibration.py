@@ -1,0 +1,88 @@
+"""Calibration of the tagger's probabilities on every treebank: expected calibration error (ECE)
+before and after the temperatures fitted on dev (tasks/calibration.py, metrics.Calibration).
+
+    python benchmarks/calibration.py OUT_DIR --max-minutes 10
+    python benchmarks/calibration.py OUT_DIR --models OUT_DIR     # trained already: score only
+
+For each `ud_*` treebank in $DYNLP_DATA: train `dynlp train-tagger`'s default recipe (which fits
+the temperatures on dev at its end) into OUT_DIR/NAME, then tag dev and test twice, at T = 1
+(the networks as trained) and at the fitted T, and write what `dynlp evaluate --json` writes for
+each (OUT_DIR/NAME/calibration-{dev,test}-{as-trained,fitted}.json: accuracies, and the
+calibration bins a reliability diagram draws: `dynlp plot FILE.json -o diagram.png`).  One JSON
+line per treebank on stdout: each column's ECE and accuracy, per split and setting.
+"""
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+
+from dynlp.cli.flags import start
+from dynlp.config import TrainConfig, from_args
+from dynlp.data.treebank import read_treebank
+from dynlp.models.tagger.config import TaggerConfig
+from dynlp.models.tagger.network import BiLSTMTagger
+from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from treebanks import add_treebank_arguments, commit, part, treebanks  # noqa: E402
+
+SETTINGS = ("as-trained", "fitted")
+
+
+def trained_model(name, folder, args):
+    """The tagger of one treebank: trained into OUTPUT/NAME, or read from --models/NAME."""
+    if args.models:
+        return BiLSTMTagger.load(os.path.join(args.models, name)), None
+    tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
+    train, dev, tagger_config = read_tagger_corpus(part(folder, "train"), part(folder, "dev"),
+                                                   tagger_config, train_config.dev_fraction)
+    began = time.time()
+    model, state = train_tagger(train, dev, tagger_config, train_config,
+                                os.path.join(args.output, name), seed=args.seed)
+    return model, {"epochs": state.epoch, "train_minutes": round((time.time() - began) / 60, 1)}
+
+
+def calibration_figures(name, folder, model, out_dir):
+    """{split: {setting: {column: {"ece", "accuracy"}}}}, each summary saved beside."""
+    fitted = dict(model.temperatures)
+    figures = {}
+    for split in ("dev", "test"):
+        gold = read_treebank(part(folder, split), model.columns)
+        for setting in SETTINGS:
+            model.temperatures = fitted if setting == "fitted" else {}
+            summary = score_tagger(model, gold, calibration=True).summary()
+            with open(os.path.join(out_dir, f"calibration-{split}-{setting}.json"), "w") as out:
+                json.dump(summary, out)
+            figures.setdefault(split, {})[setting] = {
+                column: {"ece": c["ece"], "accuracy": summary["columns"][column]["accuracy"]}
+                for column, c in summary["calibration"].items()}
+    model.temperatures = fitted
+    return figures
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_treebank_arguments(parser, "folder for one model directory per treebank")
+    parser.add_argument("--models", metavar="DIR", help="score the taggers in DIR/NAME (as this "
+                        "script trained them) instead of training")
+    args = parser.parse_args()
+    start(args, training=True)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
+    os.makedirs(args.output, exist_ok=True)
+    for name, folder in treebanks(args.treebanks and args.treebanks.split(",")).items():
+        model, training = trained_model(name, folder, args)
+        out_dir = os.path.join(args.output, name)
+        os.makedirs(out_dir, exist_ok=True)
+        result = {"treebank": name, "temperatures": model.temperatures, "training": training,
+                  **calibration_figures(name, folder, model, out_dir),
+                  "commit": commit(), "date": time.strftime("%F %H:%M"),
+                  "machine": f"{platform.machine()} {os.cpu_count()} cores",
+                  "command": " ".join(["python"] + sys.argv)}
+        print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
