@@ -15,19 +15,13 @@ import argparse
 import json
 import logging
 import os
-import platform
 import sys
-import time
 
+from common import add_treebank_arguments, part, provenance, train_default, treebanks
 from dynlp.cli.flags import start
-from dynlp.config import TrainConfig, from_args
 from dynlp.data.treebank import read_treebank
-from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import add_treebank_arguments, commit, part, treebanks  # noqa: E402
+from dynlp.tasks import score_tagger
 
 SETTINGS = ("as-trained", "fitted")
 
@@ -36,13 +30,8 @@ def trained_model(name, folder, args):
     """The tagger of one treebank: trained into OUTPUT/NAME, or read from --models/NAME."""
     if args.models:
         return BiLSTMTagger.load(os.path.join(args.models, name)), None
-    tagger_config, train_config = from_args(TaggerConfig, args), from_args(TrainConfig, args)
-    train, dev, tagger_config = read_tagger_corpus(part(folder, "train"), part(folder, "dev"),
-                                                   tagger_config, train_config.dev_fraction)
-    began = time.time()
-    model, state = train_tagger(train, dev, tagger_config, train_config,
-                                os.path.join(args.output, name), seed=args.seed)
-    return model, {"epochs": state.epoch, "train_minutes": round((time.time() - began) / 60, 1)}
+    model, state, _, minutes = train_default(name, folder, args)
+    return model, {"epochs": state.epoch, "train_minutes": round(minutes, 1)}
 
 
 def calibration_figures(name, folder, model, out_dir):
@@ -77,10 +66,7 @@ def main():
         out_dir = os.path.join(args.output, name)
         os.makedirs(out_dir, exist_ok=True)
         result = {"treebank": name, "temperatures": model.temperatures, "training": training,
-                  **calibration_figures(name, folder, model, out_dir),
-                  "commit": commit(), "date": time.strftime("%F %H:%M"),
-                  "machine": f"{platform.machine()} {os.cpu_count()} cores",
-                  "command": " ".join(["python"] + sys.argv)}
+                  **calibration_figures(name, folder, model, out_dir), **provenance()}
         print(json.dumps(result), flush=True)
 
 

@@ -15,19 +15,16 @@ import argparse
 import json
 import logging
 import os
-import platform
 import sys
 import time
 from dataclasses import replace
 
+from common import add_treebank_arguments, part, provenance, treebanks
 from dynlp.cli.flags import start
 from dynlp.config import TrainConfig, from_args
 from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import score_tagger, train_tagger
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import add_treebank_arguments, commit, part, treebanks  # noqa: E402
 
 SYSTEMS = ("not adapted", "carried on", "from scratch")
 COLUMNS = ("upos", "lemma", "alltags")
@@ -108,9 +105,7 @@ def main():
         out_dir = os.path.join(args.output, held_out)
         os.makedirs(out_dir, exist_ok=True)
         result = run_genre(held_out, data, args, out_dir)
-        result.update(commit=commit(), date=time.strftime("%F %H:%M"),
-                      machine=f"{platform.machine()} {os.cpu_count()} cores",
-                      command=" ".join(["python"] + sys.argv))
+        result.update(provenance())
         print(json.dumps(result), flush=True)
         results.append(result)
     if args.table:

@@ -22,6 +22,7 @@ import sys
 import time
 from dataclasses import replace
 
+from common import TWENTY_MINUTES, add_treebank_arguments, commit, part, treebanks
 from dynlp.cli.flags import start
 from dynlp.config import TrainConfig, from_args
 from dynlp.data.text import data_dir
@@ -29,9 +30,6 @@ from dynlp.data.treebank import read_treebank
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
 from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
-
-sys.path.insert(0, os.path.dirname(__file__))
-from treebanks import TWENTY_MINUTES, add_treebank_arguments, commit, part, treebanks  # noqa: E402
 
 log = logging.getLogger("dynlp")
 REPEATS = 3

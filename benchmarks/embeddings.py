@@ -22,10 +22,7 @@ import sys
 import time
 from dataclasses import replace
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # treebanks.py beside us
-
-from treebanks import commit, part  # noqa: E402
-
+from common import commit, part  # noqa: E402
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start  # noqa: E402
 from dynlp.config import TrainConfig, add_arguments, from_args  # noqa: E402
 from dynlp.data.text import data_dir  # noqa: E402

@@ -21,12 +21,9 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
 
 import speed  # noqa: E402
-from treebanks import commit  # noqa: E402
+from common import commit  # noqa: E402
 from dynlp.backend import INFERENCE_MEM, BackendConfig, configure, dynet  # noqa: E402
 import dynlp.models.tagger.network as network  # noqa: E402
 from dynlp.models.tagger.inference import one_blas_thread  # noqa: E402

@@ -22,8 +22,6 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
 
 from dynlp.data.text import data_dir  # noqa: E402
 from dynlp.store.checkpoint import load  # noqa: E402

@@ -25,7 +25,6 @@ Each system's result is saved as OUT/NAME/SYSTEM.json, so the two can be run at 
 prints the Markdown table of every result found in OUT.
 """
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -40,12 +39,9 @@ from dynlp.metrics import TreebankScores
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import read_tagger_corpus, score_tagger, train_tagger
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from treebanks import (TWENTY_MINUTES, best_dev_metrics, add_treebank_arguments,  # noqa: E402
-                       commit, part, treebanks)  # (the benchmarks folder)
+from common import (TWENTY_MINUTES, add_treebank_arguments, best_dev_metrics, commit,
+                    official_script, part, read_udpipe_sentences, treebanks)
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
 METRICS = ("UPOS", "XPOS", "UFeats", "AllTags", "Lemmas")
 AGREE = 0.01  # points: how close two evaluators of one file must be
 log = logging.getLogger("peers")
@@ -53,9 +49,7 @@ log = logging.getLogger("peers")
 
 def official_scores(gold_path, system_path):
     """{metric: accuracy in points} of a system file against gold, by conll18_ud_eval.py."""
-    spec = importlib.util.spec_from_file_location("conll18_ud_eval", OFFICIAL_SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = official_script()
     scores = script.evaluate(script.load_conllu_file(gold_path),
                              script.load_conllu_file(system_path))
     return {m: round(100 * scores[m].aligned_accuracy, 2) for m in METRICS}
@@ -77,21 +71,6 @@ def dynlp_counts(gold_path, system_path):
 
 
 # ---- UDPipe 1 ---------------------------------------------------------------------------------
-def read_udpipe_sentences(udpipe, path):
-    """A `Sentences` vector of a CoNLL-U file, read by UDPipe's own reader."""
-    reader = udpipe.InputFormat.newConlluInputFormat()
-    with open(path, encoding="utf-8") as f:
-        reader.setText(f.read())
-    sentences, error = udpipe.Sentences(), udpipe.ProcessingError()
-    sentence = udpipe.Sentence()
-    while reader.nextSentence(sentence, error):
-        sentences.push_back(sentence)
-        sentence = udpipe.Sentence()
-    if error.occurred():
-        sys.exit(f"peers.py: {path}: UDPipe cannot read it: {error.message}")
-    return sentences
-
-
 def run_udpipe(name, folder, out_dir):
     import ufal.udpipe as udpipe
 

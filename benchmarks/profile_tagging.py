@@ -10,12 +10,8 @@ import pstats
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-import speed  # noqa: E402
-from dynlp.backend import INFERENCE_MEM, BackendConfig, configure  # noqa: E402
+import speed
+from dynlp.backend import INFERENCE_MEM, BackendConfig, configure
 
 
 def main():

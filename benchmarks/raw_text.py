@@ -23,7 +23,6 @@ a HEAD chain is written in for it, as it checks trees) and by dynlp's own count 
 OUT/NAME/SYSTEM.json; `--table` prints the Markdown table of all of them.
 """
 import argparse
-import importlib.util
 import json
 import logging
 import os
@@ -31,11 +30,11 @@ import subprocess
 import sys
 import time
 
+from common import official_script, part, read_udpipe_sentences, treebanks
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
 from dynlp.data.rawtext import paragraph_texts, sentences_from_labels
-from dynlp.data.text import data_dir
 from dynlp.data.treebank import read_conllu, sentence_from_tokens
 from dynlp.models.tokenizer import CharTokenizer
 from dynlp.models.tagger.config import TaggerConfig
@@ -43,16 +42,9 @@ from dynlp.tasks import read_tagger_corpus, train_tagger
 from dynlp.tasks.pipeline import TOKENIZER_MINUTES, tag_text, train_tokenizer_beside
 from dynlp.tasks.tokenizer import label_texts, tokenized_sentences
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-OFFICIAL_SCRIPT = os.path.join(HERE, "..", "tests", "data", "conll18_ud_eval.py")
 TOKENS = ("Tokens", "Sentences", "Words")
 TAGS = ("UPOS", "XPOS", "UFeats", "AllTags", "Lemmas")
 log = logging.getLogger("dynlp")
-
-
-def part(folder, name):
-    found = [f for f in os.listdir(folder) if f.endswith(f"-ud-{name}.conllu")]
-    return os.path.join(folder, found[0])
 
 
 def raw_test_text(folder):
@@ -87,7 +79,7 @@ def run_dynlp(folder, out_dir, args):
 def run_udpipe(folder, out_dir, args):
     import ufal.udpipe as udpipe
 
-    train, dev = (_udpipe_sentences(udpipe, part(folder, name)) for name in ("train", "dev"))
+    train, dev = (read_udpipe_sentences(udpipe, part(folder, name)) for name in ("train", "dev"))
     error = udpipe.ProcessingError()
     tagger = udpipe.Trainer.DEFAULT if args.tagger_minutes else udpipe.Trainer.NONE
     began = time.time()
@@ -109,17 +101,6 @@ def run_udpipe(folder, out_dir, args):
     return minutes, seconds, sentences
 
 
-def _udpipe_sentences(udpipe, path):
-    reader = udpipe.InputFormat.newConlluInputFormat()
-    with open(path, encoding="utf-8") as f:
-        reader.setText(f.read())
-    sentences, error, sentence = udpipe.Sentences(), udpipe.ProcessingError(), udpipe.Sentence()
-    while reader.nextSentence(sentence, error):
-        sentences.push_back(sentence)
-        sentence = udpipe.Sentence()
-    return sentences
-
-
 # ---- scoring ----------------------------------------------------------------------------------
 def with_chain_heads(lines):
     """A sentence's lines with HEAD i-1 on word i (the official script checks the tree), and
@@ -139,9 +120,7 @@ def with_chain_heads(lines):
 
 def score(gold_path, system_path):
     """{metric: F1 in points} by the official script, and by dynlp's count of the same."""
-    spec = importlib.util.spec_from_file_location("conll18_ud_eval", OFFICIAL_SCRIPT)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = official_script()
     official = script.evaluate(script.load_conllu_file(gold_path),
                                script.load_conllu_file(system_path))
     ours = conll18.evaluate(list(read_conllu(gold_path, ())), list(read_conllu(system_path, ())))
@@ -250,27 +229,20 @@ def main():
         print(table(args.output))
         return
     if args.suffix_rule:
-        for name, folder in _folders(args.treebanks):
+        for name, folder in treebanks(args.treebanks).items():
             for split in ("dev", "test"):
                 print(name, split, json.dumps(suffix_rule(args.suffix_rule, folder, split)))
         return
     if args.speed:
-        for name, folder in _folders(args.treebanks):
+        for name, folder in treebanks(args.treebanks).items():
             print(name, json.dumps(speed(args.speed, folder, args.output)))
         return
     start(args, training=True)
     if not args.quiet and not log.handlers:  # the epochs, also when stderr is a file
         logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for name, folder in _folders(args.treebanks):
+    for name, folder in treebanks(args.treebanks).items():
         for system in args.systems:
             run(system, name, folder, args)
-
-
-def _folders(names):
-    """(name, folder) of each `ud_*` treebank of $DYNLP_DATA, or of those `names` gives."""
-    for name in sorted(os.listdir(data_dir())):
-        if name.startswith("ud_") and (not names or name[3:] in names):
-            yield name[3:], os.path.join(data_dir(), name)
 
 
 if __name__ == "__main__":

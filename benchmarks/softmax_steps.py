@@ -15,11 +15,8 @@ the norm of the LSTM's weights after the update.
 import argparse
 import math
 import os
-import sys
 
 import numpy as np
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from dynlp import BackendConfig, LMConfig, RNNLanguageModel, TrainConfig, Vocab  # noqa: E402
 from dynlp import configure, dynet, make_trainer  # noqa: E402

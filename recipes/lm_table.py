@@ -31,13 +31,10 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # dynlp from this checkout when run as a script
-
-from dynlp.curves import draw, run_curves  # noqa: E402
-from dynlp.data.text import data_dir  # noqa: E402
-from dynlp.errors import DynlpError  # noqa: E402
-from dynlp.store.history import mean_words_per_sec, metrics_path, read_history  # noqa: E402
+from dynlp.curves import draw, run_curves
+from dynlp.data.text import data_dir
+from dynlp.errors import DynlpError
+from dynlp.store.history import mean_words_per_sec, metrics_path, read_history
 
 # One recipe for every recurrent row (issue 34): the README's PTB sizes (256 units, tied
 # embeddings, dropout 0.25, 20 streams of 35 steps) with the class softmax and Adam at 0.002, and

@@ -309,7 +309,16 @@ def _script_imports(path, folder):
             if any(part.startswith("_") and not part.startswith("__")
                    for part in full.split(".")):
                 problems.append(f"line {node.lineno} imports {full}: a private name")
-    return problems
+    return problems + _path_edits(path)
+
+
+def _path_edits(path):
+    """A script that changes sys.path: a script's own folder is on it already (benchmarks/
+    share benchmarks/common.py that way), and dynlp is installed."""
+    return [f"line {node.lineno} changes sys.path: import from the script's folder or dynlp"
+            for node in ast.walk(ast.parse(open(path, encoding="utf-8").read(), path))
+            if isinstance(node, ast.Attribute) and node.attr == "path"
+            and isinstance(node.value, ast.Name) and node.value.id == "sys"]
 
 
 def test_scripts_use_public_names_only():
@@ -322,6 +331,8 @@ def test_scripts_use_public_names_only():
     ("recipes", "from dynlp.training.loop import fit", "recipes call tasks"),
     ("benchmarks", "from dynlp.tasks.tagger import _check_known_tags", "a private name"),
     ("benchmarks", "from treebanks import _best", "a private name"),
+    ("benchmarks", "import sys\nsys.path.insert(0, '..')", "changes sys.path"),
+    ("recipes", "import sys\nsys.path.append('x')", "changes sys.path"),
 ])
 def test_a_script_reaching_past_the_public_names_fails(tmp_path, folder, line, rule):
     (tmp_path / folder).mkdir()
