@@ -61,10 +61,13 @@ def saved(model_dir):
                                                                          "bilstm-tagger"):
                         del record["family"]
                     # So were a tagger's temperatures and the setting that fits them (off
-                    # here: --no-calibrate); tests/test_confidence.py checks them.
+                    # here: --no-calibrate; tests/test_confidence.py checks them).
                     if name == "config.json" and record.get("kind") == "tagger":
                         record.pop("temperatures", None)
                         record["config"].pop("calibrate", None)
+                    # And a recurrent LM's residual shortcut (off, as recorded).
+                    if name == "config.json" and record.get("config", {}).get("residual") is False:
+                        del record["config"]["residual"]
                     lines.append(json.dumps(record, sort_keys=True))
         elif os.path.isfile(path):
             lines.append(f"{name} {hashlib.sha256(open(path, 'rb').read()).hexdigest()}")

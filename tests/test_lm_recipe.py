@@ -50,6 +50,20 @@ def test_every_cell_trains_under_the_table_recipe_without_a_non_finite_loss(tmp_
         f"{name} did not learn: {losses}"
 
 
+def test_the_residual_lever_trains_the_deep_rnn_under_the_table_recipe(tmp_path):
+    """--residual (issue 50's lever for the deep RNN row): finite and falling, as every cell."""
+    (name, flags), = [(n, f) for n, f in RECURRENT_ROWS if n.startswith("deep RNN")]
+    train = write_corpus(tmp_path / "train.txt", toy_corpus(count=1500, seed=3))
+    dev = write_corpus(tmp_path / "dev.txt", toy_corpus(count=40, seed=5))
+    out = tmp_path / "model"
+    assert main(["train-lm", train, "--dev", dev, "-o", str(out), "--quiet", *small(flags),
+                 "--residual", "--epochs", "3", "--patience", "3"]) == 0
+    assert json.loads((out / "config.json").read_text())["config"]["residual"] is True
+    losses = [json.loads(line)["train_loss"]
+              for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0] - 0.1, losses
+
+
 def one_class_pair(tie):
     """A full-softmax word LM and a class-softmax one with a single class and the same weights
     (the class model's extra class layer U, d comes last among its parameters)."""

@@ -176,3 +176,47 @@ def test_kneser_ney_fast_tables_equal_the_reference():
                     assert every[w] == pytest.approx(p(w, h), rel=1e-5), (h, w)
     assert kinds == {True, False}  # seen and unseen contexts both scored
     assert vocab.unk in {i for s in HELD_OUT for i in vocab.encode(s)}
+
+
+# ---- the residual shortcut of a deep stack --------------------------------------------------------
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_residual_layers_equal_the_plain_reference_and_sampling_reads_the_same_top(cell):
+    """h^l_t = RNN_l(h^{l-1}_t) + h^{l-1}_t from the second layer up, written one step of one
+    sentence at a time with each layer's builder, against the batched fast path; and the
+    sampling path's top output (`_step`) gives the same next-word probabilities."""
+    text = [line.split() for line in TINY_TEXT]
+    vocab = Vocab.build(text)
+    config = LMConfig(level="word", layers=3, emb_dim=8, hidden_dim=8, cell=cell,
+                      residual=True, softmax="full")
+    model, dy = RNNLanguageModel(config, vocab), dynet()
+    sentence = vocab.encode(text[2])
+    dy.renew_cg()
+    W, b = model.W.as_array(), model.b.as_array()
+    states = [rnn.initial_state() for rnn in model.rnns]
+    reference, stepped = [], []
+    for previous, target in zip([model.start] + sentence, sentence + [vocab.eos]):
+        x = model.E[previous]
+        for layer, state in enumerate(states):
+            states[layer] = state.add_input(x)
+            x = states[layer].output() + (x if layer > 0 else 0)  # the equation, by hand
+        logits = W @ x.npvalue() + b
+        reference.append(logits[target] - np.log(np.exp(logits).sum()))
+    dy.renew_cg()
+    steps = [rnn.initial_state() for rnn in model.rnns]
+    for previous, target in zip([model.start] + sentence, sentence + [vocab.eos]):
+        steps, top = model._step(steps, previous)
+        logits = model._next_log_probs(top)
+        stepped.append(logits[target] - np.log(np.exp(logits).sum()))
+    _, fast = model.score(vocab.decode(sentence))
+    assert np.allclose(fast, reference, atol=1e-5) and np.allclose(stepped, reference, atol=1e-5)
+    assert not np.allclose(
+        model.score(vocab.decode(sentence))[1], _without_shortcut(model, sentence), atol=1e-4)
+
+
+def _without_shortcut(model, sentence):
+    """The same weights read without the shortcut: the log-probabilities differ."""
+    model.config = LMConfig(**{**model.config.__dict__, "residual": False})
+    try:
+        return model.score(model.vocab.decode(sentence))[1]
+    finally:
+        model.config = LMConfig(**{**model.config.__dict__, "residual": True})

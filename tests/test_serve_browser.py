@@ -7,11 +7,14 @@ files; and saves a screenshot of each.  Needs Debian's
 CI is unset (`.ci/run` installs it).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
 
 import pytest
+
+from dynlp.data.confidence import read_confidences
 
 from serve_helpers import Server, need_serve_extra
 
@@ -78,6 +81,23 @@ def test_the_page_tags_as_dynlp_tag_does(page, small_models, tmp_path):
     assert len(page.query_selector_all("#tag-output .sentence")) == 2
     hover = chips[0].get_attribute("title")  # the other columns
     assert f"XPOS: {words[0][4]}" in hover
+    # Each column's probability and alternatives, as `dynlp tag --n-best 3` writes them.
+    sure = subprocess.run([sys.executable, "-m", "dynlp.cli", "tag", "-m",
+                           str(small_models / "tagger"), "--input", "text", "--n-best", "3",
+                           str(tmp_path / "in.txt")], capture_output=True, text=True,
+                          check=True).stdout
+    misc = [line.split("\t")[9] for line in sure.splitlines() if line[:1].isdigit()]
+    for chip, cell in zip(chips, misc):
+        p, alternatives = read_confidences(cell, "upos")  # 3 decimals; the page shows 2
+        line = next(t for t in chip.get_attribute("title").split("\n") if t.startswith("UPOS"))
+        shown = re.fullmatch(r"UPOS: (\S+) ([0-9.]+)(?: \(or (.*)\))?", line)
+        assert shown[1] == chip.get_attribute("data-tag")
+        assert abs(float(shown[2]) - p) < 0.006
+        others = [pair.rsplit(" ", 1) for pair in (shown[3] or "").split(", ") if pair]
+        assert [tag for tag, _ in others] == [tag for tag, _ in alternatives]
+        assert all(abs(float(q) - r) < 0.006 for (_, q), (_, r) in zip(others, alternatives))
+        if abs(p - 0.9) > 0.001:
+            assert ("unsure" in chip.get_attribute("class")) == (p < 0.9)
     page.screenshot(path=str(tmp_path / "tagger.png"))
     assert (tmp_path / "tagger.png").stat().st_size > 1000
 

@@ -2,6 +2,12 @@
 
     x_t = E[w_t]                        embedding of the current token
     h_t = RNN(x_t, h_{t-1})             LSTM, GRU or simple RNN, one or more layers
+                                        (with `residual`, from the second layer up:
+                                        h^l_t = RNN_l(h^{l-1}_t, h^l_{t-1}) + h^{l-1}_t,
+                                        He et al. 2016's shortcut, as in Wu et al. 2016's
+                                        stacked LSTMs: each layer learns a correction to the
+                                        one below, and the gradient reaches the bottom layer
+                                        past the stacked nonlinearities)
     p(w_{t+1} | w_1..w_t) = softmax(W h_t + b)
                           or, with `softmax="class"`, p(class | h_t) p(w | class, h_t):
                           the same W and b, a row per word, in classes (softmax.py)
@@ -62,6 +68,8 @@ class LMConfig:
                           choices=("auto", "full", "class"))
     classes: int = option(0, "classes of --softmax class (0: about the square root of the "
                              "vocabulary size)")
+    residual: bool = option(False, "add each layer's input to its output from the second "
+                                   "layer up (h = RNN(x) + x): a shortcut through a deep stack")
 
     def check(self):
         if self.tie_weights and self.emb_dim != self.hidden_dim:
@@ -127,11 +135,11 @@ class RNNLanguageModel:
         # Row t of batch.inputs holds the t-th token of every sequence: one lookup for all.
         xs = [dy.lookup_batch(self.E, ids.tolist()) for ids in batch.inputs]
         finals = []
-        for rnn, initial in zip(self.rnns, self._initial_states(batch)):
+        for layer, (rnn, initial) in enumerate(zip(self.rnns, self._initial_states(batch))):
             state, outputs = rnn.initial_state(initial), []
             for x in xs:
                 state = state.add_input(self._dropout(x))  # dropout between layers, not in time
-                outputs.append(state.output())
+                outputs.append(self._shortcut(layer, x, state.output()))
             finals.append(state.s())
             xs = outputs
         if self.config.stream or batch.continued:  # remember values: the graph goes
@@ -142,6 +150,11 @@ class RNNLanguageModel:
         if self.softmax is not None:
             return self.softmax.neg_log_probs(h, targets, self._word_logits)
         return dy.pickneglogsoftmax_batch(self._logits(h), targets)
+
+    def _shortcut(self, layer, x, h):
+        """A layer's output from its input x and its RNN's output h: h, or with `residual`
+        h + x from the second layer up (the module docstring)."""
+        return h + x if self.config.residual and layer > 0 else h
 
     def _initial_states(self, batch):
         """Per layer: None (zeros), or the state carried over from the previous segment."""
@@ -247,25 +260,26 @@ class RNNLanguageModel:
             output_layer = self._output_layer()
             states = [rnn.initial_state() for rnn in self.rnns]
             for token_id in [self.start] + self.vocab.encode(prefix):
-                states = self._step(states, token_id)
+                states, top = self._step(states, token_id)
             generated = []
             while len(generated) < max_len:
-                logits = self._next_log_probs(states[-1].output(), output_layer)
+                logits = self._next_log_probs(top, output_layer)
                 token_id = choose(logits, self.vocab, temperature, top_k, rng)
                 if token_id == self.vocab.eos and stop_at_eos:
                     break
                 generated.append(token_id)
-                states = self._step(states, token_id)
+                states, top = self._step(states, token_id)
         return self.vocab.decode(generated)
 
     def _step(self, states, token_id):
-        """Feed one token through every layer; returns the new state of each layer."""
+        """Feed one token through every layer: the new state of each layer, and the top
+        layer's output (what the output layer reads)."""
         x, new_states = self.E[token_id], []
-        for state in states:
+        for layer, state in enumerate(states):
             state = state.add_input(x)
             new_states.append(state)
-            x = state.output()
-        return new_states
+            x = self._shortcut(layer, x, state.output())
+        return new_states, x
 
 
     # ---- saving ----------------------------------------------------------------------------

@@ -17,13 +17,13 @@ import multiprocessing
 import os
 from typing import NamedTuple
 
-from dynlp.data.confidence import confidence_fields
 from dynlp.data.rawtext import paragraphs_of_lines
 from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
 from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
 from dynlp.errors import DynlpError
 from dynlp.runtime.forks import usable_processes
 from dynlp.tasks import load_model as load_saved_model
+from dynlp.tasks.tagger import tagged_lines
 from dynlp.tasks.pipeline import load_tokenizer, tokenizer_path
 from dynlp.tasks.tokenizer import tokenized_sentences
 
@@ -116,28 +116,6 @@ def tag_chunk(model_dir, sentences, n_best=None):
     (data/confidence.py)."""
     model = _model("tagger", model_dir)
     return conllu_text(tagged_lines(model, sentences, n_best))
-
-
-def tagged_lines(model, sentences, n_best=None):
-    """The CoNLL-U lines of each of `sentences` tagged by `model`, as `tag_chunk` writes them."""
-    forms = [s.forms for s in sentences]
-    if n_best is None:
-        return [s.with_tags(tags) for s, tags in zip(sentences, model.predict_many(forms))]
-    ranked = model.predict_ranked(forms, k=n_best + 1)
-    return [s.with_tags(chosen_tags(r), confidence_misc(r, n_best))
-            for s, r in zip(sentences, ranked)]
-
-
-def chosen_tags(ranked):
-    """{column: tags} of one sentence's {column: [ranked choices of each word]}."""
-    return {column: [choices[0][0] for choices in words] for column, words in ranked.items()}
-
-
-def confidence_misc(ranked, n_best):
-    """Each word's MISC fields ({name: value}) of one sentence's ranked choices."""
-    columns = list(ranked)
-    words = len(ranked[columns[0]]) if columns else 0
-    return [confidence_fields({c: ranked[c][i] for c in columns}, n_best) for i in range(words)]
 
 
 def score_chunk(model_dir, lines):

@@ -27,7 +27,8 @@ from dynlp.data.treebank import conllu_text, parse_conllu
 from dynlp.errors import DynlpError
 from dynlp.metrics import perplexity
 from dynlp.data.rawtext import paragraphs_of_lines
-from dynlp.runtime.work import chosen_tags, confidence_misc, load_model, text_sentences
+from dynlp.runtime.work import load_model, text_sentences
+from dynlp.tasks.tagger import chosen_tags, confidence_misc
 from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
 from dynlp.tasks import sample_text

@@ -14,6 +14,7 @@ from dynlp.data.rawtext import paragraph_texts
 from dynlp.data.treebank import Sentence
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
+from dynlp.tasks.tagger import tagged_lines
 from dynlp.tasks.tokenizer import read_tokenizer_corpus, tokenized_sentences, train_tokenizer
 
 log = logging.getLogger("dynlp")
@@ -72,12 +73,12 @@ def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minute
     return model
 
 
-def tag_text(tagger, tokenizer, paragraphs, first_number=1, one_sentence=False):
+def tag_text(tagger, tokenizer, paragraphs, first_number=1, one_sentence=False, n_best=None):
     """The CoNLL-U lines of each sentence of `paragraphs` (strings of raw text): split into
-    sentences, tokens and words by `tokenizer`, tagged by `tagger`."""
+    sentences, tokens and words by `tokenizer`, tagged by `tagger` (with `n_best`, each word's
+    probabilities and that many alternatives in MISC, as `dynlp tag --n-best` writes them)."""
     sentences = list(tokenized_sentences(tokenizer, paragraphs, first_number, one_sentence))
-    predicted = tagger.predict_many([s.forms for s in sentences])
-    return [s.with_tags(tags) for s, tags in zip(sentences, predicted)]
+    return tagged_lines(tagger, sentences, n_best)
 
 
 def evaluate_raw_text(tagger, tokenizer, gold, name="the gold file"):

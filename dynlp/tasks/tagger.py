@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from dynlp.data.confidence import confidence_fields
 from dynlp.data.embeddings import read_vectors
 from dynlp.data.treebank import (TAG_COLUMNS, check_filled, filled, has_value, read_treebank,
                                  share_filled)
@@ -95,6 +96,28 @@ def score_tagger(model, sentences, columns=None, calibration=False):
         scores.add(sentence.tags, predicted, [not model.knows(form) for form in sentence.forms],
                    probabilities)
     return scores
+
+
+def tagged_lines(model, sentences, n_best=None):
+    """The CoNLL-U lines of each of `sentences` tagged by `model`, as `tag_chunk` writes them."""
+    forms = [s.forms for s in sentences]
+    if n_best is None:
+        return [s.with_tags(tags) for s, tags in zip(sentences, model.predict_many(forms))]
+    ranked = model.predict_ranked(forms, k=n_best + 1)
+    return [s.with_tags(chosen_tags(r), confidence_misc(r, n_best))
+            for s, r in zip(sentences, ranked)]
+
+
+def chosen_tags(ranked):
+    """{column: tags} of one sentence's {column: [ranked choices of each word]}."""
+    return {column: [choices[0][0] for choices in words] for column, words in ranked.items()}
+
+
+def confidence_misc(ranked, n_best):
+    """Each word's MISC fields ({name: value}) of one sentence's ranked choices."""
+    columns = list(ranked)
+    words = len(ranked[columns[0]]) if columns else 0
+    return [confidence_fields({c: ranked[c][i] for c in columns}, n_best) for i in range(words)]
 
 
 def _check_known_tags(model, sentences):
