@@ -125,3 +125,17 @@ def test_a_language_model_carried_on_learns_new_words(tmp_path):
     assert "axolotl" not in old.vocab
     metrics = [json.loads(line) for line in open(os.path.join(tmp_path / "new", "metrics.jsonl"))]
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+
+
+def test_the_tagger_recipe_carries_a_model_on_too(trained, tmp_path):
+    import subprocess
+    import sys
+
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "train_tagger.py")
+    new = str(trained / "new.conllu")
+    done = subprocess.run([sys.executable, recipe, new, "--dev", new, "-o", str(tmp_path / "r"),
+                           "--init-from", str(trained / "base"), "--epochs", "2",
+                           "--no-tokenizer", "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    carried = BiLSTMTagger.load(str(tmp_path / "r"))
+    assert "INTJ" in carried.heads[0].vocab and carried.config.hidden_dim == 8
