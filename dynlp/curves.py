@@ -1,9 +1,9 @@
 """Learning curves: training runs' metrics.jsonl (store/history.py) drawn as one picture, one
 panel for each figure, one line per run in the same colour in every panel (`dynlp plot`, and the
 recipes that draw their runs); and reliability diagrams of a tagger's probabilities (accuracy
-against confidence in each bin of metrics.Calibration, one panel per column).  matplotlib (`dynlp[plot]`) is imported only here, and only its
-object interface is used (a `Figure` drawn by the Agg renderer): no pyplot state, no window, no
-display needed.
+against confidence in each bin of metrics.Calibration, one panel per column).  matplotlib
+(`dynlp[plot]`) is imported only here, and only its object interface is used (a `Figure` drawn
+by the Agg renderer): no pyplot state, no window, no display needed.
 """
 from dynlp.errors import ConfigError
 from dynlp.store.atomic import replacing
@@ -15,8 +15,9 @@ PANELS_A_ROW = 3
 TITLES = {"dev_ppl": "dev perplexity", "dev_loss": "dev loss (nats per token)",
           "dev_bits_per_token": "dev bits per token", "train_loss": "training loss",
           "dev_score": "dev accuracy, mean of the columns", "lr": "learning rate"}
+# A tagger's dev_COLUMN, as the CoNLL 2018 evaluation names it.
 COLUMNS = {"upos": "UPOS", "xpos": "XPOS", "feats": "FEATS", "ufeats": "UFeats",
-           "alltags": "AllTags", "lemma": "Lemmas"}  # a tagger's dev_COLUMN, as the CoNLL 2018 evaluation names it
+           "alltags": "AllTags", "lemma": "Lemmas"}
 X_LABELS = {"epochs": "epoch", "minutes": "minutes of training"}
 
 

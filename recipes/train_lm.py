@@ -17,8 +17,8 @@ import numpy as np
 
 from dynlp.cli.flags import add_train_lm_arguments, run, settings, start, translate_dynet_flags
 from dynlp.models.lm import LMConfig
-from dynlp.tasks import (check_output_dir, read_lm_corpus, sample_text, split_dev,
-                         train_language_model)
+from dynlp.tasks import (check_output_dir, language_model_to_carry_on, read_lm_corpus,
+                         sample_text, split_dev, train_language_model)
 from dynlp.data.text import bundled_text, sentences_from_lines
 
 SMALL = dict(output="models/lm", emb_dim=64, hidden_dim=256, batch_size=32, trainer="adam",
@@ -39,7 +39,9 @@ def main(argv):
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     lm_config, train_config = settings(args, LMConfig)
-
+    trained = language_model_to_carry_on(args.init_from) if args.init_from else None
+    if trained is not None:
+        lm_config = trained.config
     if args.train:
         train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     else:
@@ -47,7 +49,8 @@ def main(argv):
         train, dev = split_dev(lines, train_config.dev_fraction, "the bundled corpus")
 
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,
-                                        resume=args.resume, progress=verbose, seed=args.seed)
+                                        resume=args.resume, progress=verbose, seed=args.seed,
+                                        init_from=trained)
     best = min(state.history, key=lambda m: m["dev_loss"])
     print(f"# {state.epoch} epochs, best dev perplexity {best['dev_ppl']:.2f} "
           f"({best['dev_loss'] / np.log(2):.3f} bits per {lm_config.level}); model in {args.output}")

@@ -2,17 +2,20 @@
 start from the trained one's weights, new words, characters and tags get new rows."""
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from dynlp.cli import main
 from dynlp.data.treebank import read_treebank
+from dynlp.data.vocab import Vocab
 from dynlp.models.lm import RNNLanguageModel
 from dynlp.models.growth import grown_language_model
 from dynlp.models.tagger.growth import grown_tagger
 from dynlp.models.tagger.network import BiLSTMTagger
-from test_tagger import MORPHOLOGY, SAMPLE, SMALL, pairs
+from test_tagger import MORPHOLOGY, pairs
 
 QUICK = ["--epochs", "2", "--layers", "1", "--hidden-dim", "8", "--char-dim", "8",
          "--mlp-dim", "8", "--no-tokenizer", "--quiet"]
@@ -125,12 +128,24 @@ def test_a_language_model_carried_on_learns_new_words(tmp_path):
     assert "axolotl" not in old.vocab
     metrics = [json.loads(line) for line in open(os.path.join(tmp_path / "new", "metrics.jsonl"))]
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "train_lm.py")
+    done = subprocess.run([sys.executable, recipe, str(new_text), "-o", str(tmp_path / "r"),
+                           "--init-from", str(tmp_path / "old"), "--epochs", "1",
+                           "--samples", "0", "--quiet"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "axolotl" in RNNLanguageModel.load(str(tmp_path / "r")).vocab
+
+
+def test_a_vocabulary_grows_after_its_own_tokens_within_a_budget():
+    old = Vocab.build([["a", "a", "b"]])
+    grown = old.extended([["b", "c", "c", "d", "e", "e", "e"]], min_count=2, max_size=3)
+    assert grown.itos[:len(old)] == old.itos
+    assert grown.itos[len(old):] == ["e"]  # c has 2 too, but a, b and e fill the 3 (as build)
+    assert old.extended([["c", "c", "d"]], min_count=2).itos[len(old):] == ["c"]
+    assert grown.count("b") == 2 and grown.count("a") == 2 and grown.count("e") == 3
 
 
 def test_the_tagger_recipe_carries_a_model_on_too(trained, tmp_path):
-    import subprocess
-    import sys
-
     recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "train_tagger.py")
     new = str(trained / "new.conllu")
     done = subprocess.run([sys.executable, recipe, new, "--dev", new, "-o", str(tmp_path / "r"),

@@ -4,12 +4,12 @@ import dataclasses
 import json
 import math
 
-import numpy as np
 import pytest
 
 from dynlp.cli import main
 from dynlp.data.confidence import confidence_fields, read_confidences
 from dynlp.data.treebank import misc_with, read_treebank
+from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ModelDirError
 from dynlp.metrics import Calibration
 from dynlp.models.tagger.heads import split_bundle
@@ -48,9 +48,13 @@ def test_every_column_ranks_a_full_distribution_led_by_the_predicted_value(morph
             for choices in words:
                 values = [value for value, _ in choices]
                 assert len(set(values)) == len(values)  # each value once (lemmas merged)
+                assert not set(values) & set(SPECIALS)  # never <unk> and the like
                 assert sum(p for _, p in choices) == pytest.approx(1.0, abs=1e-5)
                 assert all(p >= q for (_, p), (_, q) in zip(choices[1:], choices[2:]))
     top3 = model.predict_ranked(forms, k=3)
+    one = model.predict_ranked(forms, k=1)  # the chosen value's probability does not move with k
+    assert [[c[0] for c in r[col]] for r in one for col in COLUMNS] == \
+        [[c[0] for c in r[col]] for r in top3 for col in COLUMNS]
     assert all(len(choices) <= 3 for r in top3 for words in r.values() for choices in words)
     assert [r["upos"] for r in top3] == [[c[:3] for c in r["upos"]] for r in everything]
 
@@ -126,6 +130,8 @@ def test_misc_fields_round_trip_and_keep_the_rest():
         p, alternatives = read_confidences(cell, column)
         assert p == choices[0][1] and alternatives == choices[1:3]
     assert read_confidences("_", "upos") == (None, [])
+    again = misc_with(cell, confidence_fields(ranked, n_best=0))  # tagged again, no --n-best
+    assert "Alt=" not in again and again.startswith("SpaceAfter=No|UPOSProb=0.700")
     assert misc_with("_", confidence_fields({"upos": [("X", 1.0)]}, 0)) == "UPOSProb=1.000"
 
 
@@ -135,6 +141,9 @@ def test_tag_with_probabilities_adds_only_misc_fields(morphology, tmp_path):
     model.save(str(tmp_path / "m"))
     plain = tmp_path / "plain.conllu"
     assert main(["tag", "-m", str(tmp_path / "m"), path, "-o", str(plain), "--quiet"]) == 0
+    with pytest.raises(SystemExit) as refused:  # argparse: one line, exit 2
+        main(["tag", "-m", str(tmp_path / "m"), path, "--n-best", "11", "--quiet"])
+    assert refused.value.code == 2
     for flags in (["--probabilities"], ["--n-best", "2"], ["--n-best", "0", "--workers", "2"]):
         out = tmp_path / "sure.conllu"
         assert main(["tag", "-m", str(tmp_path / "m"), path, "-o", str(out), "--quiet"]
@@ -228,3 +237,6 @@ def test_plot_draws_a_reliability_diagram_from_evaluate_json(morphology, tmp_pat
     (tmp_path / "other.json").write_text('{"tokens": 3}')
     assert main(["plot", str(tmp_path / "other.json"), "-o", str(picture)]) == 2
     assert "no calibration figures" in capsys.readouterr().err
+    (tmp_path / "odd.json").write_text('{"calibration": {"upos": {"bins": [{"count": 2}]}}}')
+    assert main(["plot", str(tmp_path / "odd.json"), "-o", str(picture)]) == 2
+    assert "not as dynlp evaluate --json writes it" in capsys.readouterr().err

@@ -16,8 +16,9 @@ from dynlp.metrics import bits_per_token, perplexity
 from dynlp.models.lm import LMConfig
 from dynlp.models.ngram.model import NgramConfig
 from dynlp.models.sampling import check_sampling
-from dynlp.tasks import (check_output_dir, language_model_to_carry_on, load_language_model, read_lm_corpus, sample_text, stream_loss,
-                         train_language_model, train_ngram_model)
+from dynlp.tasks import (check_output_dir, language_model_to_carry_on, load_language_model,
+                         read_lm_corpus, sample_text, stream_loss, train_language_model,
+                         train_ngram_model)
 
 log = logging.getLogger("dynlp")
 
@@ -28,6 +29,9 @@ def train_lm(args):
     if getattr(args, "smoothing", "kneser-ney") != "kneser-ney":
         raise DynlpError("--smoothing is an n-gram model's (--ngram N); a recurrent model has "
                          "none")
+    if args.init_from and args.resume:
+        raise DynlpError("--init-from starts a new run from a trained model; --resume "
+                         "continues one: give one of the two")
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)

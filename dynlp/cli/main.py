@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from dynlp import backend
 from dynlp.cli import lm, plot, serve, tagger
-from dynlp.config import not_negative
+from dynlp.data.confidence import MAX_N_BEST
 from dynlp.cli.flags import (DefaultsFormatter, add_common_arguments, add_model_argument,
                              add_ngram_arguments, add_plot_arguments, add_sampling_arguments, add_serve_arguments,
                              add_train_lm_arguments, add_train_tagger_arguments,
@@ -94,9 +94,10 @@ def _add_tag_arguments(tagging):
     tagging.add_argument("--probabilities", action="store_true",
                          help="write each word's probability of each predicted value into "
                               "MISC, as UPOSProb=0.973 (docs/usage.md, 'Confidences')")
-    tagging.add_argument("--n-best", type=not_negative(int), metavar="K",
+    tagging.add_argument("--n-best", type=int, choices=range(MAX_N_BEST + 1), metavar="K",
                          help="with the probabilities, the K next likeliest values of each "
-                              "column and theirs, as UPOSAlt=NOUN:0.020,ADJ:0.005")
+                              f"column and theirs, as UPOSAlt=NOUN:0.020,ADJ:0.005 (0 to "
+                              f"{MAX_N_BEST})")
 
 
 def _add_raw_text_argument(evaluation):

@@ -51,7 +51,23 @@ def read_calibration(path):
     if not isinstance(calibration, dict) or not calibration:
         raise DataError(f"{path}: no calibration figures (written by dynlp evaluate --json of "
                         "a tagger)")
+    for column, figures in calibration.items():
+        if not _calibration_figures(figures):
+            raise DataError(f"{path}: the calibration of {column} is not as dynlp evaluate "
+                            "--json writes it (an ece and bins of count, confidence, accuracy)")
     return calibration
+
+
+def _calibration_figures(figures):
+    """Whether one column's calibration has what a reliability diagram reads."""
+    if not isinstance(figures, dict) or not isinstance(figures.get("bins"), list):
+        return False
+    numbers = (int, float)
+    return isinstance(figures.get("ece"), numbers) and all(
+        isinstance(b, dict) and isinstance(b.get("count"), int) and (
+            b["count"] == 0 or (isinstance(b.get("confidence"), numbers)
+                                and isinstance(b.get("accuracy"), numbers)))
+        for b in figures["bins"])
 
 
 def output_format(path):

@@ -2,12 +2,11 @@
 import json
 import logging
 import sys
-from dataclasses import replace
 
 from dynlp.cli.flags import announce_choices, settings, start
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
 from dynlp.data.treebank import filled, read_conllu, read_treebank
-from dynlp.errors import DataError
+from dynlp.errors import ConfigError, DataError
 from dynlp.metrics import percent
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
@@ -21,6 +20,9 @@ log = logging.getLogger("dynlp")
 
 
 def train_tagger_command(args):
+    if args.init_from and (args.resume or args.distill or args.teacher):
+        raise ConfigError("--init-from starts a new run from a trained tagger: not with "
+                          "--resume, --distill or --teacher")
     check_output_dir(args.output, "tagger", args.resume, args.overwrite)
     verbose = start(args, training=True)
     tagger_config, train_config = settings(args, TaggerConfig)

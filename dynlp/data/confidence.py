@@ -22,16 +22,21 @@ def field_names(column):
     return f"{column.upper()}Prob", f"{column.upper()}Alt"
 
 
+# The most alternatives a word may get per column (`dynlp tag --n-best`, serve's "n_best"): a
+# FEATS split into features searches about K x values x features bundles per word.
+MAX_N_BEST = 10
+
+
 def confidence_fields(ranked, n_best):
     """{MISC name: value} of one word from its {column: [(value, probability), ...]} (the
-    chosen value first), with up to `n_best` alternatives per column."""
+    chosen value first), with up to `n_best` alternatives per column; a column's `Alt` is None
+    (removed, should an earlier tagging have written one) where there are none."""
     fields = {}
     for column, choices in ranked.items():
         probability, alternatives = field_names(column)
         fields[probability] = f"{choices[0][1]:.3f}"
-        if n_best and len(choices) > 1:
-            fields[alternatives] = ",".join(f"{_escape(value)}:{p:.3f}"
-                                            for value, p in choices[1:n_best + 1])
+        fields[alternatives] = ",".join(f"{_escape(value)}:{p:.3f}"
+                                        for value, p in choices[1:n_best + 1]) or None
     return fields
 
 

@@ -57,9 +57,11 @@ MISC = 9  # the index of the MISC column
 
 def misc_with(cell, fields):
     """A MISC cell with `fields` ({name: value}) set: those of its fields of the same names
-    replaced (tagging a tagged file again), the others kept in their order."""
+    replaced (tagging a tagged file again) or, where the value is None, removed; the others
+    kept in their order."""
     kept = [f for f in cell.split("|") if f != NO_VALUE and f.split("=", 1)[0] not in fields]
-    return "|".join(kept + [f"{name}={value}" for name, value in fields.items()]) or NO_VALUE
+    return "|".join(kept + [f"{name}={value}" for name, value in fields.items()
+                            if value is not None]) or NO_VALUE
 
 
 def column_index(column):

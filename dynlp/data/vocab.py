@@ -28,15 +28,22 @@ class Vocab:
             kept = kept[:max_size]
         return cls(kept, {token: counts[token] for token in kept})
 
-    def extended(self, sentences, min_count=1):
+    def extended(self, sentences, min_count=1, max_size=0):
         """This vocabulary with the tokens of `sentences` seen `min_count` times or more that it
-        lacks added after its own (each keeps its id), counts summed: to carry a model on to
+        lacks added after its own (each keeps its id; the most frequent first, while its tokens
+        but the specials stay within `max_size` if given, as `build` counts), every token's
+        counts summed: to carry a model on to
         new data."""
-        more = Vocab.build(sentences, min_count)
+        seen = Counter(token for sentence in sentences for token in sentence)
+        ranked = sorted(seen.items(), key=lambda kv: (-kv[1], kv[0]))
+        added = [t for t, n in ranked if n >= min_count and t not in self.stoi
+                 and t not in SPECIALS]
+        if max_size:
+            added = added[:max(0, max_size - len(self.itos) + len(SPECIALS))]
         counts = dict(self.counts)
-        for token, n in more.counts.items():
-            counts[token] = counts.get(token, 0) + n
-        added = [token for token in more.itos[len(SPECIALS):] if token not in self.stoi]
+        for token in list(self.itos[len(SPECIALS):]) + added:
+            if token in seen:
+                counts[token] = counts.get(token, 0) + seen[token]
         return Vocab(self.itos[len(SPECIALS):] + added, counts)
 
     def __len__(self):

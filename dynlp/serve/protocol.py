@@ -13,6 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
+from dynlp.data.confidence import MAX_N_BEST
 from dynlp.errors import DynlpError
 from dynlp.models.sampling import check_sampling
 from dynlp.serve.card import model_card
@@ -94,9 +95,6 @@ def tag_request(data, model, limits):
     if given[0] == "text" and words > limits.max_tokens:
         raise too_many_tokens(words, limits.max_tokens)
     return {given[0]: text, "n_best": confidences_asked(data)}, words
-
-
-MAX_N_BEST = 10  # alternatives per word and column a tag request may ask for
 
 
 def confidences_asked(data):

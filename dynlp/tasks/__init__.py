@@ -19,9 +19,11 @@ from dynlp.tasks.lm import (language_model_to_carry_on, lm_batches, read_lm_corp
                             sample_text, stream_loss, train_language_model)
 from dynlp.tasks.ngram import train_ngram_model
 from dynlp.tasks.tagger import (read_carry_on_corpus, read_tagger_corpus, read_training_corpus,
-                                score_tagger, tagged_pairs, tagger_dev_metrics, teacher_and_config, train_tagger)
+                                score_tagger, tagged_pairs, tagger_dev_metrics,
+                                teacher_and_config, train_tagger)
 
-__all__ = ["language_model_to_carry_on", "load_model", "load_language_model", "check_output_dir", "saved_config", "split_dev",
+__all__ = ["language_model_to_carry_on", "load_model", "load_language_model", "check_output_dir",
+           "saved_config", "split_dev",
            "read_lm_corpus", "lm_batches", "sample_text", "stream_loss", "train_language_model",
            "train_ngram_model", "read_tagger_corpus", "read_carry_on_corpus",
            "read_training_corpus", "score_tagger", "tagged_pairs",

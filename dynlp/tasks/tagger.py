@@ -153,7 +153,7 @@ def read_training_corpus(train_path, dev_path, config, dev_fraction, init_from=N
     log.info("--init-from %s: its columns (%s), sizes and weights; words, characters and tags "
              "of %s that it lacks are added", init_from, trained.config.columns, train_path)
     train, dev = read_carry_on_corpus(train_path, dev_path, trained, dev_fraction)
-    return train, dev, trained.config, trained
+    return train, dev, replace(trained.config, distill=False), trained
 
 
 def read_carry_on_corpus(train_path, dev_path, trained, dev_fraction):
@@ -262,9 +262,12 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
 def calibrate(model, dev, out_dir):
     """Fit `model`'s temperatures on the `dev` Sentences (tasks/calibration.py) and save them
     with it in `out_dir`, its training record kept."""
+    before = tagger_dev_metrics(model, dev)["dev_score"]
     model.temperatures = fit_temperatures(model, dev)
-    log.info("temperatures fitted on dev: %s", ", ".join(
-        f"{column} {t:.2f}" for column, t in model.temperatures.items()))
+    # One network's choices never change; an ensemble's mean of softmax(s / T) may, a little.
+    log.info("temperatures fitted on dev: %s (dev score %.4f, %.4f before)", ", ".join(
+        f"{column} {t:.2f}" for column, t in model.temperatures.items()),
+        tagger_dev_metrics(model, dev)["dev_score"], before)
     model.save(out_dir, extra={"training": read_config(out_dir).get("training", {})})
 
 
@@ -295,5 +298,6 @@ def distill_tagger(train, dev, tagger_config, train_config, out_dir, progress=Fa
         for network in student.networks:
             network.encoder.start_embeddings(vectors)
     student.teacher = teacher
+    teacher.temperatures = {}  # its networks' own distributions, as distillation was measured
     with teacher.frozen():  # its weights read into numpy once, not at every batch
         return _fit_tagger(student, pairs, dev, train_config, out_dir, progress, seed)

@@ -7,6 +7,8 @@ keeps what it learned.  Only the rows of what the new data adds (in E, C and eac
 layer W2, b2) start as a new tagger's would: random, biases 0.  A column the new data leaves
 blank keeps its head: its words add nothing to that column's loss (`TagBatch.tag_mask`).
 """
+from dataclasses import replace
+
 from dynlp.data.treebank import has_value
 from dynlp.models.growth import copy_rows, copy_same_shapes
 from dynlp.models.tagger.encoder import clip
@@ -17,7 +19,7 @@ def grown_tagger(trained, pairs, seed=1):
     """A BiLSTMTagger with `trained`'s weights and vocabularies grown by the new data's
     (forms, {column: tags}) `pairs` (module docstring); its temperatures are 1 (the carried-on
     model is fitted anew on its own dev)."""
-    config = trained.config
+    config = replace(trained.config, distill=False)  # a distilled student goes on alone
     words = trained.words.extended([[config.word_key(f) for f in forms] for forms, _ in pairs],
                                    config.min_count)
     chars = trained.chars.extended([clip(form) for forms, _ in pairs for form in forms])

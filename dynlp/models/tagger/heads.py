@@ -96,10 +96,13 @@ class TagHead:
 
     def ranked(self, probabilities, k):
         """The `k` likeliest labels at each position, with their probabilities: a list per
-        column of `probabilities` of (label, p), the first what `decode` chooses."""
-        order = np.argsort(-probabilities, axis=0, kind="stable")[:k]  # ties: argmax's pick
-        chosen = np.take_along_axis(probabilities, order, axis=0)
-        return [[(self.vocab.itos[i], float(p)) for i, p in zip(order[:, j], chosen[:, j])]
+        column of `probabilities` of (label, p), the first what `decode` chooses; never a
+        special token (probability 0)."""
+        tags = probabilities[len(SPECIALS):]
+        order = np.argsort(-tags, axis=0, kind="stable")[:k]  # ties: argmax's pick
+        chosen = np.take_along_axis(tags, order, axis=0)
+        return [[(self.vocab.itos[len(SPECIALS) + i], float(p))
+                 for i, p in zip(order[:, j], chosen[:, j])]
                 for j in range(probabilities.shape[1])]
 
     def gold_likelihood(self, probabilities, labels):

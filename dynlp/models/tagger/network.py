@@ -102,10 +102,16 @@ def outputs(column, forms, predicted):
     return lemmas_of(forms, predicted) if column == "lemma" else predicted
 
 
+# A lemma's probability is summed over the scripts that give it, among the likeliest this many
+# (whatever k asks: so that it does not change with --n-best); the rest hold little mass.
+LEMMA_SCRIPTS = 32
+
+
 def ranked_outputs(column, forms, ranked, k):
     """The k best outputs of each word of one sentence from a head's ranked labels: as they
     are, or for LEMMA each script applied to its form, the probabilities of scripts that give
-    the same lemma summed (the first stays first: the lemma predict_batch chooses)."""
+    the same lemma summed (the first stays first: the lemma predict_batch chooses, from its
+    likeliest script, which another lemma's scripts together may outweigh)."""
     if column != "lemma":
         return ranked
     best = []
@@ -386,7 +392,8 @@ class BiLSTMTagger:
             positions = np.arange(len(forms)) * width + b
             results.append({head.column: ranked_outputs(
                 head.column, forms, head.ranked(mean[head.column][:, positions],
-                                                 2 * k if head.column == "lemma" else k), k)
+                                                 max(k, LEMMA_SCRIPTS) if head.column == "lemma"
+                                                 else k), k)
                 for head in self.heads})
         return results
 
