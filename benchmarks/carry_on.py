@@ -12,14 +12,13 @@ the four genres' test sentences (what the carried-on model forgot).  One JSON li
 on stdout; `--table` also prints a Markdown table.
 """
 import argparse
-import json
 import logging
 import os
 import sys
 import time
 from dataclasses import replace
 
-from common import add_treebank_arguments, part, provenance, treebanks
+from common import add_treebank_arguments, emit, part, treebanks
 from dynlp.cli.flags import start
 from dynlp.config import TrainConfig, from_args
 from dynlp.data.treebank import read_treebank
@@ -59,7 +58,8 @@ def run_genre(held_out, data, args, out_dir):
     for system, init_from in (("carried on", base), ("from scratch", None)):
         began = time.time()
         taggers[system], _ = train_tagger(
-            few, g_dev, tagger_config, adapt_config, os.path.join(out_dir, system.replace(" ", "-")),
+            few, g_dev, tagger_config, adapt_config,
+            os.path.join(out_dir, system.replace(" ", "-")),
             seed=args.seed, init_from=init_from)
         minutes[system] = round((time.time() - began) / 60, 1)
     scores = {system: {"genre": _accuracies(model, g_test), "others": _accuracies(model, rest_test)}
@@ -104,10 +104,7 @@ def main():
     for held_out in args.genres.split(","):
         out_dir = os.path.join(args.output, held_out)
         os.makedirs(out_dir, exist_ok=True)
-        result = run_genre(held_out, data, args, out_dir)
-        result.update(provenance())
-        print(json.dumps(result), flush=True)
-        results.append(result)
+        results.append(emit(run_genre(held_out, data, args, out_dir)))
     if args.table:
         print(table(results))
 

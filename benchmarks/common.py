@@ -8,6 +8,7 @@ RESULTS.md (grouped there, and in README.md, by what they measure): a recorded c
 """
 import glob
 import importlib.util
+import json
 import os
 import platform
 import subprocess
@@ -106,6 +107,13 @@ def commit():
                               text=True, cwd=HERE).stdout.strip() or None
     except OSError:
         return None
+
+
+def emit(result):
+    """`result` with its provenance added, printed as one JSON line on stdout; returned."""
+    result.update(provenance())
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def provenance():

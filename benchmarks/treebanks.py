@@ -12,13 +12,11 @@ published anchors (benchmarks/RESULTS.md keeps them).  The treebanks are read fr
 (default ../shared/data).
 """
 import argparse
-import json
 import logging
 import os
 import sys
 
-from common import (add_treebank_arguments, best_dev_metrics, part, provenance, train_default,
-                    treebanks)
+from common import add_treebank_arguments, best_dev_metrics, emit, part, train_default, treebanks
 from dynlp.cli.flags import start
 from dynlp.data.treebank import read_treebank
 from dynlp.tasks import score_tagger
@@ -71,12 +69,8 @@ def main():
     start(args, training=True)  # as `dynlp train-tagger`: Hogwild over one process per core
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(message)s")
     os.makedirs(args.output, exist_ok=True)
-    results = []
-    for name, folder in treebanks(args.treebanks and args.treebanks.split(",")).items():
-        result = run_one(name, folder, args)
-        result.update(provenance())
-        print(json.dumps(result), flush=True)
-        results.append(result)
+    results = [emit(run_one(name, folder, args))
+               for name, folder in treebanks(args.treebanks and args.treebanks.split(",")).items()]
     if args.table:
         print(table(results))
 
