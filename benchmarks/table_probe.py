@@ -3,7 +3,7 @@ dev: the same minutes for every variant, dev figures only (the test set is for t
 
     python benchmarks/table_probe.py OUT --row char-lstm --minutes 12 \\
         --variant "--dropout 0.2" --variant "--dropout 0.35" --variant "--dropout 0.5"
-    python benchmarks/table_probe.py OUT --row 2 --minutes 8 --variant "" --variant "--residual"
+    python benchmarks/table_probe.py OUT --row 2 --minutes 8 --variant= --variant=--residual
 
 `--row char-lstm` is the character LSTM (CHAR_LSTM, on the table's tiny-shakespeare split:
 train is the first 90% less its last twentieth, which is dev); `--row N` is PTB row N (from 0:
@@ -68,7 +68,8 @@ def main():
     parser.add_argument("--row", default="char-lstm", help="char-lstm, or a PTB row's number")
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--variant", action="append", required=True,
-                        help="train-lm flags added to the row's, quoted (repeat; '' for none)")
+                        help="train-lm flags added to the row's, quoted (repeat; --variant= for "
+                             "none, --variant=--flag for one flag alone)")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     table = lm_table()
