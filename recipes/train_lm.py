@@ -39,9 +39,7 @@ def main(argv):
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     lm_config, train_config = settings(args, LMConfig)
-    trained = language_model_to_carry_on(args.init_from) if args.init_from else None
-    if trained is not None:
-        lm_config = trained.config
+    trained, lm_config = language_model_to_carry_on(args.init_from, lm_config)
     if args.train:
         train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     else:

@@ -35,9 +35,7 @@ def train_lm(args):
     check_output_dir(args.output, "language-model", args.resume, args.overwrite)
     verbose = start(args, training=True)
     lm_config, train_config = settings(args, LMConfig)
-    trained = language_model_to_carry_on(args.init_from) if args.init_from else None
-    if trained is not None:
-        lm_config = trained.config
+    trained, lm_config = language_model_to_carry_on(args.init_from, lm_config)
     train, dev = read_lm_corpus(args.train, args.dev, lm_config, train_config.dev_fraction)
     announce_choices(args)
     model, state = train_language_model(train, dev, lm_config, train_config, args.output,

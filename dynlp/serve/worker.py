@@ -71,30 +71,31 @@ def tag_requests(model, requests, max_tokens, tokenizer=None):
             parsed.append((i, request_sentences(request, max_tokens, tokenizer)))
         except DynlpError as error:  # RequestError, or CoNLL-U that does not parse
             results[i] = _error(error)
-    flat = [sentence for _, sentences in parsed for sentence in sentences]
+    forms = [s.forms for _, sentences in parsed for s in sentences]
     asked = [requests[i].get("n_best") for i, _ in parsed]
     most = max((n for n in asked if n is not None), default=None)
-    forms = [s.forms for s in flat]
     # The ranked choices' first is what predict_many picks: one pass serves every request.
-    predicted = iter(model.predict_many(forms) if most is None else
-                     model.predict_ranked(forms, k=most + 1))
+    if most is None:
+        tags, ranked = model.predict_many(forms), None
+    else:
+        ranked = model.predict_ranked(forms, k=most + 1)
+        tags = [chosen_tags(r) for r in ranked]
+    start = 0
     for (i, sentences), n_best in zip(parsed, asked):
-        results[i] = {"ok": _tagged(sentences, [next(predicted) for _ in sentences], most,
-                                    n_best)}
+        mine, start = slice(start, start + len(sentences)), start + len(sentences)
+        results[i] = {"ok": _tagged(sentences, tags[mine],
+                                    None if n_best is None else ranked[mine], n_best)}
     return results
 
 
-def _tagged(sentences, predicted, ranked, n_best):
-    """A tag response: CoNLL-U and words; `predicted` ranked choices if `ranked` is not None
-    (confidences given where `n_best` is not None), else tags."""
-    if ranked is None:
-        tags, misc = predicted, [None] * len(sentences)
-    else:
-        tags = [chosen_tags(r) for r in predicted]
-        misc = [None if n_best is None else confidence_misc(r, n_best) for r in predicted]
+def _tagged(sentences, tags, ranked, n_best):
+    """A tag response, CoNLL-U and words, from each sentence's tags; with each word's
+    confidences from its `ranked` choices where the request asked (`n_best` not None)."""
     words = [_words(s, t) for s, t in zip(sentences, tags)]
-    if n_best is not None:
-        for sentence, r in zip(words, predicted):
+    misc = [None] * len(sentences)
+    if ranked is not None:
+        misc = [confidence_misc(r, n_best) for r in ranked]
+        for sentence, r in zip(words, ranked):
             _add_confidences(sentence, r, n_best)
     return {"conllu": conllu_text(s.with_tags(t, m) for s, t, m in zip(sentences, tags, misc)),
             "sentences": words}

@@ -82,16 +82,19 @@ def stream_loss(model, lines, workers=0):
     return evaluate_loss(model, batches, workers)
 
 
-def language_model_to_carry_on(model_dir):
-    """The recurrent language model in `model_dir`, for `--init-from`; anything else is one
-    ConfigError (or ModelDirError) line."""
+def language_model_to_carry_on(model_dir, lm_config):
+    """(the recurrent language model in `model_dir` to carry on, its config) for
+    `--init-from`; (None, `lm_config`) without a directory.  Anything but a recurrent language
+    model is one ConfigError (or ModelDirError) line."""
+    if not model_dir:
+        return None, lm_config
     model = registry.load(model_dir, "language-model")
     if not isinstance(model, RNNLanguageModel):
         raise ConfigError(f"--init-from {model_dir}: a count-based n-gram model has no weights "
                           "to carry on; train one anew (train-lm --ngram)")
     log.info("--init-from %s: its settings, sizes and weights; tokens the training text adds "
              "get new rows", model_dir)
-    return model
+    return model, model.config
 
 
 def train_language_model(train, dev, lm_config, train_config, out_dir, resume=False,

@@ -87,9 +87,8 @@ def score_tagger(model, sentences, columns=None, calibration=False):
     forms = [s.forms for s in sentences]
     if calibration:
         ranked = model.predict_ranked(forms)
-        predictions = [{c: [best[0][0] for best in words] for c, words in r.items()}
-                       for r in ranked]
-        chosen = [{c: [best[0][1] for best in words] for c, words in r.items()} for r in ranked]
+        predictions = [chosen_tags(r) for r in ranked]
+        chosen = [chosen_probabilities(r) for r in ranked]
     else:
         predictions, chosen = model.predict_many(forms), [None] * len(sentences)
     for sentence, predicted, probabilities in zip(sentences, predictions, chosen):
@@ -111,6 +110,11 @@ def tagged_lines(model, sentences, n_best=None):
 def chosen_tags(ranked):
     """{column: tags} of one sentence's {column: [ranked choices of each word]}."""
     return {column: [choices[0][0] for choices in words] for column, words in ranked.items()}
+
+
+def chosen_probabilities(ranked):
+    """{column: the probability of each word's chosen value} of one sentence's ranked choices."""
+    return {column: [choices[0][1] for choices in words] for column, words in ranked.items()}
 
 
 def confidence_misc(ranked, n_best):
@@ -262,13 +266,15 @@ def _fit_tagger(model, pairs, dev, train_config, out_dir, progress, seed, state=
 def calibrate(model, dev, out_dir):
     """Fit `model`'s temperatures on the `dev` Sentences (tasks/calibration.py) and save them
     with it in `out_dir`, its training record kept."""
-    before = tagger_dev_metrics(model, dev)["dev_score"]
+    training = read_config(out_dir).get("training", {})
     model.temperatures = fit_temperatures(model, dev)
-    # One network's choices never change; an ensemble's mean of softmax(s / T) may, a little.
+    # One network's choices never change; an ensemble's mean of softmax(s / T) may, a little:
+    # the dev score after, beside the one training recorded for this model.
     log.info("temperatures fitted on dev: %s (dev score %.4f, %.4f before)", ", ".join(
         f"{column} {t:.2f}" for column, t in model.temperatures.items()),
-        tagger_dev_metrics(model, dev)["dev_score"], before)
-    model.save(out_dir, extra={"training": read_config(out_dir).get("training", {})})
+        tagger_dev_metrics(model, dev)["dev_score"],
+        training.get("metrics", {}).get("dev_score", float("nan")))
+    model.save(out_dir, extra={"training": training})
 
 
 def distill_tagger(train, dev, tagger_config, train_config, out_dir, progress=False, seed=1,

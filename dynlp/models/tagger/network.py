@@ -386,16 +386,12 @@ class BiLSTMTagger:
         as (output, probability), likeliest first]}: the first is what predict_batch chooses,
         the probabilities the networks' mean (heads.ranked; for LEMMA, `ranked_outputs`)."""
         mean = self.mean_probabilities(sentences)
-        width = len(sentences)
-        results = []
-        for b, forms in enumerate(sentences):
-            positions = np.arange(len(forms)) * width + b
-            results.append({head.column: ranked_outputs(
-                head.column, forms, head.ranked(mean[head.column][:, positions],
-                                                 max(k, LEMMA_SCRIPTS) if head.column == "lemma"
-                                                 else k), k)
-                for head in self.heads})
-        return results
+        width = len(sentences)  # position t of sentence b is column t * width + b
+        return [{head.column: ranked_outputs(head.column, forms, head.ranked(
+                    mean[head.column][:, np.arange(len(forms)) * width + b],
+                    max(k, LEMMA_SCRIPTS) if head.column == "lemma" else k), k)
+                 for head in self.heads}
+                for b, forms in enumerate(sentences)]
 
     def predict_many(self, sentences, batch_size=128, max_words=1024):
         """{column: tags} for any number of sentences, batched by length, in input order.
