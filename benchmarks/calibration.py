@@ -9,7 +9,8 @@ the temperatures on dev at its end) into OUT_DIR/NAME, then tag dev and test twi
 (the networks as trained) and at the fitted T, and write what `dynlp evaluate --json` writes for
 each (OUT_DIR/NAME/calibration-{dev,test}-{as-trained,fitted}.json: accuracies, and the
 calibration bins a reliability diagram draws: `dynlp plot FILE.json -o diagram.png`).  One JSON
-line per treebank on stdout: each column's ECE and accuracy, per split and setting.
+line per treebank on stdout: each column's ECE, mean confidence and accuracy, per split and
+setting.
 """
 import argparse
 import json
@@ -46,7 +47,8 @@ def calibration_figures(name, folder, model, out_dir):
             with open(os.path.join(out_dir, f"calibration-{split}-{setting}.json"), "w") as out:
                 json.dump(summary, out)
             figures.setdefault(split, {})[setting] = {
-                column: {"ece": c["ece"], "accuracy": summary["columns"][column]["accuracy"]}
+                column: {"ece": c["ece"], "confidence": c["confidence"],
+                         "accuracy": summary["columns"][column]["accuracy"]}
                 for column, c in summary["calibration"].items()}
     model.temperatures = fitted
     return figures

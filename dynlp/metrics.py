@@ -109,7 +109,8 @@ class Calibration:
             self.correct[m] += bool(ok)
 
     def summary(self):
-        """{"ece", "words", "bins": [{"lower", "upper", "count", "confidence", "accuracy"}]}."""
+        """{"ece", "words", "confidence" (the mean over the words), "bins": [{"lower", "upper",
+        "count", "confidence", "accuracy"}]}."""
         n, bins = sum(self.count), len(self.count)
         rows = [{"lower": m / bins, "upper": (m + 1) / bins, "count": c,
                  "confidence": self.confidence[m] / c if c else None,
@@ -117,7 +118,8 @@ class Calibration:
                 for m, c in enumerate(self.count)]
         ece = sum(r["count"] / n * abs(r["accuracy"] - r["confidence"])
                   for r in rows if r["count"]) if n else None
-        return {"ece": ece, "words": n, "bins": rows}
+        return {"ece": ece, "words": n,
+                "confidence": sum(self.confidence) / n if n else None, "bins": rows}
 
 
 class TreebankScores:

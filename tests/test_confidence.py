@@ -114,6 +114,7 @@ def test_calibration_bins_by_hand():
     assert [b["count"] for b in summary["bins"]] == [1, 2, 0, 2]
     assert summary["bins"][1]["confidence"] == pytest.approx(0.325)
     assert summary["bins"][1]["accuracy"] == 0.5
+    assert summary["confidence"] == pytest.approx((0.1 + 0.3 + 0.35 + 0.9 + 1.0) / 5)
     # |0 - 0.1| * 1/5 + |0.5 - 0.325| * 2/5 + |1 - 0.95| * 2/5
     assert summary["ece"] == pytest.approx(0.1 / 5 + 0.175 * 2 / 5 + 0.05 * 2 / 5)
 
