@@ -18,8 +18,8 @@ from dynlp.data.rawtext import (INSIDE, MULTIWORD_END, SENTENCE_END, TOKEN_END, 
 from dynlp.data.treebank import Token, read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
-from dynlp.tasks.tokenizer import (read_tokenizer_corpus, segment_batches, tokenized_sentences,
-                                   train_tokenizer)
+from dynlp.tasks.tokenizer import (end_scores, read_tokenizer_corpus, segment_batches,
+                                   tokenized_sentences, train_tokenizer)
 from test_treebanks_as_they_come import official_scores
 
 FRENCH = """# newdoc id = d1
@@ -175,6 +175,15 @@ def test_text_that_is_not_the_gold_text_is_one_clear_error(french):
 # ---- learning it, and raw text through the commands -------------------------------------------
 def text_of(sentence):
     return next(line[len("# text = "):] for line in sentence.lines if line.startswith("# text = "))
+
+
+def test_a_token_end_counts_only_with_the_right_multiword_kind():
+    """The dev metric picks the model to keep: one that does not expand `au` is not perfect."""
+    gold = [[INSIDE, TOKEN_END, INSIDE, MULTIWORD_END, SENTENCE_END]]
+    assert end_scores(gold, gold) == {"tokens": 1.0, "sentences": 1.0}
+    unexpanded = [[INSIDE, TOKEN_END, INSIDE, TOKEN_END, SENTENCE_END]]
+    scores = end_scores(gold, unexpanded)
+    assert scores["tokens"] == pytest.approx(2 / 3) and scores["sentences"] == 1.0
 
 
 def tiny_tokenizer(tmp_path, sentences):

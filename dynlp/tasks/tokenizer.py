@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 from dynlp.backend import dynet
-from dynlp.data.rawtext import (ENDS_SENTENCE, INSIDE, Paragraph, multiword_table, paragraphs,
+from dynlp.data.rawtext import (ENDS_MULTIWORD, ENDS_SENTENCE, INSIDE, Paragraph, multiword_table, paragraphs,
                                 sentences_from_labels)
 from dynlp.data.treebank import read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
@@ -139,22 +139,25 @@ def _groups(paragraphs, chars):
 
 
 def end_scores(gold, predicted):
-    """{"tokens": F1, "sentences": F1} of the predicted ends against the gold ones: a token
-    ends where its label is not inside, a sentence where it says so."""
+    """{"tokens": F1, "sentences": F1} of the predicted ends against the gold ones. A token ends
+    where its label is not inside, and counts only where it is a multiword token on both sides
+    or on neither, so that the best model on dev also expands `au` (à + le) where dev does; a
+    sentence ends where its label says so."""
     scores = {}
-    tests = {"tokens": lambda label: label != INSIDE,
-             "sentences": lambda label: label in ENDS_SENTENCE}
-    for name, ends in tests.items():
-        want, got = _ends(gold, ends), _ends(predicted, ends)
+    kinds = {"tokens": lambda label: None if label == INSIDE else label in ENDS_MULTIWORD,
+             "sentences": lambda label: True if label in ENDS_SENTENCE else None}
+    for name, kind in kinds.items():
+        want, got = _ends(gold, kind), _ends(predicted, kind)
         hits = len(want & got)
         scores[name] = 2 * hits / max(len(want) + len(got), 1)
     return scores
 
 
-def _ends(texts_labels, ends):
-    """{(text, position)} of the characters whose label `ends` accepts."""
-    return {(i, t) for i, labels in enumerate(texts_labels) for t, label in enumerate(labels)
-            if ends(label)}
+def _ends(texts_labels, kind):
+    """{(text, position, kind)} of the characters that end something: `kind` of their label,
+    None for those that do not."""
+    return {(i, t, kind(label)) for i, labels in enumerate(texts_labels)
+            for t, label in enumerate(labels) if kind(label) is not None}
 
 
 def tokenizer_dev_metrics(model, dev):
