@@ -15,6 +15,7 @@ from dynlp.data import conll18
 from dynlp.data.rawtext import (INSIDE, MULTIWORD_END, SENTENCE_END, TOKEN_END, expand,
                                 multiword_table, paragraph_texts, paragraphs,
                                 sentences_from_labels)
+from dynlp.data.spacing import text_of_sentences
 from dynlp.data.treebank import Token, read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
@@ -292,6 +293,32 @@ def test_raw_text_mistakes_are_one_line_each(sample_with_tokenizer, tmp_path):
         done = dynlp("tag", "-m", model, *argv, "-o", str(out))
         assert done.returncode == 2 and message in done.stderr, (argv, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_tag_reads_a_line_of_a_megabyte(sample_with_tokenizer, tmp_path):
+    """One line of 1.1 MB and no final newline (a line that long used to be refused): read in
+    pieces, every character comes back in the sentences' `# text`."""
+    model, _ = sample_with_tokenizer
+    text = " ".join(["The", "cat", "x" * 1000, "sat", "."] * 1100)
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    done = dynlp("tag", "-m", model, "--input", "text", str(path), "--quiet")
+    assert done.returncode == 0, done.stderr
+    texts = [line[len("# text = "):] for line in done.stdout.split("\n")
+             if line.startswith("# text = ")]
+    assert len(text.encode()) > 1_100_000 and " ".join(texts) == text
+
+
+def test_tag_gives_back_its_input_exactly(sample_with_tokenizer, tmp_path):
+    """CRLF, a tab, several spaces, blank lines before, between and after, no final newline:
+    the output's forms and MISC spacing (data/spacing.py) give back every character."""
+    model, _ = sample_with_tokenizer
+    text = "\n  The cat sat.\tA dog  barked .\r\n\r\n\r\nThe dog\u00a0sat\n\n\t\nok then"
+    path, out = tmp_path / "in.txt", tmp_path / "out.conllu"
+    path.write_bytes(text.encode())
+    done = dynlp("tag", "-m", model, "--input", "text", str(path), "-o", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert text_of_sentences(read_conllu(str(out), ())) == text
 
 
 def test_control_characters_and_mixed_scripts_come_back_as_they_were(sample_with_tokenizer):

@@ -21,6 +21,7 @@ contains whitespace, and each sentence's `# text` is its characters as they were
 import collections
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from conllu.parser import parse_comment_line
 
@@ -107,6 +108,25 @@ def paragraphs_of_lines(lines):
             paragraph = []
     if paragraph:
         yield " ".join(paragraph)
+
+
+class Part(NamedTuple):
+    """Some of a paragraph's text; `ends_paragraph`: its last part."""
+
+    text: str
+    ends_paragraph: bool
+
+
+def paragraph_parts(pieces, one_line_each=False):
+    """`Part`s of the paragraphs of a file read in `Piece`s (data/text.read_pieces), as
+    `paragraphs_of_lines` makes them (a blank line ends a paragraph), every character kept:
+    line breaks too, which the tokenizer reads as spaces.  `one_line_each`: every line is a
+    paragraph of its own."""
+    blank = True  # no text on the current line so far
+    for piece in pieces:
+        blank = blank and not piece.text.strip()
+        yield Part(piece.text + piece.ending, piece.line_ends and (one_line_each or blank))
+        blank = blank or piece.line_ends
 
 
 def paragraph_texts(sentences):
@@ -198,10 +218,16 @@ def sentences_from_labels(text, labels, table=None, one_sentence=False, rules=No
     sentence.  A multiword token is expanded by `table` and its suffix `rules` (`expand`); one
     neither covers stays a single word.  `one_sentence`: the text is one sentence, whatever
     the labels say."""
+    return [(text[begin:end], tokens)
+            for begin, end, tokens in sentence_spans(text, labels, table, one_sentence, rules)]
+
+
+def sentence_spans(text, labels, table=None, one_sentence=False, rules=None):
+    """[(begin, end, [Token])] of each sentence of `text`, `text[begin:end]` its characters
+    (`sentences_from_labels`)."""
     if one_sentence:
-        labels = [MULTIWORD_END if label == MULTIWORD_SENTENCE_END else
-                  TOKEN_END if label == SENTENCE_END else label for label in labels]
-    sentences, tokens, start, begun = [], [], None, None
+        labels = without_sentence_ends(labels)
+    spans, tokens, start, begun = [], [], None, None
     for position, char in enumerate(text):
         if char.isspace():
             if start is not None:
@@ -216,15 +242,34 @@ def sentences_from_labels(text, labels, table=None, one_sentence=False, rules=No
                                  rules))
             start = None
             if label in ENDS_SENTENCE:
-                sentences.append((text[begun:position + 1], tokens))
+                spans.append((begun, position + 1, tokens))
                 tokens, begun = [], None
     if tokens:
-        end = len(text.rstrip())
-        sentences.append((text[begun:end], tokens))
-    return sentences
+        spans.append((begun, len(text.rstrip()), tokens))
+    if spans:
+        spans[0][2][0].spaces_before = text[:spans[0][0]]
+    return spans
+
+
+def without_sentence_ends(labels):
+    """The labels with each sentence end read as the end of a token (of its kind)."""
+    return [MULTIWORD_END if label == MULTIWORD_SENTENCE_END else
+            TOKEN_END if label == SENTENCE_END else label for label in labels]
+
+
+def with_sentence_end(labels, position):
+    """The labels with the character at `position` ending a sentence (and its token)."""
+    labels = list(labels)
+    labels[position] = (MULTIWORD_SENTENCE_END if labels[position] in ENDS_MULTIWORD
+                        else SENTENCE_END)
+    return labels
 
 
 def _token(text, start, end, multiword, table, rules=None):
     form = text[start:end]
     words = expand(form, table or {}, rules) if multiword else None
-    return Token(form, end == len(text) or text[end].isspace(), words or [form])
+    after = end
+    while after < len(text) and text[after].isspace():
+        after += 1
+    return Token(form, end == len(text) or text[end].isspace(), words or [form],
+                 spaces_after=text[end:after])

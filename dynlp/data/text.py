@@ -5,15 +5,19 @@ downloaded data; with `tokenized=True` a line is split on whitespace only (PTB s
 also how PTB's character files, `a e r _ b a n k`, are read).  Files are read as UTF-8 (a BOM
 is skipped, CRLF accepted); undecodable bytes raise `DataError` naming file and line.
 """
+import codecs
 import contextlib
 import os
 import sys
 from typing import NamedTuple
 
+from dynlp.data.vocab import EOS
 from dynlp.errors import DataError
 
 MAX_LINE_BYTES = 1_000_000  # a longer "line" is a missing line break or not text at all
-from dynlp.data.vocab import EOS
+# Raw text for the tokenizer is read in pieces of at most this many bytes, a longer line in
+# several: what it holds is bounded by this, not by the longest line (read_pieces).
+PIECE_BYTES = 1 << 16
 
 _word_tokenizer = None
 
@@ -77,6 +81,72 @@ def read_lines(path, span=None):
             stream.seek(span.start)
             yield from _decode_lines(_lines_before(stream, span.end - span.start), path,
                                      span.first_line)
+
+
+class Piece(NamedTuple):
+    """Some text of line `number`; `line_ends`: the line's last piece, its line break (if the
+    line had one) left out of `text` and kept in `ending`."""
+
+    number: int
+    text: str
+    line_ends: bool
+    ending: str = ""
+
+
+def read_pieces(path, piece_bytes=PIECE_BYTES):
+    """Yield the text of a UTF-8 file ('-' is stdin) as `Piece`s of at most `piece_bytes`
+    bytes, a line longer than that in several, so that a file without a line break is read in
+    bounded memory.  Checked as `read_lines` checks, the line and byte named."""
+    if path == "-":
+        yield from _pieces(sys.stdin.buffer, "<stdin>", piece_bytes)
+        return
+    with open_bytes(path) as stream:
+        yield from _pieces(stream, path, piece_bytes)
+
+
+def text_pieces(text):
+    """The `Piece`s of a text already in memory (a request's), one a line, as `read_pieces`
+    reads a file."""
+    lines = text.split("\n")
+    for number, line in enumerate(lines, 1):
+        if number < len(lines) or line:
+            body = line.rstrip("\r")
+            ending = line[len(body):] + ("\n" if number < len(lines) else "")
+            yield Piece(number, body, True, ending)
+
+
+def _pieces(stream, name, piece_bytes):
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    number, offset = 1, 0  # the line, and how many of its bytes were read before this piece
+    while True:
+        raw = stream.readline(piece_bytes)
+        if not raw:
+            if offset:  # the last line had no newline: what the decoder holds ends it
+                yield Piece(number, _decoded(decoder, b"", True, name, number, offset), True)
+            return
+        if number == 1 and offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]  # a UTF-8 byte-order mark is not text
+        if b"\x00" in raw:
+            raise DataError(f"{name}:{number}: contains NUL bytes; is this a binary file?")
+        ends = raw.endswith(b"\n")
+        text = _decoded(decoder, raw, ends, name, number, offset)
+        if ends:
+            line = text.rstrip("\r\n")
+            yield Piece(number, line, True, text[len(line):])
+            number, offset = number + 1, 0
+        else:
+            yield Piece(number, text, False)
+            offset += len(raw)
+
+
+def _decoded(decoder, raw, final, name, number, offset):
+    """`raw` decoded after what `decoder` holds of the line's bytes before it, at `offset`."""
+    held = len(decoder.getstate()[0])
+    try:
+        return decoder.decode(raw, final)
+    except UnicodeDecodeError as error:
+        raise DataError(f"{name}:{number}: not valid UTF-8 (byte {offset - held + error.start + 1}); "
+                        "convert the file to UTF-8") from None
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from conllu.parser import parse_comment_line
 
+from dynlp.data.spacing import spacing_misc
 from dynlp.data.text import read_lines
 from dynlp.errors import DataError
 
@@ -183,6 +184,8 @@ class Token:
     form: str
     space_after: bool = True
     words: list = field(default_factory=list)
+    spaces_after: str = None  # raw text: exactly the whitespace that followed it
+    spaces_before: str = ""  # raw text: the whitespace before a text's first token
 
     @property
     def is_multiword(self):
@@ -196,12 +199,14 @@ def sentence_from_forms(forms, number, text=None):
 
 def sentence_from_tokens(tokens, number, text=None, new_paragraph=False):
     """A fresh CoNLL-U sentence of Tokens: `# text` if given, a range line before the words of
-    each multiword token, `SpaceAfter=No` where no space followed; no tag filled yet."""
+    each multiword token, its spacing in MISC (data/spacing.py); no tag filled yet."""
     lines = ["# newpar"] * new_paragraph + [f"# sent_id = {number}"]
-    lines += [f"# text = {text}"] if text else []
+    lines += [f"# text = {' '.join(text.splitlines())}"] if text else []  # one line
     word_lines, forms = [], []
     for token in tokens:
-        misc = "_" if token.space_after else "SpaceAfter=No"
+        after = token.spaces_after
+        misc = spacing_misc(token.spaces_before, (" " if token.space_after else "")
+                            if after is None else after)
         if token.is_multiword:
             first = len(forms) + 1
             lines.append(_row(f"{first}-{first + len(token.words) - 1}", token.form, misc))

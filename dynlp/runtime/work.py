@@ -17,15 +17,16 @@ import multiprocessing
 import os
 from typing import NamedTuple
 
-from dynlp.data.rawtext import paragraphs_of_lines
-from dynlp.data.text import Span, decode_line, open_bytes, read_lines, tokenize
+from dynlp.data.rawtext import paragraph_parts
+from dynlp.data.text import (Piece, Span, decode_line, open_bytes, read_lines, read_pieces,
+                             tokenize)
 from dynlp.data.treebank import conllu_text, read_conllu, sentence_from_forms
 from dynlp.errors import DynlpError
 from dynlp.runtime.forks import usable_processes
 from dynlp.tasks import load_model as load_saved_model
 from dynlp.tasks.tagger import tagged_lines
 from dynlp.tasks.pipeline import load_tokenizer, tokenizer_path
-from dynlp.tasks.tokenizer import tokenized_sentences
+from dynlp.tasks.tokenizer import tokenized_parts
 
 CHUNK = 256  # lines per unit of work for score (a chunk is scored in one graph)
 TAG_CHUNK = 1024  # sentences per unit of work for tag: the more, the better they batch by length
@@ -74,24 +75,39 @@ def tagger_input(path, input_format, span=None, first_sentence=1, model_dir=None
     if input_format == "conllu":
         yield from read_conllu(path, (), span=span)  # the words; every column is kept as read
         return
-    lines = _not_conllu((line for _, line in read_lines(path, span)), path)
     tokenizer = _tokenizer(model_dir) if model_dir else None
     if tokenizer is None:
-        yield from text_sentences(lines, first_sentence)
-    elif input_format == "lines":
-        yield from tokenized_sentences(tokenizer, lines, first_sentence, one_sentence=True)
-    else:
-        yield from tokenized_sentences(tokenizer, paragraphs_of_lines(lines), first_sentence)
+        lines = (line for _, line in read_lines(path, span))
+        yield from text_sentences(_not_conllu(lines, path), first_sentence)
+        return
+    # The learned tokenizer reads the text in pieces: a line may be as long as the file.
+    pieces = (read_pieces(path) if span is None else
+              (Piece(number, line, True) for number, line in read_lines(path, span)))
+    parts = paragraph_parts(_not_conllu_pieces(pieces, path), input_format == "lines")
+    yield from tokenized_parts(tokenizer, parts, first_sentence, input_format == "lines")
 
 
 def _not_conllu(lines, path):
     """The lines of a text input, refused where the first one is CoNLL-U's (`--input text`
     given a treebank would tag its comments and columns as words)."""
     for number, line in enumerate(lines, 1):
-        if number == 1 and (line.startswith("# sent_id") or line.startswith("# newdoc")
-                            or line.count("\t") == 9):
-            raise DynlpError(f"{path}: looks like CoNLL-U, not text: leave out --input text")
+        if number == 1:
+            _check_not_conllu(line, path)
         yield line
+
+
+def _not_conllu_pieces(pieces, path):
+    """`_not_conllu` for a text read in Pieces (the first piece starts the first line)."""
+    for k, piece in enumerate(pieces):
+        if k == 0:
+            _check_not_conllu(piece.text, path)
+        yield piece
+
+
+def _check_not_conllu(first_line, path):
+    if (first_line.startswith("# sent_id") or first_line.startswith("# newdoc")
+            or first_line.count("\t") == 9):
+        raise DynlpError(f"{path}: looks like CoNLL-U, not text: leave out --input text")
 
 
 def _tokenizer(model_dir):

@@ -22,18 +22,18 @@ import traceback
 import numpy as np
 
 from dynlp.backend import BackendConfig, configure
-from dynlp.data.text import tokenize
+from dynlp.data.text import text_pieces, tokenize
 from dynlp.data.treebank import conllu_text, parse_conllu
 from dynlp.errors import DynlpError
 from dynlp.metrics import perplexity
-from dynlp.data.rawtext import paragraphs_of_lines
+from dynlp.data.rawtext import paragraph_parts
 from dynlp.runtime.work import load_model, text_sentences
 from dynlp.tasks.tagger import chosen_tags, confidence_misc
 from dynlp.serve.protocol import RequestError, model_name, too_many_tokens
 from dynlp.store.checkpoint import read_config
 from dynlp.tasks import sample_text
 from dynlp.tasks.pipeline import load_tokenizer
-from dynlp.tasks.tokenizer import tokenized_sentences
+from dynlp.tasks.tokenizer import tokenized_parts
 
 log = logging.getLogger("dynlp")
 
@@ -120,8 +120,8 @@ def request_sentences(request, max_tokens, tokenizer=None):
         sentences = list(parse_conllu(((n, line.rstrip("\r")) for n, line in numbered),
                                       "conllu", ()))
     elif tokenizer is not None:
-        lines = (line.rstrip("\r") for line in request["text"].split("\n"))
-        sentences = list(tokenized_sentences(tokenizer, paragraphs_of_lines(lines)))
+        parts = paragraph_parts(text_pieces(request["text"]))
+        sentences = list(tokenized_parts(tokenizer, parts))
     else:
         sentences = list(text_sentences(request["text"].split("\n")))
     if not sentences:

@@ -7,12 +7,14 @@ and sentence ends), training, and tokenizing raw text into sentences of tokens a
     for text, tokens in tokenize(model, "Le chat dort. Il rêve."): ...
 """
 import itertools
+import logging
 
 import numpy as np
 
 from dynlp.backend import dynet
-from dynlp.data.rawtext import (ENDS_MULTIWORD, ENDS_SENTENCE, INSIDE, Paragraph, multiword_table, paragraphs,
-                                sentences_from_labels)
+from dynlp.data.rawtext import (ENDS_MULTIWORD, ENDS_SENTENCE, INSIDE, Paragraph, Part,
+                                multiword_table, paragraphs, sentence_spans, sentences_from_labels,
+                                with_sentence_end, without_sentence_ends)
 from dynlp.data.treebank import read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.layers import inference
@@ -20,6 +22,11 @@ from dynlp.models.tokenizer import CharTokenizer, SegmentBatch, char_vocab
 from dynlp.store.checkpoint import make_output_dir
 from dynlp.tasks.common import split_dev
 from dynlp.training.loop import fit
+
+log = logging.getLogger("dynlp")
+
+# A treebank's `# text` has no line break: the tokenizer reads one as the space it stands for.
+LINE_BREAKS_AS_SPACES = str.maketrans("\r\n", "  ")
 
 LABEL_BATCH = 32  # windows per graph when tokenizing
 
@@ -75,6 +82,7 @@ def label_texts(model, texts):
     `context` more on each side: memory is bounded by the window.  A graph reads windows of one
     length together; numpy (a frozen model) any, longest first (it runs each to its own end)."""
     window, context = model.config.window, model.config.context
+    texts = [text.translate(LINE_BREAKS_AS_SPACES) for text in texts]  # as in `# text`
     pieces = []  # (length, text index, keep from, keep to, read from)
     for index, text in enumerate(texts):
         for start in range(0, len(text), window):
@@ -106,7 +114,9 @@ def tokenize(model, text):
                                  rules=model.suffix_rules)
 
 
-# Characters of paragraphs labelled together: more batch well, and memory stays bounded.
+# Characters labelled together: whole paragraphs up to this many in one batch (more batch
+# well); a paragraph longer than this is cut into sentences a part at a time, so that what is
+# held is bounded by it (and data/text.PIECE_BYTES), not by the paragraph or the line.
 PARAGRAPH_CHARS = 1 << 16
 
 
@@ -114,28 +124,95 @@ def tokenized_sentences(model, paragraphs, first_number=1, one_sentence=False):
     """Treebank Sentences (words to tag, `# text`, multiword ranges, SpaceAfter) of paragraphs
     of raw text, numbered from `first_number`; each paragraph's first is marked `# newpar`.
     `one_sentence`: each paragraph is one sentence (`--input lines`)."""
+    parts = (Part(text, True) for text in paragraphs)
+    return tokenized_parts(model, parts, first_number, one_sentence)
+
+
+def tokenized_parts(model, parts, first_number=1, one_sentence=False):
+    """`tokenized_sentences` of paragraphs given as `Part`s (data/rawtext.paragraph_parts), as
+    a file is read: the sentences come as the text does, in bounded memory."""
     number = first_number
-    for group in _groups(paragraphs, PARAGRAPH_CHARS):
-        for text, labels in zip(group, label_texts(model, group)):
-            found = sentences_from_labels(text, labels, model.multiwords, one_sentence,
-                                          model.suffix_rules)
-            for k, (sentence_text, tokens) in enumerate(found):
-                yield sentence_from_tokens(tokens, number, sentence_text, new_paragraph=k == 0)
-                number += 1
+    for sentences, starts_paragraph in _cut_parts(model, parts, one_sentence):
+        for k, (text, tokens) in enumerate(sentences):
+            yield sentence_from_tokens(tokens, number, text, starts_paragraph and k == 0)
+            number += 1
 
 
-def _groups(paragraphs, chars):
-    """The non-blank paragraphs in lists of about `chars` characters."""
-    group, size = [], 0
-    for text in paragraphs:
-        if text.strip():
-            group.append(text)
-            size += len(text)
-        if size >= chars:
-            yield group
-            group, size = [], 0
-    if group:
-        yield group
+def _cut_parts(model, parts, one_sentence):
+    """([(sentence text, [Token])], whether the first starts a paragraph) in the text's order:
+    short paragraphs labelled together in batches of about PARAGRAPH_CHARS characters, a long
+    one cut a part at a time (`_cut_head`).  Blank lines stay with the paragraph before them
+    (its last token's `spaces_after`), those before the first with the first."""
+    batch, size = [], 0  # [paragraph text, starts a paragraph], labelled together
+    pending, fresh = "", True  # the paragraph's text not yet cut; whether none of it was
+    for part in parts:
+        pending += part.text
+        while len(pending) >= PARAGRAPH_CHARS:
+            yield from _cut_batch(model, batch, one_sentence)
+            batch, size = [], 0
+            sentences, pending = _cut_head(model, pending, one_sentence)
+            yield sentences, fresh
+            fresh = fresh and not sentences
+        if part.ends_paragraph:
+            if pending.strip() and size + len(pending) > PARAGRAPH_CHARS:
+                yield from _cut_batch(model, batch, one_sentence)
+                batch, size = [], 0
+            if pending.strip() or batch:  # else blank lines before any text: kept for it
+                _add_paragraph(batch, pending, fresh)
+                size, pending = size + len(pending), ""
+            fresh = True
+    _add_paragraph(batch, pending, fresh)
+    yield from _cut_batch(model, batch, one_sentence)
+
+
+def _add_paragraph(batch, text, fresh):
+    """`text` as the batch's next paragraph, or whitespace at the end of its last one."""
+    if text.strip():
+        batch.append([text, fresh])
+    elif batch and len(batch[-1][0]) < 2 * PARAGRAPH_CHARS:  # a longer blank run is cut short
+        batch[-1][0] += text
+
+
+def _cut_batch(model, batch, one_sentence):
+    labels = label_texts(model, [text for text, _ in batch])
+    for (text, fresh), text_labels in zip(batch, labels):
+        yield sentences_from_labels(text, text_labels, model.multiwords, one_sentence,
+                                    model.suffix_rules), fresh
+
+
+def _cut_head(model, text, one_sentence):
+    """The sentences in the first PARAGRAPH_CHARS characters of a long paragraph's `text`, and
+    the rest of it, to be read with what follows.  The last sentence there waits for the rest,
+    and so does one that ends within the model's `context` of the end (the characters after it
+    could change its labels); a sentence longer than that (no end, or `one_sentence`) is cut
+    at its last token before the limit."""
+    head = text[:PARAGRAPH_CHARS]
+    labels = label_texts(model, [head])[0]
+    if one_sentence:
+        labels = without_sentence_ends(labels)
+    limit = len(head) - model.config.context
+    spans = sentence_spans(head, labels, model.multiwords, rules=model.suffix_rules)
+    done = list(itertools.takewhile(lambda span: span[1] <= limit, spans[:-1]))
+    if not done:
+        cut = _last_token_end(head, labels, limit)
+        if cut is None:  # only whitespace before the limit
+            return [], text[limit:]
+        log.warning("a sentence of more than %d characters was cut after %r", limit,
+                    head[max(0, cut - 19):cut + 1])
+        spans = sentence_spans(head, with_sentence_end(labels, cut), model.multiwords,
+                               rules=model.suffix_rules)
+        done = spans[:1]
+    rest = done[-1][1] + len(done[-1][2][-1].spaces_after)  # after the whitespace that follows
+    return [(head[begin:end], tokens) for begin, end, tokens in done], text[rest:]
+
+
+def _last_token_end(text, labels, limit):
+    """The position before `limit` where the last whole token ends (or, in a token longer than
+    that, the last character before it); None if there is only whitespace."""
+    before = range(limit - 1, -1, -1)
+    ends = (p for p in before
+            if not text[p].isspace() and (labels[p] != INSIDE or text[p + 1].isspace()))
+    return next(ends, next((p for p in before if not text[p].isspace()), None))
 
 
 def end_scores(gold, predicted):
