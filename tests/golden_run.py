@@ -65,9 +65,11 @@ def saved(model_dir):
                     if name == "config.json" and record.get("kind") == "tagger":
                         record.pop("temperatures", None)
                         record["config"].pop("calibrate", None)
-                    # And a recurrent LM's residual shortcut (off, as recorded).
-                    if name == "config.json" and record.get("config", {}).get("residual") is False:
-                        del record["config"]["residual"]
+                    # And a recurrent LM's residual shortcut and identity start (off, as
+                    # recorded).
+                    for lever in ("residual", "identity_init"):
+                        if name == "config.json" and record.get("config", {}).get(lever) is False:
+                            del record["config"][lever]
                     lines.append(json.dumps(record, sort_keys=True))
         elif os.path.isfile(path):
             lines.append(f"{name} {hashlib.sha256(open(path, 'rb').read()).hexdigest()}")

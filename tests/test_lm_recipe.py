@@ -12,6 +12,7 @@ from conftest import load_lm_table
 from dynlp import LMConfig, RNNLanguageModel, Vocab, dynet
 from dynlp.cli import main
 from dynlp.data.batches import sentence_batch
+from dynlp.errors import ConfigError
 from dynlp.store.tensorfile import set_values
 from test_reference_lm import toy_corpus
 
@@ -50,18 +51,31 @@ def test_every_cell_trains_under_the_table_recipe_without_a_non_finite_loss(tmp_
         f"{name} did not learn: {losses}"
 
 
-def test_the_residual_lever_trains_the_deep_rnn_under_the_table_recipe(tmp_path):
-    """--residual (issue 50's lever for the deep RNN row): finite and falling, as every cell."""
+@pytest.mark.parametrize("lever", ["--residual", "--identity-init"])
+def test_the_deep_rnn_s_levers_train_under_the_table_recipe(tmp_path, lever):
+    """Issue 50's levers for the deep RNN row: finite and falling, as every cell."""
     (name, flags), = [(n, f) for n, f in RECURRENT_ROWS if n.startswith("deep RNN")]
     train = write_corpus(tmp_path / "train.txt", toy_corpus(count=1500, seed=3))
     dev = write_corpus(tmp_path / "dev.txt", toy_corpus(count=40, seed=5))
     out = tmp_path / "model"
     assert main(["train-lm", train, "--dev", dev, "-o", str(out), "--quiet", *small(flags),
-                 "--residual", "--epochs", "3", "--patience", "3"]) == 0
-    assert json.loads((out / "config.json").read_text())["config"]["residual"] is True
+                 lever, "--epochs", "3", "--patience", "3"]) == 0
+    config = json.loads((out / "config.json").read_text())["config"]
+    assert config[lever[2:].replace("-", "_")] is True
     losses = [json.loads(line)["train_loss"]
               for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0] - 0.1, losses
+
+
+def test_identity_init_starts_each_simple_rnn_s_recurrence_at_the_identity():
+    vocab = Vocab.build(toy_corpus(count=12, seed=7))
+    model = RNNLanguageModel(LMConfig(level="word", cell="rnn", layers=2, emb_dim=6,
+                                      hidden_dim=8, identity_init=True), vocab)
+    for rnn in model.rnns:
+        w_x, w_h, _ = rnn.get_parameters()[0]
+        assert np.array_equal(w_h.as_array(), np.eye(8)) and not np.allclose(w_x.as_array(), 0)
+    with pytest.raises(ConfigError, match="--identity-init is for --cell rnn"):
+        LMConfig(cell="lstm", identity_init=True).check()
 
 
 def one_class_pair(tie):

@@ -8,6 +8,10 @@
                                         stacked LSTMs: each layer learns a correction to the
                                         one below, and the gradient reaches the bottom layer
                                         past the stacked nonlinearities)
+                                        (with `identity_init`, a simple RNN's W_h starts at
+                                        I: h_t = tanh(W_x x_t + I h_{t-1} + b), Le et al.
+                                        2015, so the state is carried on unchanged until
+                                        training learns otherwise)
     p(w_{t+1} | w_1..w_t) = softmax(W h_t + b)
                           or, with `softmax="class"`, p(class | h_t) p(w | class, h_t):
                           the same W and b, a row per word, in classes (softmax.py)
@@ -70,6 +74,8 @@ class LMConfig:
                              "vocabulary size)")
     residual: bool = option(False, "add each layer's input to its output from the second "
                                    "layer up (h = RNN(x) + x): a shortcut through a deep stack")
+    identity_init: bool = option(False, "start each simple-RNN layer's recurrent matrix W_h at "
+                                        "the identity (Le et al. 2015; --cell rnn only)")
 
     def check(self):
         if self.tie_weights and self.emb_dim != self.hidden_dim:
@@ -79,6 +85,8 @@ class LMConfig:
         if self.classes < 0:
             raise ConfigError("--classes cannot be negative")
         check_fraction(self, "dropout")
+        if self.identity_init and self.cell != "rnn":
+            raise ConfigError(f"--identity-init is for --cell rnn (its W_h), not {self.cell}")
 
 
 
@@ -108,6 +116,9 @@ class RNNLanguageModel:
         self.rnns = [recurrent_builder(config.cell, 1, config.emb_dim if layer == 0 else
                                        config.hidden_dim, config.hidden_dim, self.pc)
                      for layer in range(config.layers)]
+        if config.identity_init:
+            for rnn in self.rnns:
+                start_recurrence_at_identity(rnn)
         self.W = None if config.tie_weights else self.pc.add_parameters((size, config.hidden_dim))
         self.b = self.pc.add_parameters(size, init=0)
         self.softmax = None  # the full softmax over W h + b; else a factored one (softmax.py)
@@ -293,6 +304,12 @@ class RNNLanguageModel:
         model = cls(from_dict(LMConfig, meta["config"]), vocabs["vocab"])
         populate(model.pc, params)
         return model
+
+
+def start_recurrence_at_identity(rnn):
+    """Set a one-layer SimpleRNNBuilder's W_h (its parameters are W_x, W_h, b) to I."""
+    w_h = rnn.get_parameters()[0][1]
+    w_h.set_value(np.eye(w_h.shape()[0]))
 
 
 def class_counts(vocab):
