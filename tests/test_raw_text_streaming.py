@@ -11,7 +11,7 @@ import os
 import pytest
 
 from conftest import shared_data
-from dynlp.data.rawtext import Part, paragraph_parts, paragraph_texts, paragraphs_of_lines
+from dynlp.data.rawtext import Part, paragraph_parts, paragraph_texts
 from dynlp.data.spacing import escape_spaces, spacing_misc, text_of_sentences, unescape_spaces
 from dynlp.data.text import read_pieces, text_pieces
 from dynlp.data.treebank import read_conllu
@@ -65,6 +65,17 @@ def test_bad_bytes_name_the_line_and_the_byte_in_it(tmp_path, raw, message):
     path.write_bytes(raw)
     with pytest.raises(DataError, match=message):
         list(read_pieces(str(path), piece_bytes=1000))
+
+
+def paragraphs_of_lines(lines):
+    """The plain reference: runs of non-blank lines, joined by a space."""
+    paragraph = []
+    for line in lines + [""]:
+        if line.strip():
+            paragraph.append(line)
+        elif paragraph:
+            yield " ".join(paragraph)
+            paragraph = []
 
 
 def test_paragraph_parts_are_the_paragraphs_of_the_lines(tmp_path):

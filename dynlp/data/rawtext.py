@@ -96,20 +96,6 @@ def _paragraph_groups(sentences):
     return groups
 
 
-def paragraphs_of_lines(lines):
-    """Paragraphs of plain text: runs of non-blank lines, a blank line between them; the line
-    breaks inside a paragraph read as spaces."""
-    paragraph = []
-    for line in lines:
-        if line.strip():
-            paragraph.append(line)
-        elif paragraph:
-            yield " ".join(paragraph)
-            paragraph = []
-    if paragraph:
-        yield " ".join(paragraph)
-
-
 class Part(NamedTuple):
     """Some of a paragraph's text; `ends_paragraph`: its last part."""
 
@@ -119,7 +105,7 @@ class Part(NamedTuple):
 
 def paragraph_parts(pieces, one_line_each=False):
     """`Part`s of the paragraphs of a file read in `Piece`s (data/text.read_pieces), as
-    `paragraphs_of_lines` makes them (a blank line ends a paragraph), every character kept:
+    paragraphs (a blank line ends one), every character kept:
     line breaks too, which the tokenizer reads as spaces.  `one_line_each`: every line is a
     paragraph of its own."""
     blank = True  # no text on the current line so far

@@ -83,31 +83,20 @@ def tagger_input(path, input_format, span=None, first_sentence=1, model_dir=None
     # The learned tokenizer reads the text in pieces: a line may be as long as the file.
     pieces = (read_pieces(path) if span is None else
               (Piece(number, line, True) for number, line in read_lines(path, span)))
-    parts = paragraph_parts(_not_conllu_pieces(pieces, path), input_format == "lines")
+    pieces = _not_conllu(pieces, path, lambda piece: piece.text)
+    parts = paragraph_parts(pieces, input_format == "lines")
     yield from tokenized_parts(tokenizer, parts, first_sentence, input_format == "lines")
 
 
-def _not_conllu(lines, path):
-    """The lines of a text input, refused where the first one is CoNLL-U's (`--input text`
-    given a treebank would tag its comments and columns as words)."""
-    for number, line in enumerate(lines, 1):
-        if number == 1:
-            _check_not_conllu(line, path)
-        yield line
-
-
-def _not_conllu_pieces(pieces, path):
-    """`_not_conllu` for a text read in Pieces (the first piece starts the first line)."""
-    for k, piece in enumerate(pieces):
-        if k == 0:
-            _check_not_conllu(piece.text, path)
-        yield piece
-
-
-def _check_not_conllu(first_line, path):
-    if (first_line.startswith("# sent_id") or first_line.startswith("# newdoc")
-            or first_line.count("\t") == 9):
-        raise DynlpError(f"{path}: looks like CoNLL-U, not text: leave out --input text")
+def _not_conllu(items, path, text=lambda line: line):
+    """The lines (or Pieces: `text` gives theirs) of a text input, refused where the first is
+    CoNLL-U's (`--input text` given a treebank would tag its comments and columns as words)."""
+    for number, item in enumerate(items):
+        first_line = text(item) if number == 0 else ""
+        if (first_line.startswith("# sent_id") or first_line.startswith("# newdoc")
+                or first_line.count("\t") == 9):
+            raise DynlpError(f"{path}: looks like CoNLL-U, not text: leave out --input text")
+        yield item
 
 
 def _tokenizer(model_dir):
