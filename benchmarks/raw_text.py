@@ -2,7 +2,7 @@
 trained on the same treebank files and both given the same raw test text.
 
     python benchmarks/raw_text.py OUT                                  # tokenizers only, every ud_*
-    python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 10   # and the taggers
+    python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 16   # and the taggers
     python benchmarks/raw_text.py OUT --table
     python benchmarks/raw_text.py OUT --treebanks en_ewt --speed MODEL_DIR   # raw text vs gold tokens
     python benchmarks/raw_text.py OUT --treebanks en_ewt --suffix-rule DIR/tokenizer   # the rule
@@ -19,7 +19,8 @@ The test file's raw text is each paragraph (or document: `# newpar`, `# newdoc`;
 either is one document) as one line, a blank line between them: sentences are not given.  Each
 system's CoNLL-U is scored by the CoNLL 2018 script (tests/data/conll18_ud_eval.py, unchanged;
 a HEAD chain is written in for it, as it checks trees) and by dynlp's own count of the same
-(data/conll18.py: `dynlp evaluate --raw-text`), which must agree to 0.01 points.  Results go to
+(data/conll18.py: `dynlp evaluate --raw-text`), which must agree to 0.01 points.  With taggers,
+each tagger is also given the test's gold tokens, for the cost of raw text.  Results go to
 OUT/NAME/SYSTEM.json; `--table` prints the Markdown table of all of them.
 """
 import argparse
@@ -30,12 +31,12 @@ import subprocess
 import sys
 import time
 
-from common import official_script, part, read_udpipe_sentences, treebanks
+from common import official_script, part, provenance, read_udpipe_sentences, treebanks
 from dynlp.cli.flags import TAGGER_TRAINING, add_common_arguments, start
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
 from dynlp.data.rawtext import paragraph_texts, sentences_from_labels
-from dynlp.data.treebank import read_conllu, sentence_from_tokens
+from dynlp.data.treebank import conllu_text, read_conllu, read_treebank, sentence_from_tokens
 from dynlp.models.tokenizer import CharTokenizer
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import read_tagger_corpus, train_tagger
@@ -72,7 +73,12 @@ def run_dynlp(folder, out_dir, args):
     else:
         sentences = tag_text(tagger, tokenizer, paragraphs)
     seconds = time.time() - began
-    return minutes, seconds, sentences
+    gold = None
+    if tagger is not None:  # the same tagger on the test's gold tokens, for comparison
+        test = read_treebank(part(folder, "test"), tagger.columns)
+        predicted = tagger.predict_many([s.forms for s in test])
+        gold = conllu_text(s.with_tags(p) for s, p in zip(test, predicted))
+    return minutes, seconds, sentences, gold
 
 
 # ---- UDPipe 1 ---------------------------------------------------------------------------------
@@ -98,7 +104,12 @@ def run_udpipe(folder, out_dir, args):
     output = pipeline.process("\n\n".join(raw_test_text(folder)) + "\n", error)
     seconds = time.time() - began
     sentences = [block.split("\n") for block in output.strip("\n").split("\n\n")]
-    return minutes, seconds, sentences
+    gold = None
+    if args.tagger_minutes:  # the same tagger on the test's gold tokens, for comparison
+        with open(part(folder, "test"), encoding="utf-8") as f:
+            gold = udpipe.Pipeline(model, "conllu", tag, udpipe.Pipeline.NONE,
+                                   "conllu").process(f.read(), error)
+    return minutes, seconds, sentences, gold
 
 
 # ---- scoring ----------------------------------------------------------------------------------
@@ -118,6 +129,12 @@ def with_chain_heads(lines):
     return out
 
 
+def write_sentences(path, sentences):
+    """Each sentence's lines, made checkable by the official script (above)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("".join("\n".join(with_chain_heads(lines)) + "\n\n" for lines in sentences))
+
+
 def score(gold_path, system_path):
     """{metric: F1 in points} by the official script, and by dynlp's count of the same."""
     script = official_script()
@@ -132,16 +149,21 @@ def run(system, name, folder, args):
     out_dir = os.path.join(args.output, name, system)
     os.makedirs(out_dir, exist_ok=True)
     runner = run_dynlp if system == "dynlp" else run_udpipe
-    minutes, seconds, sentences = runner(folder, out_dir, args)
+    minutes, seconds, sentences, gold = runner(folder, out_dir, args)
     system_path = os.path.join(out_dir, "test.conllu")
-    with open(system_path, "w", encoding="utf-8") as f:
-        f.write("".join("\n".join(with_chain_heads(lines)) + "\n\n" for lines in sentences))
+    write_sentences(system_path, sentences)
     words = sum(1 for lines in sentences for line in lines if line.split("\t")[0].isdigit())
     official, ours = score(part(folder, "test"), system_path)
     result = {"treebank": name, "system": system, "official": official, "dynlp_count": ours,
               "agree": all(abs(official[m] - ours[m]) <= 0.01 for m in official),
               "train_minutes": round(minutes, 1), "words_per_second": round(words / seconds),
-              "tagger_minutes": args.tagger_minutes, "tokenizer_minutes": args.tokenizer_minutes}
+              "tagger_minutes": args.tagger_minutes, "tokenizer_minutes": args.tokenizer_minutes,
+              **provenance(), "load": round(os.getloadavg()[0], 2)}
+    if gold is not None:
+        gold_path = os.path.join(out_dir, "test-gold-tokens.conllu")
+        write_sentences(gold_path, [block.split("\n") for block in gold.strip("\n").split("\n\n")])
+        result["gold_tokens"] = {m: f1 for m, f1 in score(part(folder, "test"), gold_path)[0].items()
+                                 if m in TAGS}
     with open(os.path.join(args.output, name, f"{system}.json"), "w") as f:
         json.dump(result, f, indent=1)
     log.info("%s", json.dumps(result))
@@ -206,6 +228,10 @@ def table(output):
                 rows.append(f"| {name} | {system} | " + " | ".join(cells) +
                             f" | {r['train_minutes']} | {r['words_per_second']:,} | "
                             f"{'yes' if r['agree'] else 'no'} |")
+                if "gold_tokens" in r:  # the same tagger given the test's gold tokens
+                    cells = ["" for m in TOKENS] + [f"{r['gold_tokens'][m]:.2f}" for m in TAGS]
+                    rows.append(f"| {name} | {system}, gold tokens | " + " | ".join(cells) +
+                                " | | | |")
     return "\n".join(rows)
 
 
