@@ -90,3 +90,40 @@ def test_a_bad_line_late_in_the_input_is_one_line_and_no_output(ray_address, sma
 def test_ray_needs_a_file_not_stdin(ray_address, small_models, capsys):
     assert main(["score", "-m", str(small_models / "lm"), "-", "--ray", "auto"]) == 2
     assert "not stdin" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tagger_with_tokenizer(tmp_path_factory):
+    """A tiny tagger trained on data/sample.conllu with its tokenizer beside it."""
+    out = tmp_path_factory.mktemp("tokenized") / "model"
+    run("train-tagger", "data/sample.conllu", "-o", str(out), "--epochs", "1", "--layers", "1",
+        "--hidden-dim", "8", "--emb-dim", "8", "--tokenizer-minutes", "0.1")
+    assert (out / "tokenizer").is_dir()
+    return str(out)
+
+
+@pytest.mark.parametrize("input_format", ["text", "lines"])
+def test_raw_text_with_a_tokenizer_on_ray_matches_one_process(ray_address, tagger_with_tokenizer,
+                                                              tmp_path, input_format):
+    """The driver splits the text (sentence numbers depend on every sentence end before them),
+    the actors tag: three chunks of sentences, numbered and tagged as one process does."""
+    text = tmp_path / "in.txt"
+    text.write_text("The dog barked. A cat sat on the mat!\n\nMy sister reads two books.\n"
+                    * 2100, encoding="utf-8")
+    one, on_ray = same_output(tmp_path, "tag", tagger_with_tokenizer, str(text),
+                              "--input", input_format)
+    assert one == on_ray
+    assert one.count(b"# sent_id = ") > 2048 and one.endswith(b"\n\n")
+
+
+def test_raw_text_on_ray_reads_stdin(ray_address, tagger_with_tokenizer, tmp_path):
+    """The driver reads raw text itself, so a pipe works where a CoNLL-U input needs a file."""
+    text = "The dog barked. A cat sat on the mat!\n\nMy sister reads two books.\n" * 3
+    tagged = subprocess.run([sys.executable, "-m", "dynlp.cli", "tag", "-m", tagger_with_tokenizer,
+                             "--input", "text", "-", "--ray", ray_address, "--quiet"], input=text,
+                            capture_output=True, text=True, timeout=300)
+    assert tagged.returncode == 0, tagged.stderr
+    path = tmp_path / "in.txt"
+    path.write_text(text, encoding="utf-8")
+    run("tag", "-m", tagger_with_tokenizer, "--input", "text", str(path), str(tmp_path / "one"))
+    assert tagged.stdout == (tmp_path / "one").read_text(encoding="utf-8")

@@ -10,10 +10,11 @@ from dynlp.cli.flags import DEFAULT_MODELS
 from dynlp.config import from_args
 from dynlp.data.text import read_lines
 from dynlp.errors import DynlpError, ModelDirError
-from dynlp.runtime.cluster import run_on_ray
+from dynlp.runtime.cluster import run_on_ray, tag_sentences_on_ray
 from dynlp.runtime.work import chunk_size, chunked, run_chunks, score_chunk, tag_chunk, tagger_input
 from dynlp.store.atomic import replacing
 from dynlp.store.checkpoint import read_config
+from dynlp.tasks.pipeline import has_tokenizer
 
 
 def chunk_results(job, args, verbose, **options):
@@ -21,8 +22,13 @@ def chunk_results(job, args, verbose, **options):
     from this process or a local pool (`--workers`), or from a Ray cluster (`--ray`)."""
 
     backend_config = from_args(backend.BackendConfig, args)
+    if args.ray and job == "tag" and _tokenized_here(args, options):
+        n_best = options.pop("n_best", None)
+        sentences = tagger_input(args.input, model_dir=args.model, **options)
+        return tag_sentences_on_ray(os.path.abspath(args.model),
+                                    chunked(sentences, chunk_size(job)), args.ray, args.workers,
+                                    backend_config, quiet=not verbose, n_best=n_best)
     if args.ray:
-
         if args.input == "-":
             raise DynlpError("--ray: every worker reads the input file itself; give a file "
                              "on a shared path, not stdin")
@@ -35,6 +41,12 @@ def chunk_results(job, args, verbose, **options):
     else:
         function, items = score_chunk, (text for _, text in read_lines(args.input))
     return run_chunks(function, args.model, chunked(items, chunk_size(job)), args.workers)
+
+
+def _tokenized_here(args, options):
+    """Whether this process reads the input with the model's learned tokenizer (raw text): its
+    sentence ends number every later sentence, so no worker can start in the middle."""
+    return options.get("input_format", "conllu") != "conllu" and has_tokenizer(args.model)
 
 
 def output_path(args):

@@ -58,9 +58,6 @@ def tag(args):
     if args.input == "-" and sys.stdin.isatty():
         print("dynlp tag: reading from the terminal, end with Ctrl-D (or give a FILE)",
               file=sys.stderr)
-    if args.input_format != "conllu" and has_tokenizer(args.model) and args.ray:
-        raise DataError("--ray: raw text is split into sentences in one process (the tagging "
-                        "of them in --workers); drop --ray, or give CoNLL-U")
     count = 0
     with output_file(output_path(args)) as out:
         for chunk in chunk_results("tag", args, verbose, input_format=args.input_format,

@@ -8,14 +8,23 @@ The driver reads the input once to cut it into Parts of `work.chunk_size(job)` s
 the model from its directory once and reads its Parts straight from the input file, so the input
 and the model directory must be at the same path on every node (a shared file system).  Results
 come back in input order and the caller writes them, byte for byte what `--workers 1` writes.
+
+Raw text read by a learned tokenizer is the exception: where its sentences end decides the
+`# sent_id` of every sentence after them, so the driver reads and splits the text, in order, as
+`--workers` does, and sends chunks of sentences to actors that tag them
+(`tag_sentences_on_ray`):
+
+    file ──tokenizer (driver)──► chunks of sentences ──SentenceActor.tag──► results, in order
 """
+import collections
 import json
 import logging
 import socket
 
 from dynlp.backend import BackendConfig, configure
 from dynlp.errors import DynlpError
-from dynlp.runtime.work import Part, chunk_size, score_part, split_input, tag_part
+from dynlp.runtime.work import (IN_FLIGHT_PER_WORKER, Part, chunk_size, score_part, split_input,
+                                tag_chunk, tag_part)
 
 
 class ChunkActor:
@@ -79,6 +88,54 @@ def run_on_ray(job, model_dir, path, address, workers=None, backend=None, quiet=
         raise
     except Exception as error:  # a crash inside Ray or a worker: say it in one line
         raise DynlpError(f"the Ray job failed: {_first_line(error)}") from None
+
+
+class SentenceActor:
+    """A Ray actor that tags the sentences the driver sends it, with one model loaded once."""
+
+    def __init__(self, model_dir, backend):
+        configure(backend)
+        self.model_dir = model_dir
+
+    def tag(self, sentences, n_best=None):
+        """(CoNLL-U text, "") or, for bad input, ("", the error's message): see ChunkActor."""
+        try:
+            return tag_chunk(self.model_dir, sentences, n_best), ""
+        except DynlpError as error:
+            return "", str(error)
+
+
+def tag_sentences_on_ray(model_dir, chunks, address, workers=None, backend=None, quiet=True,
+                         n_best=None):
+    """Yield the tagged CoNLL-U text of each chunk of sentences (lists of treebank.Sentence),
+    in order, from `workers` actors (default: one per CPU of the cluster).  `chunks` is read
+    lazily, as results come back: at most IN_FLIGHT_PER_WORKER chunks per actor wait."""
+    ray = _start_ray(address, workers, quiet)
+    count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    actor = ray.remote(num_cpus=1)(SentenceActor)
+    actors = [actor.remote(model_dir, backend or BackendConfig()) for _ in range(count)]
+    pending = collections.deque()
+    try:
+        for number, chunk in enumerate(chunks):  # an actor takes its calls in turn
+            pending.append(actors[number % count].tag.remote(chunk, n_best))
+            if len(pending) >= count * IN_FLIGHT_PER_WORKER:
+                yield _tagged(ray.get(pending.popleft()))
+        while pending:
+            yield _tagged(ray.get(pending.popleft()))
+    except DynlpError:
+        raise
+    except Exception as error:  # a crash inside Ray or an actor: say it in one line
+        raise DynlpError(f"the Ray job failed: {_first_line(error)}") from None
+    finally:
+        for each in actors:
+            ray.kill(each)
+
+
+def _tagged(result):
+    text, error = result
+    if error:
+        raise DynlpError(error)
+    return text
 
 
 def _scores(text):
