@@ -65,9 +65,9 @@ def saved(model_dir):
                     if name == "config.json" and record.get("kind") == "tagger":
                         record.pop("temperatures", None)
                         record["config"].pop("calibrate", None)
-                    # And a recurrent LM's residual shortcut and identity start (off, as
+                    # And a recurrent LM's residual shortcut, identity start and layer norm (off, as
                     # recorded).
-                    for lever in ("residual", "identity_init"):
+                    for lever in ("residual", "identity_init", "layer_norm"):
                         if name == "config.json" and record.get("config", {}).get(lever) is False:
                             del record["config"][lever]
                     lines.append(json.dumps(record, sort_keys=True))

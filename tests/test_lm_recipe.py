@@ -51,7 +51,7 @@ def test_every_cell_trains_under_the_table_recipe_without_a_non_finite_loss(tmp_
         f"{name} did not learn: {losses}"
 
 
-@pytest.mark.parametrize("lever", ["--residual", "--identity-init"])
+@pytest.mark.parametrize("lever", ["--residual", "--identity-init", "--layer-norm"])
 def test_the_deep_rnn_s_levers_train_under_the_table_recipe(tmp_path, lever):
     """Issue 50's levers for the deep RNN row: finite and falling, as every cell."""
     (name, flags), = [(n, f) for n, f in RECURRENT_ROWS if n.startswith("deep RNN")]
@@ -76,6 +76,11 @@ def test_identity_init_starts_each_simple_rnn_s_recurrence_at_the_identity():
         assert np.array_equal(w_h.as_array(), np.eye(8)) and not np.allclose(w_x.as_array(), 0)
     with pytest.raises(ConfigError, match="--identity-init is for --cell rnn"):
         LMConfig(cell="lstm", identity_init=True).check()
+
+
+def test_layer_norm_is_for_the_simple_rnn_only():
+    with pytest.raises(ConfigError, match="--layer-norm is for --cell rnn, not gru"):
+        LMConfig(cell="gru", layer_norm=True).check()
 
 
 def one_class_pair(tie):

@@ -9,6 +9,7 @@ import pytest
 from conftest import TINY_TEXT
 from dynlp import LMConfig, RNNLanguageModel, Vocab, dynet
 from dynlp.data.batches import sentence_batch
+from dynlp.models.layers import LayerNormRNN
 from dynlp.models.ngram.estimate import (discounts, kneser_ney_reference,
                                          reference_adjusted_counts, reference_discounts)
 from dynlp.models.ngram.model import NgramConfig, NgramLanguageModel
@@ -179,15 +180,15 @@ def test_kneser_ney_fast_tables_equal_the_reference():
 
 
 # ---- the residual shortcut of a deep stack --------------------------------------------------------
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru", "rnn+layer_norm"])
 def test_residual_layers_equal_the_plain_reference_and_sampling_reads_the_same_top(cell):
     """h^l_t = RNN_l(h^{l-1}_t) + h^{l-1}_t from the second layer up, written one step of one
     sentence at a time with each layer's builder, against the batched fast path; and the
     sampling path's top output (`_step`) gives the same next-word probabilities."""
     text = [line.split() for line in TINY_TEXT]
     vocab = Vocab.build(text)
-    config = LMConfig(level="word", layers=3, emb_dim=8, hidden_dim=8, cell=cell,
-                      residual=True, softmax="full")
+    config = LMConfig(level="word", layers=3, emb_dim=8, hidden_dim=8, cell=cell.split("+")[0],
+                      residual=True, softmax="full", layer_norm=cell.endswith("layer_norm"))
     model, dy = RNNLanguageModel(config, vocab), dynet()
     sentence = vocab.encode(text[2])
     dy.renew_cg()
@@ -220,3 +221,38 @@ def _without_shortcut(model, sentence):
         return model.score(model.vocab.decode(sentence))[1]
     finally:
         model.config = LMConfig(**{**model.config.__dict__, "residual": True})
+
+
+# ---- layer normalisation of a simple RNN ----------------------------------------------------
+def test_layer_norm_rnn_steps_equal_the_equation_in_numpy():
+    """h' = tanh(g * (a - mean(a)) / std(a) + b), a = W_x x + W_h h (models/layers.py), for a
+    batch of two sequences over three steps, with g and b moved off their starting values."""
+    dy, rng = dynet(), np.random.default_rng(4)
+    pc = dy.ParameterCollection()
+    cell = LayerNormRNN(3, 5, pc)
+    cell.g.set_value(rng.normal(size=5))
+    cell.b.set_value(rng.normal(size=5))
+    W_x, W_h, g, b = (p.as_array() for p in (cell.W_x, cell.W_h, cell.g, cell.b))
+    xs = rng.normal(size=(3, 3, 2))  # time x input x batch
+    dy.renew_cg()
+    state, h = cell.initial_state(), np.zeros((5, 2))
+    for x in xs:
+        state = state.add_input(dy.inputTensor(x, batched=True))
+        a = W_x @ x + W_h @ h
+        h = np.tanh(g[:, None] * (a - a.mean(0)) / a.std(0) + b[:, None])
+        assert np.allclose(state.output().npvalue(), h, atol=1e-5)
+
+
+def test_a_layer_norm_lm_scores_the_same_after_saving_and_loading(tmp_path):
+    text = [line.split() for line in TINY_TEXT]
+    vocab = Vocab.build(text)
+    config = LMConfig(level="word", layers=2, emb_dim=8, hidden_dim=8, cell="rnn",
+                      layer_norm=True, softmax="full")
+    model = RNNLanguageModel(config, vocab)
+    for rnn in model.rnns:  # not the starting g = 1, b = 0, which a bug could also give
+        rnn.g.set_value(np.random.default_rng(2).normal(size=8))
+    model.save(str(tmp_path / "m"))
+    loaded = RNNLanguageModel.load(str(tmp_path / "m"))
+    assert loaded.config.layer_norm and isinstance(loaded.rnns[1], LayerNormRNN)
+    sentence = " ".join(text[1])
+    assert np.allclose(model.score(sentence.split())[1], loaded.score(sentence.split())[1])

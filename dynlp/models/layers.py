@@ -11,6 +11,14 @@ The recurrent cells are DyNet's own builders:
                                h' = (1 - z) * h + z * h~
     rnn   SimpleRNNBuilder     h' = tanh(W_x x + W_h h + b)
 
+and, for a simple RNN with layer normalisation (Ba et al. 2016, "Layer normalization", sec. 3.1
+and eq. 4: the summed inputs of each step normalised over the layer's units), `LayerNormRNN`:
+
+    rnn+LN                     a = W_x x + W_h h
+                               h' = tanh(g * (a - mean(a)) / std(a) + b)
+
+(mean and std over the units of a, per sequence of a batch; g starts at 1 and b at 0.)
+
 (tests/test_cells.py checks these equations against numpy using the builders' own weights;
 `gru_reference` and `lstm_outputs` below write the GRU's and the LSTM's out on them.)
 
@@ -30,6 +38,37 @@ CELLS = {"lstm": "VanillaLSTMBuilder", "gru": "GRUBuilder", "rnn": "SimpleRNNBui
 def recurrent_builder(cell, layers, input_dim, hidden_dim, pc):
     """A DyNet builder for `cell` ('lstm', 'gru' or 'rnn') with its parameters in `pc`."""
     return getattr(dynet(), CELLS[cell])(layers, input_dim, hidden_dim, pc)
+
+
+class LayerNormRNN:
+    """One layer of a simple RNN with layer normalisation (the module docstring's rnn+LN),
+    used as a DyNet builder is: `initial_state(states)`, then `add_input`, `output()`, `s()`."""
+
+    def __init__(self, input_dim, hidden_dim, pc):
+        self.W_x = pc.add_parameters((hidden_dim, input_dim))
+        self.W_h = pc.add_parameters((hidden_dim, hidden_dim))
+        self.g = pc.add_parameters(hidden_dim, init=1.0)
+        self.b = pc.add_parameters(hidden_dim, init=0)
+
+    def initial_state(self, states=None):
+        """The state before the first input: h = 0, or `states`' one expression."""
+        return _LayerNormRNNState(self, None if states is None else states[0])
+
+
+class _LayerNormRNNState:
+    def __init__(self, cell, h):
+        self.cell, self.h = cell, h
+
+    def add_input(self, x):
+        dy, cell = dynet(), self.cell
+        a = cell.W_x * x if self.h is None else cell.W_x * x + cell.W_h * self.h  # h = 0: W_h h = 0
+        return _LayerNormRNNState(cell, dy.tanh(dy.layer_norm(a, cell.g, cell.b)))
+
+    def output(self):
+        return self.h
+
+    def s(self):
+        return [self.h]
 
 
 @contextlib.contextmanager

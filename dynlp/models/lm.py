@@ -8,6 +8,9 @@
                                         stacked LSTMs: each layer learns a correction to the
                                         one below, and the gradient reaches the bottom layer
                                         past the stacked nonlinearities)
+                                        (with `layer_norm`, a simple RNN's summed inputs are
+                                        normalised over its units at each step, Ba et al. 2016:
+                                        h_t = tanh(LN(W_x x_t + W_h h_{t-1})), models/layers.py)
                                         (with `identity_init`, a simple RNN's W_h starts at
                                         I: h_t = tanh(W_x x_t + I h_{t-1} + b), Le et al.
                                         2015, so the state is carried on unchanged until
@@ -37,7 +40,8 @@ from dynlp.data.batches import bucketed, sentence_batch, time_pieces
 from dynlp.data.vocab import SPECIALS
 from dynlp.errors import ConfigError
 from dynlp.models import registry
-from dynlp.models.layers import batched_constant, dropout, inference, recurrent_builder
+from dynlp.models.layers import (LayerNormRNN, batched_constant, dropout, inference,
+                                 recurrent_builder)
 from dynlp.models.sampling import check_sampling, choose
 from dynlp.models.softmax import (CLASS_SOFTMAX_FROM, ClassSoftmax, default_classes,
                                   output_layer_for)
@@ -74,6 +78,9 @@ class LMConfig:
                              "vocabulary size)")
     residual: bool = option(False, "add each layer's input to its output from the second "
                                    "layer up (h = RNN(x) + x): a shortcut through a deep stack")
+    layer_norm: bool = option(False, "normalise each simple-RNN layer's summed inputs over its "
+                                     "units at every step, h = tanh(LN(W_x x + W_h h)) (Ba et "
+                                     "al. 2016; --cell rnn only)")
     identity_init: bool = option(False, "start each simple-RNN layer's recurrent matrix W_h at "
                                         "the identity (Le et al. 2015; --cell rnn only)")
 
@@ -87,6 +94,8 @@ class LMConfig:
         check_fraction(self, "dropout")
         if self.identity_init and self.cell != "rnn":
             raise ConfigError(f"--identity-init is for --cell rnn (its W_h), not {self.cell}")
+        if self.layer_norm and self.cell != "rnn":
+            raise ConfigError(f"--layer-norm is for --cell rnn, not {self.cell}")
 
 
 
@@ -113,8 +122,7 @@ class RNNLanguageModel:
         self.pc = pc or dy.ParameterCollection()
         self.E = self.pc.add_lookup_parameters((size, config.emb_dim))
         # One single-layer builder per layer, so that dropout sits visibly between layers.
-        self.rnns = [recurrent_builder(config.cell, 1, config.emb_dim if layer == 0 else
-                                       config.hidden_dim, config.hidden_dim, self.pc)
+        self.rnns = [self._layer(config.emb_dim if layer == 0 else config.hidden_dim)
                      for layer in range(config.layers)]
         if config.identity_init:
             for rnn in self.rnns:
@@ -132,6 +140,12 @@ class RNNLanguageModel:
         self._carried = None  # final state of each layer after the last batch (truncated BPTT)
         # A stream model reads `</s>` before every line, so `</s>` is also how it starts one.
         self.start = vocab.eos if config.stream else vocab.bos
+
+    def _layer(self, input_dim):
+        """One recurrent layer reading vectors of `input_dim`: a DyNet builder, or ours."""
+        if self.config.layer_norm:
+            return LayerNormRNN(input_dim, self.config.hidden_dim, self.pc)
+        return recurrent_builder(self.config.cell, 1, input_dim, self.config.hidden_dim, self.pc)
 
     # ---- training ------------------------------------------------------------------------
     def loss(self, batch):
@@ -307,8 +321,8 @@ class RNNLanguageModel:
 
 
 def start_recurrence_at_identity(rnn):
-    """Set a one-layer SimpleRNNBuilder's W_h (its parameters are W_x, W_h, b) to I."""
-    w_h = rnn.get_parameters()[0][1]
+    """Set a one-layer simple RNN's W_h to I (a SimpleRNNBuilder's parameters: W_x, W_h, b)."""
+    w_h = rnn.W_h if isinstance(rnn, LayerNormRNN) else rnn.get_parameters()[0][1]
     w_h.set_value(np.eye(w_h.shape()[0]))
 
 
