@@ -214,6 +214,13 @@ def suffix_rule(tokenizer_dir, folder, split):
     return scores
 
 
+def has_xpos(name):
+    """Whether a treebank's test file fills XPOS (else the column only counts words: "—")."""
+    with open(part(treebanks([name])[name], "test"), encoding="utf-8") as f:
+        return any(len(cells) == 10 and cells[4] != "_"
+                   for cells in (line.split("\t") for line in f))
+
+
 def table(output):
     rows = ["| treebank | system | " + " | ".join(TOKENS + TAGS) + " | training minutes | "
             "raw-text words/s | evaluators agree |", "|" + " --- |" * (len(TOKENS + TAGS) + 5)]
@@ -222,14 +229,16 @@ def table(output):
             path = os.path.join(output, name, f"{system}.json")
             if os.path.isfile(path):
                 r = json.load(open(path))
-                tagged = r["tagger_minutes"] > 0
-                cells = [f"{r['official'][m]:.2f}" if tagged or m in TOKENS else "—"
-                         for m in TOKENS + TAGS]
+                shown = TOKENS + (TAGS if r["tagger_minutes"] > 0 else ())
+                if not has_xpos(name):
+                    shown = tuple(m for m in shown if m != "XPOS")
+                cells = [f"{r['official'][m]:.2f}" if m in shown else "—" for m in TOKENS + TAGS]
                 rows.append(f"| {name} | {system} | " + " | ".join(cells) +
                             f" | {r['train_minutes']} | {r['words_per_second']:,} | "
                             f"{'yes' if r['agree'] else 'no'} |")
                 if "gold_tokens" in r:  # the same tagger given the test's gold tokens
-                    cells = ["" for m in TOKENS] + [f"{r['gold_tokens'][m]:.2f}" for m in TAGS]
+                    cells = ["" for m in TOKENS] + [f"{r['gold_tokens'][m]:.2f}" if m in shown
+                                                    else "—" for m in TAGS]
                     rows.append(f"| {name} | {system}, gold tokens | " + " | ".join(cells) +
                                 " | | | |")
     return "\n".join(rows)
