@@ -112,11 +112,12 @@ def tag_sentences_on_ray(model_dir, chunks, address, workers=None, backend=None,
     lazily, as results come back: at most IN_FLIGHT_PER_WORKER chunks per actor wait."""
     ray = _start_ray(address, workers, quiet)
     count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    actor = ray.remote(num_cpus=1)(SentenceActor)
-    actors = [actor.remote(model_dir, backend or BackendConfig()) for _ in range(count)]
+    actor, actors = ray.remote(num_cpus=1)(SentenceActor), []
     pending = collections.deque()
     try:
         for number, chunk in enumerate(chunks):  # an actor takes its calls in turn
+            if len(actors) < count:  # started as chunks come: a short text needs few
+                actors.append(actor.remote(model_dir, backend or BackendConfig()))
             pending.append(actors[number % count].tag.remote(chunk, n_best))
             if len(pending) >= count * IN_FLIGHT_PER_WORKER:
                 yield _tagged(ray.get(pending.popleft()))
