@@ -20,7 +20,8 @@ either is one document) as one line, a blank line between them: sentences are no
 system's CoNLL-U is scored by the CoNLL 2018 script (tests/data/conll18_ud_eval.py, unchanged;
 a HEAD chain is written in for it, as it checks trees) and by dynlp's own count of the same
 (data/conll18.py: `dynlp evaluate --raw-text`), which must agree to 0.01 points.  With taggers,
-each tagger is also given the test's gold tokens, for the cost of raw text.  Results go to
+each tagger is also given the test's gold tokens, for the cost of raw text (`--table`: in
+brackets).  Results go to
 OUT/NAME/SYSTEM.json; `--table` prints the Markdown table of all of them.
 """
 import argparse
@@ -232,15 +233,12 @@ def table(output):
                 shown = TOKENS + (TAGS if r["tagger_minutes"] > 0 else ())
                 if not has_xpos(name):
                     shown = tuple(m for m in shown if m != "XPOS")
-                cells = [f"{r['official'][m]:.2f}" if m in shown else "—" for m in TOKENS + TAGS]
+                gold = r.get("gold_tokens", {})  # the same tagger given the gold tokens
+                cells = [(f"{r['official'][m]:.2f}" + (f" ({gold[m]:.2f})" if m in gold else ""))
+                         if m in shown else "—" for m in TOKENS + TAGS]
                 rows.append(f"| {name} | {system} | " + " | ".join(cells) +
                             f" | {r['train_minutes']} | {r['words_per_second']:,} | "
                             f"{'yes' if r['agree'] else 'no'} |")
-                if "gold_tokens" in r:  # the same tagger given the test's gold tokens
-                    cells = ["" for m in TOKENS] + [f"{r['gold_tokens'][m]:.2f}" if m in shown
-                                                    else "—" for m in TAGS]
-                    rows.append(f"| {name} | {system}, gold tokens | " + " | ".join(cells) +
-                                " | | | |")
     return "\n".join(rows)
 
 
