@@ -78,7 +78,7 @@ def run_dynlp(folder, out_dir, args):
     if tagger is not None:  # the same tagger on the test's gold tokens, for comparison
         test = read_treebank(part(folder, "test"), tagger.columns)
         predicted = tagger.predict_many([s.forms for s in test])
-        gold = conllu_text(s.with_tags(p) for s, p in zip(test, predicted))
+        gold = conllu_blocks(conllu_text(s.with_tags(p) for s, p in zip(test, predicted)))
     return minutes, seconds, sentences, gold
 
 
@@ -104,12 +104,12 @@ def run_udpipe(folder, out_dir, args):
     began = time.time()
     output = pipeline.process("\n\n".join(raw_test_text(folder)) + "\n", error)
     seconds = time.time() - began
-    sentences = [block.split("\n") for block in output.strip("\n").split("\n\n")]
+    sentences = conllu_blocks(output)
     gold = None
     if args.tagger_minutes:  # the same tagger on the test's gold tokens, for comparison
         with open(part(folder, "test"), encoding="utf-8") as f:
-            gold = udpipe.Pipeline(model, "conllu", tag, udpipe.Pipeline.NONE,
-                                   "conllu").process(f.read(), error)
+            gold = conllu_blocks(udpipe.Pipeline(model, "conllu", tag, udpipe.Pipeline.NONE,
+                                                 "conllu").process(f.read(), error))
     return minutes, seconds, sentences, gold
 
 
@@ -128,6 +128,11 @@ def with_chain_heads(lines):
             cells[9] = "".join("\\s" if c.isspace() else c for c in cells[9])
         out.append("\t".join(cells))
     return out
+
+
+def conllu_blocks(text):
+    """The lines of each sentence of CoNLL-U text."""
+    return [block.split("\n") for block in text.strip("\n").split("\n\n")]
 
 
 def write_sentences(path, sentences):
@@ -162,7 +167,7 @@ def run(system, name, folder, args):
               **provenance(), "load": round(os.getloadavg()[0], 2)}
     if gold is not None:
         gold_path = os.path.join(out_dir, "test-gold-tokens.conllu")
-        write_sentences(gold_path, [block.split("\n") for block in gold.strip("\n").split("\n\n")])
+        write_sentences(gold_path, gold)
         result["gold_tokens"] = {m: f1 for m, f1 in score(part(folder, "test"), gold_path)[0].items()
                                  if m in TAGS}
     with open(os.path.join(args.output, name, f"{system}.json"), "w") as f:

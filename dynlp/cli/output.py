@@ -22,25 +22,24 @@ def chunk_results(job, args, verbose, **options):
     from this process or a local pool (`--workers`), or from a Ray cluster (`--ray`)."""
 
     backend_config = from_args(backend.BackendConfig, args)
-    if args.ray and job == "tag" and _tokenized_here(args, options):
-        n_best = options.pop("n_best", None)
-        sentences = tagger_input(args.input, model_dir=args.model, **options)
-        return tag_sentences_on_ray(os.path.abspath(args.model),
-                                    chunked(sentences, chunk_size(job)), args.ray, args.workers,
-                                    backend_config, quiet=not verbose, n_best=n_best)
-    if args.ray:
+    if args.ray and not (job == "tag" and _tokenized_here(args, options)):
         if args.input == "-":
             raise DynlpError("--ray: every worker reads the input file itself; give a file "
                              "on a shared path, not stdin")
         return run_on_ray(job, os.path.abspath(args.model), os.path.abspath(args.input),
                           args.ray, args.workers, backend_config, quiet=not verbose, **options)
-    if job == "tag":
+    if job == "tag":  # here, or (raw text a tokenizer splits in order) tagged on Ray
         n_best = options.pop("n_best", None)
-        function = functools.partial(tag_chunk, n_best=n_best)
-        items = tagger_input(args.input, model_dir=args.model, **options)
-    else:
-        function, items = score_chunk, (text for _, text in read_lines(args.input))
-    return run_chunks(function, args.model, chunked(items, chunk_size(job)), args.workers)
+        chunks = chunked(tagger_input(args.input, model_dir=args.model, **options),
+                         chunk_size(job))
+        if args.ray:
+            return tag_sentences_on_ray(os.path.abspath(args.model), chunks, args.ray,
+                                        args.workers, backend_config, quiet=not verbose,
+                                        n_best=n_best)
+        return run_chunks(functools.partial(tag_chunk, n_best=n_best), args.model, chunks,
+                          args.workers)
+    lines = (text for _, text in read_lines(args.input))
+    return run_chunks(score_chunk, args.model, chunked(lines, chunk_size(job)), args.workers)
 
 
 def _tokenized_here(args, options):

@@ -51,18 +51,21 @@ class LayerNormRNN:
         self.b = pc.add_parameters(hidden_dim, init=0)
 
     def initial_state(self, states=None):
-        """The state before the first input: h = 0, or `states`' one expression."""
-        return _LayerNormRNNState(self, None if states is None else states[0])
+        """The state before the first input: h = 0, or `states`' one expression.  The
+        weights are read into the graph here, once, not at every step."""
+        weights = tuple(p.expr(True) for p in (self.W_x, self.W_h, self.g, self.b))
+        return _LayerNormRNNState(weights, None if states is None else states[0])
 
 
 class _LayerNormRNNState:
-    def __init__(self, cell, h):
-        self.cell, self.h = cell, h
+    def __init__(self, weights, h):
+        self.weights, self.h = weights, h
 
     def add_input(self, x):
-        dy, cell = dynet(), self.cell
-        a = cell.W_x * x if self.h is None else cell.W_x * x + cell.W_h * self.h  # h = 0: W_h h = 0
-        return _LayerNormRNNState(cell, dy.tanh(dy.layer_norm(a, cell.g, cell.b)))
+        dy = dynet()
+        W_x, W_h, g, b = self.weights
+        a = W_x * x if self.h is None else W_x * x + W_h * self.h  # h = 0: W_h h = 0
+        return _LayerNormRNNState(self.weights, dy.tanh(dy.layer_norm(a, g, b)))
 
     def output(self):
         return self.h

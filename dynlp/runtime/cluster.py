@@ -17,6 +17,7 @@ Raw text read by a learned tokenizer is the exception: where its sentences end d
     file ──tokenizer (driver)──► chunks of sentences ──SentenceActor.tag──► results, in order
 """
 import collections
+import contextlib
 import json
 import logging
 import socket
@@ -71,7 +72,7 @@ def run_on_ray(job, model_dir, path, address, workers=None, backend=None, quiet=
     if not parts:
         return
     ray = _start_ray(address, workers, quiet)
-    actors = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    actors = _actor_count(ray, workers)
     # One block per part: Ray hands on results a block at a time, so bigger blocks would hold
     # back the output (and the memory) of many chunks.
     rows = [part._asdict() for part in parts]
@@ -79,15 +80,11 @@ def run_on_ray(job, model_dir, path, address, workers=None, backend=None, quiet=
         ChunkActor, batch_size=1, num_cpus=1,
         compute=ray.data.ActorPoolStrategy(size=min(actors, len(parts))),
         fn_constructor_args=(job, model_dir, path, backend or BackendConfig(), options))
-    try:
+    with _failures_in_one_line():
         for row in dataset.iter_rows():
             if row["error"]:
                 raise DynlpError(row["error"])
             yield row["result"] if job == "tag" else _scores(row["result"])
-    except DynlpError:
-        raise
-    except Exception as error:  # a crash inside Ray or a worker: say it in one line
-        raise DynlpError(f"the Ray job failed: {_first_line(error)}") from None
 
 
 class SentenceActor:
@@ -111,25 +108,38 @@ def tag_sentences_on_ray(model_dir, chunks, address, workers=None, backend=None,
     in order, from `workers` actors (default: one per CPU of the cluster).  `chunks` is read
     lazily, as results come back: at most IN_FLIGHT_PER_WORKER chunks per actor wait."""
     ray = _start_ray(address, workers, quiet)
-    count = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    count = _actor_count(ray, workers)
     actor, actors = ray.remote(num_cpus=1)(SentenceActor), []
     pending = collections.deque()
     try:
-        for number, chunk in enumerate(chunks):  # an actor takes its calls in turn
-            if len(actors) < count:  # started as chunks come: a short text needs few
-                actors.append(actor.remote(model_dir, backend or BackendConfig()))
-            pending.append(actors[number % count].tag.remote(chunk, n_best))
-            if len(pending) >= count * IN_FLIGHT_PER_WORKER:
+        with _failures_in_one_line():
+            for number, chunk in enumerate(chunks):  # an actor takes its calls in turn
+                if len(actors) < count:  # started as chunks come: a short text needs few
+                    actors.append(actor.remote(model_dir, backend or BackendConfig()))
+                pending.append(actors[number % count].tag.remote(chunk, n_best))
+                if len(pending) >= count * IN_FLIGHT_PER_WORKER:
+                    yield _tagged(ray.get(pending.popleft()))
+            while pending:
                 yield _tagged(ray.get(pending.popleft()))
-        while pending:
-            yield _tagged(ray.get(pending.popleft()))
-    except DynlpError:
-        raise
-    except Exception as error:  # a crash inside Ray or an actor: say it in one line
-        raise DynlpError(f"the Ray job failed: {_first_line(error)}") from None
     finally:
         for each in actors:
             ray.kill(each)
+
+
+def _actor_count(ray, workers):
+    """`workers`, or one actor per CPU of the cluster."""
+    return workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+@contextlib.contextmanager
+def _failures_in_one_line():
+    """Bad input stays as it is; a crash inside Ray or an actor becomes one line."""
+    try:
+        yield
+    except DynlpError:
+        raise
+    except Exception as error:
+        raise DynlpError(f"the Ray job failed: {_first_line(error)}") from None
 
 
 def _tagged(result):
