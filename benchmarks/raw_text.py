@@ -2,16 +2,17 @@
 trained on the same treebank files and both given the same raw test text.
 
     python benchmarks/raw_text.py OUT                                  # tokenizers only, every ud_*
-    python benchmarks/raw_text.py OUT --treebanks ug_udt --tagger-minutes 16   # and the taggers
+    python benchmarks/raw_text.py OUT --treebanks ug_udt --minutes 20   # and the taggers
     python benchmarks/raw_text.py OUT --table
     python benchmarks/raw_text.py OUT --treebanks en_ewt --speed MODEL_DIR   # raw text vs gold tokens
     python benchmarks/raw_text.py OUT --treebanks en_ewt --suffix-rule DIR/tokenizer   # the rule
 
 For each `ud_*` folder of $DYNLP_DATA (default ../shared/data), each system in turn, one at a
 time on an otherwise idle machine:
-- **dynlp**: the tagger (`dynlp train-tagger`'s recipe, `--tagger-minutes`; 0: none) and the
-  tokenizer learned beside it (`--tokenizer-minutes`, train-tagger's default), on
-  `*-ud-train.conllu` with `*-ud-dev.conllu`;
+- **dynlp**: the tagger and the tokenizer learned beside it, as `dynlp train-tagger
+  --max-minutes M` trains them (`--minutes M`: the two share M minutes, the tokenizer getting
+  `--tokenizer-minutes` of them; without it, the tokenizer alone), on `*-ud-train.conllu` with
+  `*-ud-dev.conllu`;
 - **udpipe**: UDPipe 1 (`ufal.udpipe`, the `peers` extra) with its tokenizer (its defaults), and
   its tagger when dynlp's is trained, on the same two files.
 
@@ -41,7 +42,8 @@ from dynlp.data.treebank import conllu_text, read_conllu, read_treebank, sentenc
 from dynlp.models.tokenizer import CharTokenizer
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.tasks import read_tagger_corpus, train_tagger
-from dynlp.tasks.pipeline import TOKENIZER_MINUTES, tag_text, train_tokenizer_beside
+from dynlp.tasks.pipeline import (TOKENIZER_MINUTES, minutes_left_for_tokenizer, tag_text,
+                                  tagger_minutes, tokenizer_corpus, train_tokenizer_beside)
 from dynlp.tasks.tokenizer import label_texts, tokenized_sentences
 
 TOKENS = ("Tokens", "Sentences", "Words")
@@ -58,13 +60,15 @@ def raw_test_text(folder):
 def run_dynlp(folder, out_dir, args):
     began = time.time()
     tagger = None
-    if args.tagger_minutes:
-        config = TrainConfig(**TAGGER_TRAINING, max_minutes=args.tagger_minutes)
+    corpus = tokenizer_corpus(part(folder, "train"), part(folder, "dev"), 0.05)
+    if args.minutes:
+        config = TrainConfig(**TAGGER_TRAINING,
+                             max_minutes=tagger_minutes(args.minutes, args.tokenizer_minutes))
         train, dev, tagger_config = read_tagger_corpus(part(folder, "train"), part(folder, "dev"),
                                                        TaggerConfig(), config.dev_fraction)
         tagger, _ = train_tagger(train, dev, tagger_config, config, out_dir, seed=args.seed)
-    tokenizer = train_tokenizer_beside(part(folder, "train"), part(folder, "dev"), 0.05, out_dir,
-                                       args.tokenizer_minutes, seed=args.seed)
+    budget = minutes_left_for_tokenizer(args.minutes, args.tokenizer_minutes, began)
+    tokenizer = train_tokenizer_beside(corpus, out_dir, budget, seed=args.seed)
     minutes = (time.time() - began) / 60
     paragraphs = raw_test_text(folder)
     tokenizer.freeze()  # as `dynlp tag` loads it: tokenizing in numpy
@@ -88,7 +92,7 @@ def run_udpipe(folder, out_dir, args):
 
     train, dev = (read_udpipe_sentences(udpipe, part(folder, name)) for name in ("train", "dev"))
     error = udpipe.ProcessingError()
-    tagger = udpipe.Trainer.DEFAULT if args.tagger_minutes else udpipe.Trainer.NONE
+    tagger = udpipe.Trainer.DEFAULT if args.minutes else udpipe.Trainer.NONE
     began = time.time()
     blob = udpipe.Trainer.train("morphodita_parsito", train, dev, udpipe.Trainer.DEFAULT,
                                 tagger, udpipe.Trainer.NONE, error)
@@ -99,14 +103,14 @@ def run_udpipe(folder, out_dir, args):
     with open(path, "wb") as f:
         f.write(blob if isinstance(blob, bytes) else blob.encode("latin-1"))
     model = udpipe.Model.load(path)
-    tag = udpipe.Pipeline.DEFAULT if args.tagger_minutes else udpipe.Pipeline.NONE
+    tag = udpipe.Pipeline.DEFAULT if args.minutes else udpipe.Pipeline.NONE
     pipeline = udpipe.Pipeline(model, "tokenize", tag, udpipe.Pipeline.NONE, "conllu")
     began = time.time()
     output = pipeline.process("\n\n".join(raw_test_text(folder)) + "\n", error)
     seconds = time.time() - began
     sentences = conllu_blocks(output)
     gold = None
-    if args.tagger_minutes:  # the same tagger on the test's gold tokens, for comparison
+    if args.minutes:  # the same tagger on the test's gold tokens, for comparison
         with open(part(folder, "test"), encoding="utf-8") as f:
             gold = conllu_blocks(udpipe.Pipeline(model, "conllu", tag, udpipe.Pipeline.NONE,
                                                  "conllu").process(f.read(), error))
@@ -163,7 +167,8 @@ def run(system, name, folder, args):
     result = {"treebank": name, "system": system, "official": official, "dynlp_count": ours,
               "agree": all(abs(official[m] - ours[m]) <= 0.01 for m in official),
               "train_minutes": round(minutes, 1), "words_per_second": round(words / seconds),
-              "tagger_minutes": args.tagger_minutes, "tokenizer_minutes": args.tokenizer_minutes,
+              "minutes": args.minutes, "tokenizer_minutes": args.tokenizer_minutes,
+              "tagger_minutes": tagger_minutes(args.minutes, args.tokenizer_minutes),
               **provenance(), "load": round(os.getloadavg()[0], 2)}
     if gold is not None:
         gold_path = os.path.join(out_dir, "test-gold-tokens.conllu")
@@ -252,7 +257,8 @@ def main():
     parser.add_argument("output", metavar="OUT")
     parser.add_argument("--treebanks", nargs="*", help="names such as en_ewt (default: all)")
     parser.add_argument("--systems", nargs="*", default=["dynlp", "udpipe"])
-    parser.add_argument("--tagger-minutes", type=float, default=0.0)
+    parser.add_argument("--minutes", type=float, default=0.0,
+                        help="dynlp's tagger and tokenizer together (0: the tokenizer alone)")
     parser.add_argument("--tokenizer-minutes", type=float, default=TOKENIZER_MINUTES)
     parser.add_argument("--table", action="store_true")
     parser.add_argument("--suffix-rule", metavar="TOKENIZER_DIR",

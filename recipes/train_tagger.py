@@ -9,23 +9,25 @@ Without --dev, the last 5% of the training sentences are held out.  With a treeb
 are `dynlp train-tagger`'s (chosen on every treebank in ../shared/data, see
 benchmarks/RESULTS.md): training goes on until dev stops improving.  Only the bundled sample
 gets quick settings of its own.  Every flag of `dynlp train-tagger` works here too.
-`--init-from DIR` carries a trained tagger on to the file (its sizes and weights, new words and
-tags added).  Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
+When the file carries the text of its sentences (`# text`), a tokenizer and sentence splitter is
+learned from it beside the tagger, for `dynlp tag --input text` (`--no-tokenizer` to skip it);
+`--max-minutes` bounds the two together.  `--init-from DIR` carries a trained tagger on to the
+file (its sizes and weights, new words and tags added).  Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
 """
 import argparse
 import os
 import sys
 
-from dynlp.cli.flags import add_train_tagger_arguments, run, settings, start, translate_dynet_flags
+from dynlp.cli.flags import (add_train_tagger_arguments, run, start, train_tagger_from_flags,
+                             translate_dynet_flags)
 from dynlp.metrics import percent
-from dynlp.models.tagger.config import TaggerConfig
-from dynlp.tasks import (check_output_dir, read_training_corpus, score_tagger,
-                         teacher_and_config, train_tagger)
+from dynlp.tasks import check_output_dir, score_tagger
 
 SAMPLE = os.path.join(os.path.dirname(__file__), "..", "data", "sample.conllu")
 # For the 40-sentence sample only: small batches and a steady learning rate (its dev split is
 # a handful of sentences, too noisy to schedule on), a fixed number of epochs.
-QUICK = dict(batch_size=4, lr=0.005, lr_decay=1.0, epochs=20, patience=20)
+QUICK = dict(batch_size=4, lr=0.005, lr_decay=1.0, epochs=20, patience=20,
+             tokenizer_minutes=0.25)
 
 
 def main(argv):
@@ -37,17 +39,11 @@ def main(argv):
     if args.train is None:  # the sample: its own defaults, flags given still win
         parser.set_defaults(**QUICK)
         args = parser.parse_args(argv)
-    verbose = start(args, training=True)
+    args.train = args.train or SAMPLE
     os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)  # e.g. models/
     check_output_dir(args.output, "tagger", args.resume, args.overwrite)
-    tagger_config, train_config = settings(args, TaggerConfig)
-    teacher, tagger_config = teacher_and_config(args.teacher, tagger_config)
-
-    train, dev, tagger_config, trained = read_training_corpus(
-        args.train or SAMPLE, args.dev, tagger_config, train_config.dev_fraction, args.init_from)
-    model, state = train_tagger(train, dev, tagger_config, train_config, args.output,
-                                resume=args.resume, progress=verbose, seed=args.seed,
-                                teacher=teacher, init_from=trained)
+    verbose = start(args, training=True)
+    model, state, train, dev = train_tagger_from_flags(args, verbose)
     for name, sentences in (("train", train), ("dev", dev)):
         summary = score_tagger(model, sentences).summary()
         columns = "  ".join(f"{column} {percent(scores['accuracy'])} (unseen "

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -19,6 +20,8 @@ from dynlp.data.spacing import text_of_sentences
 from dynlp.data.treebank import Token, read_conllu, sentence_from_tokens
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
+from dynlp.models.tagger.network import BiLSTMTagger
+from dynlp.tasks.pipeline import has_tokenizer, minutes_left_for_tokenizer, tagger_minutes
 from dynlp.tasks.tokenizer import (end_scores, read_tokenizer_corpus, segment_batches,
                                    tokenized_sentences, train_tokenizer)
 from test_treebanks_as_they_come import official_scores
@@ -245,6 +248,31 @@ def test_train_tagger_learns_a_tokenizer_and_tag_reads_paragraphs(sample_with_to
              if line.startswith("# text = ")]
     assert " ".join(texts) == " ".join(text.split())  # every character, in order
     assert done.stdout.count("# newpar") == 2
+
+
+def test_max_minutes_bounds_the_tagger_and_its_tokenizer_together():
+    assert tagger_minutes(20, 4) == 16 and tagger_minutes(0, 4) == 0  # 0: no bound
+    assert tagger_minutes(3, 4) == 1.5  # a bound under twice the tokenizer's: halves
+    now = time.time()
+    # The tagger ran 0.4 minutes past its 16 (its last dev scoring, saving): the tokenizer
+    # gets what is left of the 20, not its 4.
+    assert minutes_left_for_tokenizer(20, 4, now - 60 * 16.4) == pytest.approx(3.6, abs=0.01)
+    assert minutes_left_for_tokenizer(20, 4, now - 60 * 10) == 4  # never more than its own
+    assert minutes_left_for_tokenizer(20, 4, now - 60 * 25) == pytest.approx(0.4)  # a tenth
+    assert minutes_left_for_tokenizer(0, 4, now - 60 * 99) == 4
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_the_tagger_recipe_learns_the_tokenizer_too(tmp_path, skip):
+    recipe = os.path.join(os.path.dirname(__file__), "..", "recipes", "train_tagger.py")
+    out = tmp_path / "model"
+    done = subprocess.run([sys.executable, recipe, "-o", str(out), "--epochs", "2",
+                           "--max-minutes", "0.4", "--tokenizer-minutes", "0.1"]
+                          + ["--no-tokenizer"] * skip, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert BiLSTMTagger.load(str(out)).columns  # the tagger, whole
+    assert has_tokenizer(str(out)) != skip
+    assert ("tokenizer in" in done.stderr) != skip
 
 
 def test_evaluate_raw_text_reports_the_conll_2018_figures(sample_with_tokenizer):

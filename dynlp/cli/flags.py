@@ -14,13 +14,13 @@ from tqdm import tqdm
 
 from dynlp import backend
 from dynlp.config import TrainConfig, add_arguments, from_args, not_negative
-from dynlp.errors import DynlpError
+from dynlp.errors import ConfigError, DynlpError
 from dynlp.models.lm import LMConfig
 from dynlp.models.tagger.config import TaggerConfig
 from dynlp.serve.pool import BATCH_WORDS, WINDOW_SECONDS
 from dynlp.serve.protocol import Limits
-from dynlp.tasks import saved_config
-from dynlp.tasks.pipeline import TOKENIZER_MINUTES
+from dynlp.tasks import saved_config, teacher_and_config
+from dynlp.tasks.pipeline import TOKENIZER_MINUTES, train_tagger_and_tokenizer
 
 log = logging.getLogger("dynlp")
 LIMITS = Limits()  # the server's defaults, which its flags show
@@ -111,11 +111,13 @@ def add_train_tagger_arguments(parser, defaults=None, train_required=True):
                              "the teacher's columns, vocabularies and sizes")
     parser.add_argument("--no-tokenizer", action="store_true",
                         help="do not learn a tokenizer beside the tagger (by default one is "
-                             "learned first, into DIR/tokenizer, when the training file has "
+                             "learned after it, into DIR/tokenizer, when the training file has "
                              "the text of its sentences: `dynlp tag --input text` uses it)")
     parser.add_argument("--tokenizer-minutes", type=not_negative(float), default=TOKENIZER_MINUTES,
-                        metavar="M", help="minutes of training for the tokenizer, before the "
-                                          "tagger's (default: %(default)s)")
+                        metavar="M", help="minutes of training for the tokenizer, after the "
+                                          "tagger's; with --max-minutes, taken from them (the "
+                                          "tagger gets the rest, the tokenizer what the tagger "
+                                          "left, at most M) (default: %(default)s)")
 
 
 def _add_training_arguments(parser, model_config_class, defaults, train_required, what,
@@ -284,6 +286,22 @@ def choose_level(args, model_config_class=LMConfig):
     if getattr(args, "level", "") is None:
         args.level = model_config_class.level
         args.level_defaulted = True
+
+
+def train_tagger_from_flags(args, verbose):
+    """The tagger and its tokenizer (tasks/pipeline.train_tagger_and_tokenizer) as the parsed
+    flags of `dynlp train-tagger` ask; returns what that returns."""
+    if args.init_from and (args.resume or args.distill or args.teacher):
+        raise ConfigError("--init-from starts a new run from a trained tagger: not with "
+                          "--resume, --distill or --teacher")
+    tagger_config, train_config = settings(args, TaggerConfig)
+    teacher, tagger_config = teacher_and_config(args.teacher, tagger_config)
+    announce_choices(args)
+    return train_tagger_and_tokenizer(
+        args.train, args.dev, tagger_config, train_config, args.output,
+        tokenizer_minutes=args.tokenizer_minutes, tokenizer=not args.no_tokenizer,
+        resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher,
+        init_from=args.init_from)
 
 
 def announce_choices(args):

@@ -3,53 +3,23 @@ import json
 import logging
 import sys
 
-from dynlp.cli.flags import announce_choices, settings, start
+from dynlp.cli.flags import start, train_tagger_from_flags
 from dynlp.cli.output import check_model, chunk_results, output_file, output_path
 from dynlp.data.treebank import filled, read_conllu, read_treebank
-from dynlp.errors import ConfigError, DataError
+from dynlp.errors import DataError
 from dynlp.metrics import percent
-from dynlp.models.tagger.config import TaggerConfig
 from dynlp.models.tagger.network import BiLSTMTagger
-from dynlp.tasks import (check_output_dir, read_training_corpus, score_tagger,
-                         teacher_and_config)
-from dynlp.tasks import train_tagger
-from dynlp.tasks.pipeline import (copy_tokenizer, evaluate_raw_text, has_tokenizer,
-                                  load_tokenizer, tokenizer_path, train_tokenizer_beside)
+from dynlp.tasks import check_output_dir, score_tagger
+from dynlp.tasks.pipeline import evaluate_raw_text, has_tokenizer, load_tokenizer
 
 log = logging.getLogger("dynlp")
 
 
 def train_tagger_command(args):
-    if args.init_from and (args.resume or args.distill or args.teacher):
-        raise ConfigError("--init-from starts a new run from a trained tagger: not with "
-                          "--resume, --distill or --teacher")
     check_output_dir(args.output, "tagger", args.resume, args.overwrite)
     verbose = start(args, training=True)
-    tagger_config, train_config = settings(args, TaggerConfig)
-    teacher, tagger_config = load_teacher(args, tagger_config)
-    train_set, dev_set, tagger_config, trained = read_training_corpus(
-        args.train, args.dev, tagger_config, train_config.dev_fraction, args.init_from)
-    announce_choices(args)
-    _, state = train_tagger(train_set, dev_set, tagger_config, train_config, args.output,
-                            resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher,
-                            init_from=trained)
-    log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
-             tagger_config.columns, args.output)
-    if trained is not None and has_tokenizer(args.init_from) and not args.no_tokenizer:
-        copy_tokenizer(args.init_from, args.output)
-    # After the tagger, so that it draws the same random numbers with or without a tokenizer.
-    elif not (args.no_tokenizer or args.resume or teacher):
-        tokenizer = train_tokenizer_beside(args.train, args.dev, train_config.dev_fraction,
-                                           args.output, args.tokenizer_minutes, verbose,
-                                           args.seed)
-        if tokenizer is not None:
-            log.info("tokenizer in %s", tokenizer_path(args.output))
+    train_tagger_from_flags(args, verbose)
     return 0
-
-
-def load_teacher(args, tagger_config):
-    """The --teacher tagger (or None), and `tagger_config` asking for its columns."""
-    return teacher_and_config(getattr(args, "teacher", None), tagger_config)
 
 
 def tag(args):

@@ -4,9 +4,14 @@ evaluation counts (data/conll18.py).
 
     tagger, tokenizer = BiLSTMTagger.load(DIR), load_tokenizer(DIR)
     sentences = tag_text(tagger, tokenizer, ["Le chat dort. Il rêve."])  # CoNLL-U lines each
+
+Training the two (train_tagger_and_tokenizer): the tagger first, then the tokenizer from the
+same file's `# text`, one time bound shared between them.
 """
 import logging
 import os
+import time
+from dataclasses import replace
 
 from dynlp.config import TrainConfig
 from dynlp.data import conll18
@@ -14,7 +19,7 @@ from dynlp.data.rawtext import paragraph_texts
 from dynlp.data.treebank import Sentence
 from dynlp.errors import DataError
 from dynlp.models.tokenizer import CharTokenizer, TokenizerConfig
-from dynlp.tasks.tagger import tagged_lines
+from dynlp.tasks.tagger import read_training_corpus, tagged_lines, train_tagger
 from dynlp.tasks.tokenizer import read_tokenizer_corpus, tokenized_sentences, train_tokenizer
 
 log = logging.getLogger("dynlp")
@@ -55,22 +60,81 @@ def copy_tokenizer(from_dir, model_dir):
     CharTokenizer.load(tokenizer_path(from_dir)).save(tokenizer_path(model_dir))
 
 
-def train_tokenizer_beside(train_path, dev_path, dev_fraction, model_dir, minutes,
-                           progress=False, seed=1):
-    """Learn the tokenizer of the tagger in `model_dir` (into DIR/tokenizer) from the text of
-    the training treebank, for `minutes`; returns it, or None (saying why in one line on
-    stderr) when the file carries no text to learn from."""
+def tokenizer_corpus(train_path, dev_path, dev_fraction):
+    """What a tokenizer learns from beside a tagger (read_tokenizer_corpus's training and dev
+    paragraphs and multiword table), or None, saying why in one line on stderr, when the
+    training file carries no text to learn from.  Read before the tagger trains, so that a bad
+    file stops the run at once and the tagger knows its share of the minutes."""
     try:
-        train, dev, table = read_tokenizer_corpus(train_path, dev_path, dev_fraction)
+        return read_tokenizer_corpus(train_path, dev_path, dev_fraction)
     except DataError as error:
         if "'# text'" not in str(error):
             raise
         log.warning("no tokenizer: %s; `tag --input text` will split words with NLTK", error)
         return None
+
+
+def tagger_minutes(max_minutes, tokenizer_minutes):
+    """The tagger's share when `max_minutes` bounds the training of a tagger and its tokenizer
+    together (0: no bound): all but the tokenizer's minutes, and at least half."""
+    if not max_minutes:
+        return 0.0
+    return max_minutes - min(tokenizer_minutes, max_minutes / 2)
+
+
+def minutes_left_for_tokenizer(max_minutes, tokenizer_minutes, started):
+    """The tokenizer's minutes after the tagger, which trained from time `started` on: its own
+    `tokenizer_minutes`, cut to what is left of a `max_minutes` bound on the two (the tagger's
+    last dev scoring and saving run past its share), never below a tenth of its share."""
+    if not max_minutes:
+        return tokenizer_minutes
+    share = min(tokenizer_minutes, max_minutes / 2)
+    left = max_minutes - (time.time() - started) / 60
+    return max(min(share, left), share / 10)
+
+
+def train_tokenizer_beside(corpus, model_dir, minutes, progress=False, seed=1):
+    """Learn the tokenizer of the tagger in `model_dir` (into DIR/tokenizer) from `corpus`
+    (tokenizer_corpus) for at most `minutes`; returns it."""
+    train, dev, table = corpus
     config = TrainConfig(**TOKENIZER_TRAINING, max_minutes=minutes)
     model, _ = train_tokenizer(train, dev, table, TokenizerConfig(), config,
                                tokenizer_path(model_dir), progress, seed)
     return model
+
+
+def train_tagger_and_tokenizer(train_path, dev_path, tagger_config, train_config, out_dir,
+                               tokenizer_minutes=TOKENIZER_MINUTES, tokenizer=True, resume=False,
+                               progress=False, seed=1, teacher=None, init_from=None):
+    """What `dynlp train-tagger` and recipes/train_tagger.py train: the tagger (train_tagger's
+    arguments; `init_from` a trained tagger's directory, carried on), then the tokenizer learned
+    beside it from the text of the training file (unless not `tokenizer`, `resume` or a
+    `teacher`; a tagger carried on keeps the tokenizer it had), `train_config.max_minutes`
+    bounding the two together.  Returns the tagger, the loop's state, and the training and dev
+    sentences."""
+    started = time.time()
+    train_set, dev_set, tagger_config, trained = read_training_corpus(
+        train_path, dev_path, tagger_config, train_config.dev_fraction, init_from)
+    carried = trained is not None and has_tokenizer(init_from)
+    corpus = None
+    if tokenizer and not (resume or teacher or carried):
+        corpus = tokenizer_corpus(train_path, dev_path, train_config.dev_fraction)
+    bound = train_config.max_minutes
+    if corpus is not None:
+        train_config = replace(train_config, max_minutes=tagger_minutes(bound, tokenizer_minutes))
+    model, state = train_tagger(train_set, dev_set, tagger_config, train_config, out_dir,
+                                resume=resume, progress=progress, seed=seed, teacher=teacher,
+                                init_from=trained)
+    log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
+             tagger_config.columns, out_dir)
+    if carried and tokenizer:
+        copy_tokenizer(init_from, out_dir)
+    # After the tagger, so that it draws the same random numbers with or without a tokenizer.
+    if corpus is not None:
+        minutes = minutes_left_for_tokenizer(bound, tokenizer_minutes, started)
+        train_tokenizer_beside(corpus, out_dir, minutes, progress, seed)
+        log.info("tokenizer in %s", tokenizer_path(out_dir))
+    return model, state, train_set, dev_set
 
 
 def tag_text(tagger, tokenizer, paragraphs, first_number=1, one_sentence=False, n_best=None):
