@@ -9,7 +9,8 @@ A variant is `name=value` pairs (comma-separated) of TokenizerConfig (dynlp/mode
 or of the training recipe (tasks/pipeline.TOKENIZER_TRAINING: patience, batch_size, ...); empty
 is the default.  Each variant trains on each `ud_*` treebank's train file with its dev file, one
 after the other, and prints one JSON line: the best dev F1 of token ends (their multiword kind
-included) and of sentence ends, the epochs and minutes it took.
+included), of sentence ends and of whole sentences (both ends right, as the CoNLL 2018 script
+counts them), the epochs and minutes it took.
 """
 import argparse
 import dataclasses
@@ -44,6 +45,7 @@ def probe(folder, variant, minutes, out, seed):
     best = max(state.history, key=lambda record: record["dev_score"])
     return {"dev_tokens_f1": round(100 * best["dev_tokens_f1"], 2),
             "dev_sentences_f1": round(100 * best["dev_sentences_f1"], 2),
+            "dev_whole_sentences_f1": round(100 * best.get("dev_whole_sentences_f1", 0), 2),
             "best_epoch": state.history.index(best) + 1, "epochs": len(state.history),
             "minutes": round((time.time() - started) / 60, 1)}
 

@@ -184,10 +184,23 @@ def text_of(sentence):
 def test_a_token_end_counts_only_with_the_right_multiword_kind():
     """The dev metric picks the model to keep: one that does not expand `au` is not perfect."""
     gold = [[INSIDE, TOKEN_END, INSIDE, MULTIWORD_END, SENTENCE_END]]
-    assert end_scores(gold, gold) == {"tokens": 1.0, "sentences": 1.0}
+    assert end_scores(gold, gold) == {"tokens": 1.0, "sentences": 1.0,
+                                      "whole_sentences": 1.0}
     unexpanded = [[INSIDE, TOKEN_END, INSIDE, TOKEN_END, SENTENCE_END]]
     scores = end_scores(gold, unexpanded)
     assert scores["tokens"] == pytest.approx(2 / 3) and scores["sentences"] == 1.0
+
+
+def test_a_whole_sentence_counts_only_with_both_ends_right():
+    """As the CoNLL 2018 Sentences F1: one end moved loses both sentences it touches; the text
+    after the last end is a sentence of its own."""
+    gold = [[INSIDE, SENTENCE_END, INSIDE, SENTENCE_END, INSIDE, SENTENCE_END]]
+    moved = [[INSIDE, SENTENCE_END, INSIDE, INSIDE, SENTENCE_END, SENTENCE_END]]
+    scores = end_scores(gold, moved)
+    assert scores["sentences"] == pytest.approx(2 / 3)  # two of three ends
+    assert scores["whole_sentences"] == pytest.approx(1 / 3)  # one of three sentences
+    unended = [[INSIDE, SENTENCE_END, INSIDE, SENTENCE_END, INSIDE, INSIDE]]
+    assert end_scores(gold, unended)["whole_sentences"] == 1.0
 
 
 def tiny_tokenizer(tmp_path, sentences):

@@ -216,7 +216,8 @@ def _last_token_end(text, labels, limit):
 
 
 def end_scores(gold, predicted):
-    """{"tokens": F1, "sentences": F1} of the predicted ends against the gold ones. A token ends
+    """{"tokens": F1, "sentences": F1, "whole_sentences": F1} of the predicted ends against
+    the gold ones. A token ends
     where its label is not inside, and counts only where it is a multiword token on both sides
     or on neither, so that the best model on dev also expands `au` (à + le) where dev does; a
     sentence ends where its label says so."""
@@ -224,10 +225,30 @@ def end_scores(gold, predicted):
     kinds = {"tokens": lambda label: None if label == INSIDE else label in ENDS_MULTIWORD,
              "sentences": lambda label: True if label in ENDS_SENTENCE else None}
     for name, kind in kinds.items():
-        want, got = _ends(gold, kind), _ends(predicted, kind)
-        hits = len(want & got)
-        scores[name] = 2 * hits / max(len(want) + len(got), 1)
+        scores[name] = _f1(_ends(gold, kind), _ends(predicted, kind))
+    # As the CoNLL 2018 Sentences F1 counts: a sentence is right only if both its ends are.
+    scores["whole_sentences"] = _f1(_sentence_spans(gold), _sentence_spans(predicted))
     return scores
+
+
+def _f1(want, got):
+    return 2 * len(want & got) / max(len(want) + len(got), 1)
+
+
+def _sentence_spans(texts_labels):
+    """{(text, first, last)}: each sentence of each text from the character after the previous
+    sentence end, the text's last characters closing a sentence of their own as the output
+    writer closes it."""
+    spans = set()
+    for i, labels in enumerate(texts_labels):
+        first = 0
+        for t, label in enumerate(labels):
+            if label in ENDS_SENTENCE:
+                spans.add((i, first, t))
+                first = t + 1
+        if first < len(labels):
+            spans.add((i, first, len(labels) - 1))
+    return spans
 
 
 def _ends(texts_labels, kind):
@@ -238,10 +259,12 @@ def _ends(texts_labels, kind):
 
 
 def tokenizer_dev_metrics(model, dev):
-    """F1 of token ends and of sentence ends on dev paragraphs, and their mean, `dev_score`."""
+    """F1 of token ends and of sentence ends on dev paragraphs, and their mean, `dev_score`;
+    beside them (not scored on), F1 of whole sentences, both ends right."""
     predicted = label_texts(model, [p.text for p in dev])
     scores = end_scores([p.labels for p in dev], [list(labels) for labels in predicted])
     return {"dev_tokens_f1": scores["tokens"], "dev_sentences_f1": scores["sentences"],
+            "dev_whole_sentences_f1": scores["whole_sentences"],
             "dev_score": (scores["tokens"] + scores["sentences"]) / 2}
 
 
