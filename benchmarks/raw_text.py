@@ -41,9 +41,9 @@ from dynlp.data.rawtext import paragraph_texts, sentences_from_labels
 from dynlp.data.treebank import conllu_text, read_conllu, read_treebank, sentence_from_tokens
 from dynlp.models.tokenizer import CharTokenizer
 from dynlp.models.tagger.config import TaggerConfig
-from dynlp.tasks import read_tagger_corpus, train_tagger
-from dynlp.tasks.pipeline import (TOKENIZER_MINUTES, minutes_left_for_tokenizer, tag_text,
-                                  tagger_minutes, tokenizer_corpus, train_tokenizer_beside)
+from dynlp.tasks.pipeline import (TOKENIZER_MINUTES, load_tokenizer, tag_text, tagger_minutes,
+                                  tokenizer_corpus, train_tagger_and_tokenizer,
+                                  train_tokenizer_beside)
 from dynlp.tasks.tokenizer import label_texts, tokenized_sentences
 
 TOKENS = ("Tokens", "Sentences", "Words")
@@ -59,19 +59,17 @@ def raw_test_text(folder):
 # ---- dynlp ------------------------------------------------------------------------------------
 def run_dynlp(folder, out_dir, args):
     began = time.time()
-    tagger = None
-    corpus = tokenizer_corpus(part(folder, "train"), part(folder, "dev"), 0.05)
-    if args.minutes:
-        config = TrainConfig(**TAGGER_TRAINING,
-                             max_minutes=tagger_minutes(args.minutes, args.tokenizer_minutes))
-        train, dev, tagger_config = read_tagger_corpus(part(folder, "train"), part(folder, "dev"),
-                                                       TaggerConfig(), config.dev_fraction)
-        tagger, _ = train_tagger(train, dev, tagger_config, config, out_dir, seed=args.seed)
-    budget = minutes_left_for_tokenizer(args.minutes, args.tokenizer_minutes, began)
-    tokenizer = train_tokenizer_beside(corpus, out_dir, budget, seed=args.seed)
+    train, dev, tagger = part(folder, "train"), part(folder, "dev"), None
+    if args.minutes:  # as `dynlp train-tagger --max-minutes M` trains the two
+        config = TrainConfig(**TAGGER_TRAINING, max_minutes=args.minutes)
+        tagger, *_ = train_tagger_and_tokenizer(train, dev, TaggerConfig(), config, out_dir,
+                                                args.tokenizer_minutes, seed=args.seed)
+    else:
+        train_tokenizer_beside(tokenizer_corpus(train, dev, 0.05), out_dir,
+                               args.tokenizer_minutes, seed=args.seed)
     minutes = (time.time() - began) / 60
     paragraphs = raw_test_text(folder)
-    tokenizer.freeze()  # as `dynlp tag` loads it: tokenizing in numpy
+    tokenizer = load_tokenizer(out_dir)  # as `dynlp tag` loads it: tokenizing in numpy
     began = time.time()
     if tagger is None:
         sentences = [s.lines for s in tokenized_sentences(tokenizer, paragraphs)]

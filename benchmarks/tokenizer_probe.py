@@ -45,7 +45,7 @@ def probe(folder, variant, minutes, out, seed):
     best = max(state.history, key=lambda record: record["dev_score"])
     return {"dev_tokens_f1": round(100 * best["dev_tokens_f1"], 2),
             "dev_sentences_f1": round(100 * best["dev_sentences_f1"], 2),
-            "dev_whole_sentences_f1": round(100 * best.get("dev_whole_sentences_f1", 0), 2),
+            "dev_whole_sentences_f1": round(100 * best["dev_whole_sentences_f1"], 2),
             "best_epoch": state.history.index(best) + 1, "epochs": len(state.history),
             "minutes": round((time.time() - started) / 60, 1)}
 

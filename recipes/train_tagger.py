@@ -12,7 +12,8 @@ gets quick settings of its own.  Every flag of `dynlp train-tagger` works here t
 When the file carries the text of its sentences (`# text`), a tokenizer and sentence splitter is
 learned from it beside the tagger, for `dynlp tag --input text` (`--no-tokenizer` to skip it);
 `--max-minutes` bounds the two together.  `--init-from DIR` carries a trained tagger on to the
-file (its sizes and weights, new words and tags added).  Afterwards: `dynlp tag -m DIR file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
+file (its sizes and weights, new words and tags added).  Afterwards: `dynlp tag -m DIR
+file.conllu`, `dynlp evaluate -m DIR gold.conllu`.
 """
 import argparse
 import os

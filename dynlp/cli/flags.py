@@ -1,5 +1,6 @@
-"""The flags of every command, defined once and shared with the recipes (recipes/*.py), and
-the setup every command and recipe starts with (`start`: DyNet's settings and logging).
+"""The flags of every command, defined once and shared with the recipes (recipes/*.py), the
+setup every command and recipe starts with (`start`: DyNet's settings and logging), and what
+`dynlp train-tagger` and its recipe both run from the flags (`train_tagger_from_flags`).
 
 Model and training settings become flags from their dataclass fields (config.add_arguments), so
 a setting has one definition, one default and one help text.
@@ -299,7 +300,7 @@ def train_tagger_from_flags(args, verbose):
     announce_choices(args)
     return train_tagger_and_tokenizer(
         args.train, args.dev, tagger_config, train_config, args.output,
-        tokenizer_minutes=args.tokenizer_minutes, tokenizer=not args.no_tokenizer,
+        tokenizer_minutes=args.tokenizer_minutes, learn_tokenizer=not args.no_tokenizer,
         resume=args.resume, progress=verbose, seed=args.seed, teacher=teacher,
         init_from=args.init_from)
 

@@ -74,12 +74,18 @@ def tokenizer_corpus(train_path, dev_path, dev_fraction):
         return None
 
 
+def _tokenizer_share(max_minutes, tokenizer_minutes):
+    """The tokenizer's minutes of a `max_minutes` bound on it and its tagger: its own, at most
+    half the bound."""
+    return min(tokenizer_minutes, max_minutes / 2)
+
+
 def tagger_minutes(max_minutes, tokenizer_minutes):
     """The tagger's share when `max_minutes` bounds the training of a tagger and its tokenizer
-    together (0: no bound): all but the tokenizer's minutes, and at least half."""
+    together (0: no bound): all but the tokenizer's share."""
     if not max_minutes:
         return 0.0
-    return max_minutes - min(tokenizer_minutes, max_minutes / 2)
+    return max_minutes - _tokenizer_share(max_minutes, tokenizer_minutes)
 
 
 def minutes_left_for_tokenizer(max_minutes, tokenizer_minutes, started):
@@ -88,7 +94,7 @@ def minutes_left_for_tokenizer(max_minutes, tokenizer_minutes, started):
     last dev scoring and saving run past its share), never below a tenth of its share."""
     if not max_minutes:
         return tokenizer_minutes
-    share = min(tokenizer_minutes, max_minutes / 2)
+    share = _tokenizer_share(max_minutes, tokenizer_minutes)
     left = max_minutes - (time.time() - started) / 60
     return max(min(share, left), share / 10)
 
@@ -104,11 +110,12 @@ def train_tokenizer_beside(corpus, model_dir, minutes, progress=False, seed=1):
 
 
 def train_tagger_and_tokenizer(train_path, dev_path, tagger_config, train_config, out_dir,
-                               tokenizer_minutes=TOKENIZER_MINUTES, tokenizer=True, resume=False,
-                               progress=False, seed=1, teacher=None, init_from=None):
+                               tokenizer_minutes=TOKENIZER_MINUTES, learn_tokenizer=True,
+                               resume=False, progress=False, seed=1, teacher=None,
+                               init_from=None):
     """What `dynlp train-tagger` and recipes/train_tagger.py train: the tagger (train_tagger's
     arguments; `init_from` a trained tagger's directory, carried on), then the tokenizer learned
-    beside it from the text of the training file (unless not `tokenizer`, `resume` or a
+    beside it from the text of the training file (unless not `learn_tokenizer`, `resume` or a
     `teacher`; a tagger carried on keeps the tokenizer it had), `train_config.max_minutes`
     bounding the two together.  Returns the tagger, the loop's state, and the training and dev
     sentences."""
@@ -117,7 +124,7 @@ def train_tagger_and_tokenizer(train_path, dev_path, tagger_config, train_config
         train_path, dev_path, tagger_config, train_config.dev_fraction, init_from)
     carried = trained is not None and has_tokenizer(init_from)
     corpus = None
-    if tokenizer and not (resume or teacher or carried):
+    if learn_tokenizer and not (resume or teacher or carried):
         corpus = tokenizer_corpus(train_path, dev_path, train_config.dev_fraction)
     bound = train_config.max_minutes
     if corpus is not None:
@@ -127,7 +134,7 @@ def train_tagger_and_tokenizer(train_path, dev_path, tagger_config, train_config
                                 init_from=trained)
     log.info("best dev score %.4f (mean accuracy of %s); model in %s", state.best or 0.0,
              tagger_config.columns, out_dir)
-    if carried and tokenizer:
+    if carried and learn_tokenizer:
         copy_tokenizer(init_from, out_dir)
     # After the tagger, so that it draws the same random numbers with or without a tokenizer.
     if corpus is not None:

@@ -217,10 +217,9 @@ def _last_token_end(text, labels, limit):
 
 def end_scores(gold, predicted):
     """{"tokens": F1, "sentences": F1, "whole_sentences": F1} of the predicted ends against
-    the gold ones. A token ends
-    where its label is not inside, and counts only where it is a multiword token on both sides
-    or on neither, so that the best model on dev also expands `au` (à + le) where dev does; a
-    sentence ends where its label says so."""
+    the gold ones.  A token ends where its label is not inside, and counts only where it is a
+    multiword token on both sides or on neither, so that the best model on dev also expands
+    `au` (à + le) where dev does; a sentence ends where its label says so."""
     scores = {}
     kinds = {"tokens": lambda label: None if label == INSIDE else label in ENDS_MULTIWORD,
              "sentences": lambda label: True if label in ENDS_SENTENCE else None}
